@@ -67,7 +67,7 @@ public struct AshCompactID: Sendable, Hashable, CustomStringConvertible {
             var bits: UInt32 = 0
             for index in 0..<16 {
                 let word = index < 8 ? high : low
-                let byte = UInt32(truncatingIfNeeded: word >> UInt64((index % 8) * 8))
+                let byte = UInt32(truncatingIfNeeded: word >> UInt64((index % 8) * 8)) & 0xFF
                 accumulator = accumulator << 8 | byte
                 bits += 8
                 while bits >= 6 {

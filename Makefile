@@ -1,0 +1,31 @@
+# The two commands a fresh machine needs (see README.md):
+#   make run   installs what is missing, builds in release mode, starts ashd
+#   make test  installs what is missing, starts throwaway Redis and PostgreSQL
+#              servers on loopback, runs the whole test suite, stops them
+SHELL := /bin/bash
+SWIFT ?= swift
+APT_PACKAGES := pkg-config liblmdb-dev liblmdb0 redis-server postgresql
+DATA_DIR ?= ./ash-data
+
+.PHONY: run test deps build bench conformance clean
+
+deps:
+	@scripts/install-deps.sh $(APT_PACKAGES)
+
+build: deps
+	$(SWIFT) build -c release
+
+run: build
+	@scripts/run-main.sh "$(DATA_DIR)"
+
+test: deps
+	@scripts/with-test-servers.sh $(SWIFT) test
+
+conformance: deps
+	$(SWIFT) run -c release ash conformance Tests/AshConformanceTests/Resources/ash-v1-public-vectors.json
+
+bench: build
+	@scripts/bench.sh
+
+clean:
+	rm -rf .build .build-* Benchmarks/.build
