@@ -1,0 +1,154 @@
+import AshCore
+import AshEngine
+import Benchmark
+import Foundation
+
+/// The engine's hot paths: create, consume, get, create+consume pairs and an
+/// 80/20 mix, at 1 shard and at `shards`, from 1 task and from `tasks`,
+/// single calls and batches of `batch`. Each iteration is one batch of
+/// `operations` operations; throughput is reported per operation.
+let operations = 10_000
+let batch = 256
+let shards = 2 * EngineConfiguration.activeProcessorCount
+let tasks = 16
+let binding = "POST /api/transfer"
+
+nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .mallocCountTotal, .instructions],
+        scalingFactor: .kilo,
+        maxDuration: .seconds(3),
+        maxIterations: 1_000
+    )
+
+    for shardCount in [1, shards] {
+        for concurrency in [1, tasks] {
+            for batched in [false, true] {
+                let shape = "shards \(shardCount), tasks \(concurrency), \(batched ? "batch \(batch)" : "single")"
+                Benchmark("create (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
+                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    benchmark.startMeasurement()
+                    try await Workload.run(concurrency: concurrency, total: operations) { count in
+                        try await Workload.create(engine, count: count, batched: batched)
+                    }
+                }
+                Benchmark("consume (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
+                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    let ids = try await Workload.create(engine, count: operations, batched: true)
+                    benchmark.startMeasurement()
+                    try await Workload.run(concurrency: concurrency, slices: ids) { slice in
+                        try await Workload.consume(engine, slice, batched: batched)
+                    }
+                }
+                Benchmark("get (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
+                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    let ids = try await Workload.create(engine, count: operations, batched: true)
+                    benchmark.startMeasurement()
+                    try await Workload.run(concurrency: concurrency, slices: ids) { slice in
+                        if batched {
+                            for start in stride(from: 0, to: slice.count, by: batch) {
+                                blackHole(await engine.get(Array(slice[start..<min(start + batch, slice.count)])))
+                            }
+                        } else {
+                            for id in slice { blackHole(await engine.get(id)) }
+                        }
+                    }
+                }
+                Benchmark("create+consume (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
+                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    benchmark.startMeasurement()
+                    try await Workload.run(concurrency: concurrency, total: operations) { count in
+                        let ids = try await Workload.create(engine, count: count, batched: batched)
+                        try await Workload.consume(engine, ids[...], batched: batched)
+                    }
+                }
+                Benchmark("mixed 80/20 consume/create (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
+                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    let ids = try await Workload.create(engine, count: operations * 8 / 10, batched: true)
+                    benchmark.startMeasurement()
+                    try await Workload.run(concurrency: concurrency, slices: ids) { slice in
+                        try await Workload.consume(engine, slice, batched: batched)
+                        _ = try await Workload.create(engine, count: slice.count / 4, batched: batched)
+                    }
+                }
+            }
+        }
+    }
+
+    Benchmark(
+        "bytes per live context (1,000,000 contexts)",
+        configuration: .init(metrics: [.custom("bytes per context", polarity: .prefersSmaller)], maxIterations: 1)
+    ) { benchmark in
+        let count = 1_000_000
+        let before = Workload.residentBytes()
+        let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shards, maximumContexts: count))
+        for _ in 0..<(count / 1_000) {
+            _ = try await Workload.create(engine, count: 1_000, batched: true, nonce: true)
+        }
+        let after = Workload.residentBytes()
+        precondition(await engine.stats().total.live == count)
+        benchmark.measurement(.custom("bytes per context"), (after - before) / count)
+        blackHole(engine)
+    }
+}
+
+enum Workload {
+    static func create(_ engine: ContextEngine, count: Int, batched: Bool, nonce: Bool = false) async throws -> [ContextID] {
+        let request = CreateRequest(binding: binding, ttlMilliseconds: 60_000, issueNonce: nonce)
+        var ids: [ContextID] = []
+        ids.reserveCapacity(count)
+        if batched {
+            var remaining = count
+            while remaining > 0 {
+                let size = min(batch, remaining)
+                for result in await engine.create(Array(repeating: request, count: size)) { ids.append(try result.get().id) }
+                remaining -= size
+            }
+        } else {
+            for _ in 0..<count { ids.append(try await engine.create(request).id) }
+        }
+        return ids
+    }
+
+    static func consume(_ engine: ContextEngine, _ ids: ArraySlice<ContextID>, batched: Bool) async throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1_000)
+        if batched {
+            for start in stride(from: ids.startIndex, to: ids.endIndex, by: batch) {
+                for result in await engine.consume(Array(ids[start..<min(start + batch, ids.endIndex)]), now: now) {
+                    precondition(try result.get() == .consumed)
+                }
+            }
+        } else {
+            for id in ids { precondition(try await engine.consume(id, now: now) == .consumed) }
+        }
+    }
+
+    /// Runs `total` operations split over `concurrency` tasks.
+    static func run(concurrency: Int, total: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency { group.addTask { try await body(total / concurrency) } }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Runs `body` over `concurrency` equal slices of `items`.
+    static func run<Item: Sendable>(
+        concurrency: Int, slices items: [Item], _ body: @escaping @Sendable (ArraySlice<Item>) async throws -> Void
+    ) async throws {
+        let size = (items.count + concurrency - 1) / concurrency
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for start in stride(from: 0, to: items.count, by: size) {
+                let slice = items[start..<min(start + size, items.count)]
+                group.addTask { try await body(slice) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// This process's resident set size, from /proc/self/statm.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

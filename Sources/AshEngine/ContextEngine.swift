@@ -1,0 +1,213 @@
+import AshCore
+import AshStore
+import ServiceLifecycle
+import Synchronization
+
+/// The embedded context store: contexts in memory, spread over shard
+/// actors, expired by hierarchical timer wheels, optionally written through
+/// to a ``ContextPersistence``.
+///
+/// A context id belongs to one shard, picked from its bits; each shard owns
+/// its contexts and consumes atomically in one actor-isolated step, so of
+/// any number of concurrent consumers exactly one wins — without locks.
+/// Batch operations hand each shard its share of a batch in one hop.
+///
+/// As a `Service`, ``run()`` drives the timer wheels every tick until
+/// graceful shutdown. Lookups check `expiresAt` themselves, so correctness
+/// never depends on the wheels having run; the wheels reclaim memory.
+public final class ContextEngine: ContextStore, Service {
+    public let configuration: EngineConfiguration
+    private let shards: [Shard]
+    private let persistence: (any ContextPersistence)?
+    private let nextCreateShard = Atomic<Int>(0)
+    private var clock: any WallClock { configuration.clock }
+
+    /// A memory-only engine.
+    /// - Throws: ``ContextStoreError/Code/invalidArgument`` for a bad configuration.
+    public convenience init(configuration: EngineConfiguration = EngineConfiguration()) throws(ContextStoreError) {
+        try configuration.validate()
+        self.init(validated: configuration, persistence: nil)
+    }
+
+    private init(validated configuration: EngineConfiguration, persistence: (any ContextPersistence)?) {
+        self.configuration = configuration
+        self.persistence = persistence
+        let now = configuration.clock.nowMilliseconds()
+        shards = (0..<configuration.shardCount).map {
+            Shard(index: $0, configuration: configuration, now: now, persistence: persistence)
+        }
+    }
+
+    /// An engine that writes through to `persistence`, loaded with every
+    /// context it recovers (expired ones are dropped).
+    ///
+    /// - Throws: configuration errors; whatever recovery throws; and
+    ///   `capacityExceeded` when the stored contexts do not fit.
+    public static func open(
+        configuration: EngineConfiguration = EngineConfiguration(),
+        persistence: any ContextPersistence
+    ) async throws -> ContextEngine {
+        try configuration.validate()
+        let engine = ContextEngine(validated: configuration, persistence: persistence)
+        let now = configuration.clock.nowMilliseconds()
+        var recovered = [[AshContext]](repeating: [], count: configuration.shardCount)
+        try await persistence.recover(now: now) { context in
+            let id = ContextID(context.contextId)
+            recovered[ShardRouting.shard(ofHash: id.shardHash, among: configuration.shardCount)].append(context)
+        }
+        for (shard, contexts) in zip(engine.shards, recovered) {
+            try await shard.restore(contexts, now: now)
+        }
+        return engine
+    }
+
+    @inline(__always)
+    func shard(for id: ContextID) -> Shard {
+        shards[ShardRouting.shard(ofHash: id.shardHash, among: shards.count)]
+    }
+
+    private func shardForCreate() -> Shard {
+        let next = nextCreateShard.wrappingAdd(1, ordering: .relaxed).oldValue
+        return shards[Int(UInt(bitPattern: next) % UInt(shards.count))]
+    }
+
+    // MARK: Engine API
+
+    /// Issues a context: generates its id and nonce in the shard, in one hop.
+    /// - Throws: ``ContextStoreError`` (`invalidArgument`, `capacityExceeded`,
+    ///   or a persistence failure).
+    /// - Complexity: O(1).
+    public func create(_ request: CreateRequest) async throws(ContextStoreError) -> IssuedContext {
+        try await shardForCreate().create(request, now: clock.nowMilliseconds())
+    }
+
+    /// Issues a context; see ``create(_:)``.
+    public func create(
+        binding: String, ttlMilliseconds: Int64, mode: AshMode = .default, issueNonce: Bool = false
+    ) async throws(ContextStoreError) -> AshContextPublicInfo {
+        try await create(CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds, mode: mode, issueNonce: issueNonce))
+            .publicInfo
+    }
+
+    /// Issues one context per request in a single shard hop (and a single
+    /// commit when durable); results are in request order.
+    /// - Complexity: O(*n*).
+    public func create(_ requests: [CreateRequest]) async -> [Result<IssuedContext, ContextStoreError>] {
+        guard !requests.isEmpty else { return [] }
+        return await shardForCreate().create(requests, now: clock.nowMilliseconds())
+    }
+
+    /// Consumes one context; `expired` is told apart from `missing`.
+    /// - Complexity: O(1).
+    public func consume(_ id: ContextID, now: Int64) async throws(ContextStoreError) -> EngineConsumeResult {
+        try await shard(for: id).consume(id, now: now)
+    }
+
+    /// Consumes many contexts: one hop per shard involved; results are in
+    /// the order of `ids`.
+    /// - Complexity: O(*n*).
+    public func consume(_ ids: [ContextID], now: Int64) async -> [Result<EngineConsumeResult, ContextStoreError>] {
+        await scatter(ids) { shard, part in await shard.consume(part, now: now) }
+    }
+
+    /// Reads many contexts (expired ones read as `nil`), one hop per shard.
+    public func get(_ ids: [ContextID]) async -> [AshContext?] {
+        let now = clock.nowMilliseconds()
+        return await scatter(ids) { shard, part in await shard.get(part, now: now) }
+    }
+
+    /// The context, unless it is missing or expired.
+    public func get(_ id: ContextID) async -> AshContext? {
+        await shard(for: id).get(id, now: clock.nowMilliseconds())
+    }
+
+    /// Removes a context; `true` if there was one.
+    public func delete(_ id: ContextID) async throws(ContextStoreError) -> Bool {
+        try await shard(for: id).delete(id)
+    }
+
+    /// Counters, in total and per shard.
+    public func stats() async -> EngineStats {
+        var perShard: [EngineStatistics] = []
+        perShard.reserveCapacity(shards.count)
+        for shard in shards { perShard.append(await shard.statistics) }
+        return EngineStats(total: perShard.reduce(EngineStatistics(), +), shards: perShard)
+    }
+
+    /// Advances every shard's wheel to now and reclaims what expired;
+    /// returns how many contexts it removed.
+    @discardableResult
+    public func removeExpired() async -> Int {
+        let now = clock.nowMilliseconds()
+        var removed = 0
+        for shard in shards { removed += await shard.expire(upTo: now) }
+        return removed
+    }
+
+    /// Splits `ids` by shard, runs `body` once per shard involved, and puts
+    /// the answers back in the order of `ids`.
+    private func scatter<Answer>(
+        _ ids: [ContextID],
+        _ body: (Shard, [ContextID]) async -> [Answer]
+    ) async -> [Answer] {
+        if shards.count == 1 { return await body(shards[0], ids) }
+        var positions = [[Int]](repeating: [], count: shards.count)
+        for (position, id) in ids.enumerated() {
+            positions[ShardRouting.shard(ofHash: id.shardHash, among: shards.count)].append(position)
+        }
+        var answers = [Answer?](repeating: nil, count: ids.count)
+        for (shardIndex, shardPositions) in positions.enumerated() where !shardPositions.isEmpty {
+            let part = await body(shards[shardIndex], shardPositions.map { ids[$0] })
+            for (position, answer) in zip(shardPositions, part) { answers[position] = answer }
+        }
+        return answers.map { $0! }
+    }
+
+    // MARK: Service
+
+    /// Drives the timer wheels every tick until graceful shutdown, then
+    /// closes the persistence (committing what is pending).
+    public func run() async throws {
+        let tick = Duration.milliseconds(configuration.tickMilliseconds)
+        do {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                try await Task.sleep(for: tick)
+                await removeExpired()
+            }
+        } catch is CancellationError {
+            // Shutdown: fall through to close.
+        }
+        try await persistence?.close()
+    }
+
+    /// Verifies every shard's internal structures (debug builds with
+    /// `ASH_INTERNAL_CHECKS`; a no-op otherwise).
+    package func checkInvariants() async {
+        for shard in shards { await shard.checkInvariants() }
+    }
+}
+
+// MARK: - ContextStore
+
+extension ContextEngine {
+    public func put(_ context: AshContext) async throws {
+        let id = ContextID(context.contextId)
+        try await shard(for: id).put(context, now: clock.nowMilliseconds())
+    }
+
+    public func get(_ contextId: String) async throws -> AshContext? {
+        await get(ContextID(contextId))
+    }
+
+    public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
+        try await consume(ContextID(contextId), now: now).contractResult
+    }
+
+    public func delete(_ contextId: String) async throws -> Bool {
+        try await delete(ContextID(contextId))
+    }
+
+    public func cleanup() async throws -> Int {
+        await removeExpired()
+    }
+}

@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import AshCore
+import AshStore
+
+/// How an engine is sized and bounded.
+public struct EngineConfiguration: Sendable {
+    /// The number of shard actors; at least 1. Defaults to twice the cores.
+    public var shardCount: Int
+    /// The most contexts held at once (live or consumed-not-expired);
+    /// beyond it creates and puts fail with `capacityExceeded`. Enforced per
+    /// shard as `maximumContexts / shardCount` (rounded up).
+    public var maximumContexts: Int
+    /// The longest TTL accepted, in ms (at most about 49 days).
+    public var maximumTTLMilliseconds: Int64
+    /// The timer wheels' tick in ms: expired contexts are reclaimed within
+    /// one tick of expiring.
+    public var tickMilliseconds: Int64
+    /// Where time comes from.
+    public var clock: any WallClock
+
+    public init(
+        shardCount: Int = 2 * EngineConfiguration.activeProcessorCount,
+        maximumContexts: Int = 10_000_000,
+        maximumTTLMilliseconds: Int64 = 7 * 24 * 3_600_000,
+        tickMilliseconds: Int64 = 10,
+        clock: any WallClock = SystemWallClock()
+    ) {
+        self.shardCount = shardCount
+        self.maximumContexts = maximumContexts
+        self.maximumTTLMilliseconds = maximumTTLMilliseconds
+        self.tickMilliseconds = tickMilliseconds
+        self.clock = clock
+    }
+
+    /// Checks every setting.
+    /// - Throws: ``ContextStoreError/Code/invalidArgument`` naming the setting.
+    public func validate() throws(ContextStoreError) {
+        func invalid(_ message: String) -> ContextStoreError { ContextStoreError(.invalidArgument, message) }
+        guard (1...1024).contains(shardCount) else { throw invalid("shard count must be 1...1024, got \(shardCount)") }
+        guard maximumContexts > 0 else { throw invalid("maximum contexts must be positive") }
+        guard (1...Int64(UInt32.max)).contains(maximumTTLMilliseconds) else {
+            throw invalid("maximum TTL must be 1...\(UInt32.max) ms")
+        }
+        guard (1...1_000).contains(tickMilliseconds) else { throw invalid("tick must be 1...1000 ms") }
+    }
+
+    /// The number of processors available to this process.
+    public static var activeProcessorCount: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+}

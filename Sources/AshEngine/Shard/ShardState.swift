@@ -1,0 +1,215 @@
+import AshCore
+import AshStore
+
+/// Everything one shard owns, as a value: its records, bindings, timer
+/// wheel, id generator and counters. Every operation is synchronous and
+/// complete — a check and the write it guards happen in one call — so the
+/// shard actor that owns this value never suspends between them.
+struct ShardState {
+    let shardIndex: Int
+    let shardCount: Int
+    let capacity: Int
+    let maximumTTL: Int64
+    var table: ContextTable
+    var bindings = BindingTable()
+    var wheel: TimerWheel<UInt64>
+    var identifiers = AshIdentifierGenerator()
+    var counters = EngineStatistics()
+
+    init(shardIndex: Int, configuration: EngineConfiguration, now: Int64) {
+        self.shardIndex = shardIndex
+        shardCount = configuration.shardCount
+        capacity = (configuration.maximumContexts + configuration.shardCount - 1) / configuration.shardCount
+        maximumTTL = configuration.maximumTTLMilliseconds
+        var seed = AshIdentifierGenerator(bufferSize: 16)
+        table = ContextTable(seed: seed.nextBytes().0)
+        wheel = TimerWheel(now: now, tickMilliseconds: configuration.tickMilliseconds)
+    }
+
+    // MARK: Creating
+
+    /// Issues a context whose id maps to this shard.
+    mutating func create(_ request: CreateRequest, now: Int64) -> Result<IssuedContext, ContextStoreError> {
+        do throws(ContextStoreError) {
+            try ContextLimits.validateBinding(request.binding)
+            guard request.ttlMilliseconds > 0 else { throw ContextStoreError(.invalidArgument, "ttl must be positive") }
+            guard request.ttlMilliseconds <= maximumTTL else {
+                throw ContextStoreError(.invalidArgument, "ttl exceeds the maximum of \(maximumTTL) ms")
+            }
+            try checkCapacity()
+        } catch {
+            return .failure(error)
+        }
+        let id = nextOwnID()
+        let nonce = request.issueNonce ? AshCompactID(words: identifiers.nextBytes()) : nil
+        let record = StoredRecord(
+            id: id, nonce: nonce ?? AshCompactID(high: 0, low: 0), expiresAt: now + request.ttlMilliseconds,
+            consumedAt: StoredRecord.notConsumed, ttl: UInt32(request.ttlMilliseconds),
+            binding: bindings.retain(request.binding), generation: 0, mode: request.mode,
+            flags: nonce == nil ? [] : .compactNonce)
+        insert(record, id: .compact(id), foreignNonce: nil)
+        counters.created += 1
+        return .success(
+            IssuedContext(id: .compact(id), issuedAt: now, expiresAt: record.expiresAt, mode: request.mode, nonce: nonce))
+    }
+
+    /// A fresh random id that `ContextEngine.shardIndex(of:)` maps here: 128
+    /// CSPRNG bits, of which the 32 that pick the shard are scaled into this
+    /// shard's range. Shards are chosen evenly, so ids stay uniform overall.
+    private mutating func nextOwnID() -> AshCompactID {
+        var id = AshCompactID(words: identifiers.nextBytes())
+        let (start, width) = ShardRouting.range(of: shardIndex, among: shardCount)
+        let scaled = start + ((id.low >> 32) &* width) >> 32
+        id.low = (id.low & 0xFFFF_FFFF) | scaled << 32
+        return id
+    }
+
+    /// Stores a context made elsewhere.
+    mutating func put(_ context: AshContext, now: Int64) throws(ContextStoreError) {
+        try ContextLimits.validate(context)
+        let ttl = context.expiresAt - context.issuedAt
+        guard ttl <= Int64(UInt32.max) else {
+            throw ContextStoreError(.invalidArgument, "expiresAt - issuedAt exceeds \(UInt32.max) ms")
+        }
+        let id = ContextID(context.contextId)
+        guard table.slot(of: id) == nil else {
+            throw ContextStoreError(.duplicateContext, "a context with this id exists")
+        }
+        try checkCapacity()
+        var flags: StoredRecord.Flags = []
+        var compactNonce = AshCompactID(high: 0, low: 0)
+        var foreignNonce: String?
+        if let nonce = context.nonce {
+            if let compact = AshCompactID(nonce) {
+                compactNonce = compact
+                flags.insert(.compactNonce)
+            } else {
+                foreignNonce = nonce
+            }
+        }
+        let record = StoredRecord(
+            id: AshCompactID(high: 0, low: 0), nonce: compactNonce, expiresAt: context.expiresAt,
+            consumedAt: context.consumedAt ?? StoredRecord.notConsumed, ttl: UInt32(ttl),
+            binding: bindings.retain(context.binding), generation: 0, mode: context.mode, flags: flags)
+        insert(record, id: id, foreignNonce: foreignNonce)
+        counters.created += 1
+    }
+
+    private func checkCapacity() throws(ContextStoreError) {
+        guard table.count < capacity else {
+            throw ContextStoreError(.capacityExceeded, "the engine holds its maximum of contexts")
+        }
+    }
+
+    private mutating func insert(_ record: StoredRecord, id: ContextID, foreignNonce: String?) {
+        let slot = table.insert(record, id: id, foreignNonce: foreignNonce)
+        let stored = table[slot]
+        wheel.schedule(Self.timer(slot: slot, generation: stored.generation), at: stored.expiresAt)
+        if stored.isConsumed { counters.consumedLive += 1 }
+    }
+
+    // MARK: Reading and consuming
+
+    /// The context, unless it is missing or expired at `now`.
+    func get(_ id: ContextID, now: Int64) -> AshContext? {
+        guard let slot = table.slot(of: id), table[slot].expiresAt > now else { return nil }
+        return context(at: slot)
+    }
+
+    func context(at slot: UInt32) -> AshContext {
+        let record = table[slot]
+        return AshContext(
+            contextId: table.id(at: slot).description, binding: bindings[record.binding], mode: record.mode,
+            issuedAt: record.issuedAt, expiresAt: record.expiresAt, nonce: table.nonce(at: slot),
+            consumedAt: record.isConsumed ? record.consumedAt : nil)
+    }
+
+    /// Look up, check expiry, check consumed, set `consumedAt`: one step.
+    mutating func consume(_ id: ContextID, now: Int64) -> EngineConsumeResult {
+        guard let slot = table.slot(of: id) else {
+            counters.consumesOfMissing += 1
+            return .missing
+        }
+        if table[slot].expiresAt <= now {
+            counters.consumesOfExpired += 1
+            return .expired
+        }
+        if table[slot].isConsumed {
+            counters.replaysDetected += 1
+            return .alreadyConsumed
+        }
+        table[slot].consumedAt = now
+        counters.consumed += 1
+        counters.consumedLive += 1
+        return .consumed
+    }
+
+    /// Removes a context; its timer is left to fire and find the slot reused
+    /// (generations tell them apart), which keeps delete O(1).
+    mutating func delete(_ id: ContextID) -> Bool {
+        guard let slot = table.slot(of: id) else { return false }
+        remove(at: slot)
+        counters.deleted += 1
+        return true
+    }
+
+    private mutating func remove(at slot: UInt32) {
+        let record = table[slot]
+        if record.isConsumed { counters.consumedLive -= 1 }
+        bindings.release(record.binding)
+        table.remove(at: slot)
+    }
+
+    // MARK: Expiry
+
+    /// Advances the wheel to `now` and removes what expired, handing each
+    /// removed id to `removed`; returns how many it removed.
+    mutating func expire(upTo now: Int64, _ removed: (ContextID) -> Void) -> Int {
+        var fired: [UInt64] = []
+        wheel.advance(to: now) { fired.append($0) }
+        var count = 0
+        for timer in fired {
+            let slot = UInt32(truncatingIfNeeded: timer)
+            let generation = UInt32(truncatingIfNeeded: timer >> 32)
+            guard Int(slot) < table.records.count else { continue }
+            let record = table[slot]
+            guard record.isOccupied, record.generation == generation else { continue }
+            guard record.expiresAt <= now else {
+                // Never early: a timer that fires ahead of its record waits again.
+                wheel.schedule(timer, at: record.expiresAt)
+                continue
+            }
+            removed(table.id(at: slot))
+            remove(at: slot)
+            count += 1
+        }
+        counters.expired += count
+        return count
+    }
+
+    static func timer(slot: UInt32, generation: UInt32) -> UInt64 {
+        UInt64(slot) | UInt64(generation) << 32
+    }
+
+    var statistics: EngineStatistics {
+        var statistics = counters
+        statistics.live = table.count
+        return statistics
+    }
+
+    func checkInvariants() {
+        #if ASH_INTERNAL_CHECKS
+        table.checkInvariants()
+        bindings.checkInvariants()
+        wheel._checkInvariants()
+        let consumed = table.records.lazy.filter { $0.isOccupied && $0.isConsumed }.count
+        precondition(consumed == counters.consumedLive, "consumed count drifted")
+        #endif
+    }
+}
+
+extension AshCompactID {
+    init(words: (UInt64, UInt64)) {
+        self.init(high: words.0, low: words.1)
+    }
+}

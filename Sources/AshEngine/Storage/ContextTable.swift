@@ -1,0 +1,202 @@
+import AshCore
+
+/// The records of one shard: a slab of fixed-size ``StoredRecord``s and an
+/// open-addressing index over it.
+///
+/// Canonical ids are found through `index`, a power-of-two array of slot
+/// numbers (+1; 0 marks an empty bucket) probed linearly from a seeded hash
+/// of the id, kept at most 3/4 full; removal shifts later entries back
+/// (Knuth 6.4, Algorithm R), so there are no tombstones. Foreign ids, rare,
+/// live in dictionaries beside it. Freed slots are reused last-in first-out.
+///
+/// A value type owned by one shard; not thread-safe.
+struct ContextTable {
+    private(set) var records: [StoredRecord] = []
+    private var freeSlots: [UInt32] = []
+    private var index: [UInt32]
+    private var mask: Int
+    private var indexCount = 0
+    private let seed: UInt64
+    private var foreignSlotById: [String: UInt32] = [:]
+    private var foreignIdBySlot: [UInt32: String] = [:]
+    private var foreignNonceBySlot: [UInt32: String] = [:]
+
+    /// Live records.
+    private(set) var count = 0
+
+    init(seed: UInt64, minimumCapacity: Int = 0) {
+        self.seed = seed | 1
+        let buckets = Self.bucketCount(for: minimumCapacity)
+        index = [UInt32](repeating: 0, count: buckets)
+        mask = buckets - 1
+        records.reserveCapacity(minimumCapacity)
+    }
+
+    private static func bucketCount(for capacity: Int) -> Int {
+        var buckets = 16
+        while buckets * 3 / 4 < capacity { buckets *= 2 }
+        return buckets
+    }
+
+    @inline(__always)
+    private func bucket(of id: AshCompactID) -> Int {
+        var hash = (id.high ^ seed) &* 0x9E37_79B9_7F4A_7C15 ^ id.low
+        hash ^= hash >> 29
+        hash = hash &* 0xBF58_476D_1CE4_E5B9
+        hash ^= hash >> 32
+        return Int(truncatingIfNeeded: hash) & mask
+    }
+
+    /// The slot holding `id`, if any.
+    /// - Complexity: O(1) on average.
+    func slot(of id: ContextID) -> UInt32? {
+        switch id {
+        case .compact(let compact):
+            var position = bucket(of: compact)
+            while true {
+                let entry = index[position]
+                if entry == 0 { return nil }
+                if records[Int(entry - 1)].id == compact { return entry - 1 }
+                position = (position + 1) & mask
+            }
+        case .foreign(let text):
+            return foreignSlotById[text]
+        }
+    }
+
+    subscript(slot: UInt32) -> StoredRecord {
+        get { records[Int(slot)] }
+        _modify { yield &records[Int(slot)] }
+    }
+
+    /// The id of the record in `slot`.
+    func id(at slot: UInt32) -> ContextID {
+        let record = records[Int(slot)]
+        if record.flags.contains(.foreignId) { return .foreign(foreignIdBySlot[slot]!) }
+        return .compact(record.id)
+    }
+
+    /// The nonce of the record in `slot`.
+    func nonce(at slot: UInt32) -> String? {
+        let record = records[Int(slot)]
+        if record.flags.contains(.compactNonce) { return record.nonce.description }
+        if record.flags.contains(.foreignNonce) { return foreignNonceBySlot[slot] }
+        return nil
+    }
+
+    /// Inserts a record for an id that is not present; returns its slot.
+    /// - Complexity: O(1) amortized.
+    mutating func insert(_ record: StoredRecord, id: ContextID, foreignNonce: String?) -> UInt32 {
+        if case .compact = id, (indexCount + 1) * 4 > index.count * 3 { growIndex() }
+        var record = record
+        record.flags.insert(.occupied)
+        let slot: UInt32
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            record.generation = records[Int(slot)].generation &+ 1
+            records[Int(slot)] = record
+        } else {
+            slot = UInt32(records.count)
+            record.generation = 0
+            records.append(record)
+        }
+        switch id {
+        case .compact(let compact):
+            records[Int(slot)].id = compact
+            var position = bucket(of: compact)
+            while index[position] != 0 { position = (position + 1) & mask }
+            index[position] = slot + 1
+            indexCount += 1
+        case .foreign(let text):
+            records[Int(slot)].flags.insert(.foreignId)
+            records[Int(slot)].id = AshCompactID(high: 0, low: 0)
+            foreignSlotById[text] = slot
+            foreignIdBySlot[slot] = text
+        }
+        if let foreignNonce {
+            records[Int(slot)].flags.insert(.foreignNonce)
+            foreignNonceBySlot[slot] = foreignNonce
+        }
+        count += 1
+        return slot
+    }
+
+    /// Removes the record in `slot` and frees the slot.
+    /// - Complexity: O(1) on average.
+    mutating func remove(at slot: UInt32) {
+        let record = records[Int(slot)]
+        precondition(record.isOccupied, "removing a vacant slot")
+        if record.flags.contains(.foreignId) {
+            let text = foreignIdBySlot.removeValue(forKey: slot)!
+            foreignSlotById.removeValue(forKey: text)
+        } else {
+            removeFromIndex(record.id, slot: slot)
+        }
+        if record.flags.contains(.foreignNonce) { foreignNonceBySlot.removeValue(forKey: slot) }
+        var vacant = StoredRecord.vacant
+        vacant.generation = record.generation
+        records[Int(slot)] = vacant
+        freeSlots.append(slot)
+        count -= 1
+    }
+
+    private mutating func removeFromIndex(_ id: AshCompactID, slot: UInt32) {
+        var hole = bucket(of: id)
+        while index[hole] != slot + 1 { hole = (hole + 1) & mask }
+        // Shift back every later entry of the probe run that may move into the hole.
+        var position = hole
+        while true {
+            position = (position + 1) & mask
+            let entry = index[position]
+            if entry == 0 { break }
+            let home = bucket(of: records[Int(entry - 1)].id)
+            // The entry may fill the hole unless its home lies cyclically in (hole, position].
+            let homeIsBetween = hole <= position ? (hole < home && home <= position) : (hole < home || home <= position)
+            if !homeIsBetween {
+                index[hole] = entry
+                hole = position
+            }
+        }
+        index[hole] = 0
+        indexCount -= 1
+    }
+
+    private mutating func growIndex() {
+        let newCount = index.count * 2
+        index = [UInt32](repeating: 0, count: newCount)
+        mask = newCount - 1
+        for (slot, record) in records.enumerated() where record.isOccupied && !record.flags.contains(.foreignId) {
+            var position = bucket(of: record.id)
+            while index[position] != 0 { position = (position + 1) & mask }
+            index[position] = UInt32(slot) + 1
+        }
+    }
+
+    /// Drops every record and releases the memory.
+    mutating func removeAll() {
+        self = ContextTable(seed: seed)
+    }
+
+    /// Bytes held by the table's own buffers (not counting side tables of
+    /// foreign ids).
+    var bufferBytes: Int {
+        records.capacity * MemoryLayout<StoredRecord>.stride + index.count * MemoryLayout<UInt32>.stride
+            + freeSlots.capacity * MemoryLayout<UInt32>.stride
+    }
+
+    func checkInvariants() {
+        #if ASH_INTERNAL_CHECKS
+        var occupied = 0
+        var compactCount = 0
+        for (slot, record) in records.enumerated() where record.isOccupied {
+            occupied += 1
+            let id = self.id(at: UInt32(slot))
+            precondition(self.slot(of: id) == UInt32(slot), "record \(slot) is not reachable by its id")
+            if case .compact = id { compactCount += 1 }
+        }
+        precondition(occupied == count && occupied + freeSlots.count == records.count, "slot accounting")
+        precondition(compactCount == indexCount && index.filter { $0 != 0 }.count == indexCount, "index accounting")
+        precondition(foreignSlotById.count == foreignIdBySlot.count, "foreign id maps disagree")
+        #endif
+    }
+}

@@ -1,0 +1,75 @@
+import AshCore
+import AshEngine
+import AshStore
+import AshTesting
+import Testing
+
+@Suite struct EnginePersistenceTests {
+    let clock = ManualWallClock()
+
+    func open(_ persistence: RecordingPersistence, shards: Int = 4) async throws -> ContextEngine {
+        try await ContextEngine.open(
+            configuration: EngineConfiguration(shardCount: shards, clock: clock), persistence: persistence)
+    }
+
+    @Test func writesThroughAndRecoversAcrossShardCounts() async throws {
+        let persistence = RecordingPersistence()
+        let engine = try await open(persistence)
+        let issued = try await engine.create((0..<40).map { _ in CreateRequest(binding: "POST /p", ttlMilliseconds: 10_000) })
+            .map { try $0.get() }
+        let now = clock.nowMilliseconds()
+        for item in issued.prefix(20) { #expect(try await engine.consume(item.id, now: now) == .consumed) }
+        #expect(try await engine.delete(issued[39].id))
+        #expect(persistence.contexts.count == 39)
+
+        // Reopen with another shard count: every id is found, consumed stay consumed.
+        let reopened = try await open(persistence, shards: 3)
+        for (index, item) in issued.enumerated() {
+            let result = try await reopened.consume(item.id, now: now)
+            #expect(result == (index < 20 ? .alreadyConsumed : index == 39 ? .missing : .consumed))
+        }
+        await reopened.checkInvariants()
+    }
+
+    @Test func recoveryDropsExpiredContexts() async throws {
+        let now = clock.nowMilliseconds()
+        let live = AshContext(contextId: AshIdentifier.generate(), binding: "GET /l", mode: .balanced, issuedAt: now - 10, expiresAt: now + 10)
+        let dead = AshContext(contextId: AshIdentifier.generate(), binding: "GET /d", mode: .balanced, issuedAt: now - 10, expiresAt: now)
+        let engine = try await open(RecordingPersistence(contexts: [live, dead]))
+        #expect(try await engine.get(live.contextId) == live)
+        #expect(try await engine.get(dead.contextId) == nil)
+        #expect(await engine.stats().total.live == 1)
+    }
+
+    @Test func aFailedCommitFailsTheCallerAndLosesNothingAcknowledged() async throws {
+        let persistence = RecordingPersistence()
+        let engine = try await open(persistence)
+        let kept = try await engine.create(CreateRequest(binding: "POST /k", ttlMilliseconds: 10_000))
+        persistence.failCommits(with: ContextStoreError(.storageFull, "disk full"))
+
+        await #expect(throws: ContextStoreError(.storageFull, "disk full")) {
+            _ = try await engine.create(CreateRequest(binding: "POST /n", ttlMilliseconds: 10_000))
+        }
+        let batch = await engine.create([CreateRequest(binding: "POST /n", ttlMilliseconds: 10_000)])
+        #expect(batch.allSatisfy { (try? $0.get()) == nil })
+        #expect(await engine.stats().total.live == 1)  // the failed creates were taken back
+
+        // A consume that cannot be made durable is refused, and the context
+        // stays consumed in memory: it can never be accepted twice.
+        let now = clock.nowMilliseconds()
+        await #expect(throws: ContextStoreError.self) { _ = try await engine.consume(kept.id, now: now) }
+        persistence.failCommits(with: nil)
+        #expect(try await engine.consume(kept.id, now: now) == .alreadyConsumed)
+        // Reads keep working throughout.
+        #expect(await engine.get(kept.id) != nil)
+    }
+
+    @Test func runStopsOnCancellationAndClosesThePersistence() async throws {
+        let persistence = RecordingPersistence()
+        let engine = try await open(persistence)
+        let service = Task { try await engine.run() }
+        service.cancel()
+        try await service.value
+        #expect(persistence.closed)
+    }
+}

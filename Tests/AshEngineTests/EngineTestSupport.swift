@@ -1,0 +1,60 @@
+import AshCore
+import AshEngine
+import AshStore
+import AshTesting
+
+func makeEngine(
+    shards: Int = 4,
+    maximumContexts: Int = 1_000_000,
+    clock: ManualWallClock = ManualWallClock()
+) throws -> ContextEngine {
+    try ContextEngine(
+        configuration: EngineConfiguration(shardCount: shards, maximumContexts: maximumContexts, clock: clock))
+}
+
+/// A persistence that keeps changes in memory and can be told to fail.
+final class RecordingPersistence: ContextPersistence, @unchecked Sendable {
+    private let lock = NSLockLike()
+    private var stored: [String: AshContext] = [:]
+    private var failing: ContextStoreError?
+    private(set) var commits = 0
+    private(set) var closed = false
+
+    init(contexts: [AshContext] = []) {
+        for context in contexts { stored[context.contextId] = context }
+    }
+
+    func failCommits(with error: ContextStoreError?) { lock.locked { failing = error } }
+    var contexts: [String: AshContext] { lock.locked { stored } }
+
+    func recover(now: Int64, _ visit: (AshContext) throws -> Void) async throws {
+        let live = lock.locked { stored.values.filter { $0.expiresAt > now } }
+        for context in live { try visit(context) }
+    }
+
+    func commit(_ changes: [PersistedChange]) async throws {
+        try lock.locked { () throws(ContextStoreError) in
+            if let failing { throw failing }
+            commits += 1
+            for change in changes {
+                switch change {
+                case .put(let context): stored[context.contextId] = context
+                case .consume(let id, let at): stored[id]?.consumedAt = at
+                case .delete(let id): stored.removeValue(forKey: id)
+                }
+            }
+        }
+    }
+
+    func close() async throws { lock.locked { closed = true } }
+}
+
+import Synchronization
+
+/// A tiny lock for test doubles.
+final class NSLockLike: Sendable {
+    private let mutex = Mutex(())
+    func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try mutex.withLock { _ throws(E) in try body() }
+    }
+}
