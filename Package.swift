@@ -10,12 +10,20 @@ let package = Package(
         .library(name: "AshTesting", targets: ["AshTesting"]),
         .library(name: "AshConformance", targets: ["AshConformance"]),
         .library(name: "AshEngine", targets: ["AshEngine"]),
+        .library(name: "AshLMDB", targets: ["AshLMDB"]),
+        .library(name: "AshPostgres", targets: ["AshPostgres"]),
+        .library(name: "AshWire", targets: ["AshWire"]),
+        .library(name: "AshRedis", targets: ["AshRedis"]),
         .executable(name: "ash", targets: ["ash"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // ASH v1 primitives: no I/O.
@@ -33,6 +41,44 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: [.define("ASH_INTERNAL_CHECKS", .when(configuration: .debug))]
+        ),
+        // LMDB (Debian liblmdb-dev) and the persistence backend on it.
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .target(
+            name: "AshLMDB",
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "CLMDB",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A child process for the crash test: writes, acknowledges, gets killed.
+        .executableTarget(name: "ash-crash-child", dependencies: ["AshCore", "AshEngine", "AshLMDB"]),
+        // Our binary protocol: messages, codec, session state machines. NIOCore only, no I/O.
+        .target(
+            name: "AshWire",
+            dependencies: ["AshCore", "AshStore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // RESP client on SwiftNIO and the Redis ContextStore (JavaScript SDK's value format).
+        .target(
+            name: "AshRedis",
+            dependencies: [
+                "AshCore", "AshStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // PostgreSQL ContextStore over postgres-nio.
+        .target(
+            name: "AshPostgres",
+            dependencies: [
+                "AshCore", "AshStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The contract suite every store runs against itself; test clocks.
         .target(name: "AshTesting", dependencies: ["AshCore", "AshStore"]),
@@ -54,6 +100,36 @@ let package = Package(
         ),
         .testTarget(name: "AshStoreTests", dependencies: ["AshCore", "AshStore", "AshTesting"]),
         .testTarget(name: "AshEngineTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshTesting"]),
+        .testTarget(
+            name: "AshWireTests",
+            dependencies: [
+                "AshCore", "AshStore", "AshWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "AshRedisTests",
+            dependencies: [
+                "AshRedis", "AshCore", "AshStore", "AshTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(name: "AshLMDBTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", "CLMDB"]),
+        .testTarget(
+            name: "AshPostgresTests",
+            dependencies: [
+                "AshCore", "AshStore", "AshPostgres", "AshTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,227 @@
+import AshCore
+import AshEngine
+import AshStore
+import Logging
+
+/// A ``ContextPersistence`` on LMDB: one data folder, one writer thread with
+/// group commit, a versioned record per context.
+///
+/// ## Durability
+///
+/// - ``Durability/strict``: every commit is synced (fsync) before callers
+///   are answered; acknowledged writes survive a power loss.
+/// - ``Durability/relaxed``: commits reach the OS page cache (`MDB_NOSYNC`)
+///   before callers are answered, so they survive a crash of the process;
+///   the writer syncs within ``Configuration/syncInterval`` and on close, so
+///   a power loss can lose that much.
+/// - ``Durability/none`` is refused: run the engine without a persistence.
+///
+/// ## Group commit
+///
+/// ``commit(_:)`` queues its changes for the writer thread, which commits
+/// everything queued (up to ``Configuration/maxBatchChanges`` changes) in
+/// one transaction and then answers every caller of the batch: the changes
+/// of one call are all committed or, on an error, none is.
+///
+/// ## Faults
+///
+/// A full map grows (doubling, up to ``Configuration/maxMapSize``) and the
+/// transaction is retried; beyond that, or on `ENOSPC`/`EDQUOT`, the commit
+/// fails with `.storageFull` and reads keep working. Commits that only
+/// consume and delete may use a small reserve beyond the maximum, so a full
+/// store still consumes and frees space. A folder holding other
+/// files, a damaged file, a file of another program or of a newer version
+/// is refused with `.corruptData` and left untouched. A folder already open
+/// in any process is refused with `.unavailable`.
+///
+/// The writer thread starts in the initializer and stops in ``close()``
+/// (or when the store is deinitialized); call ``close()`` to be told
+/// whether the final sync succeeded.
+public final class LMDBContextPersistence: ContextPersistence {
+    /// The data folder.
+    public let directory: String
+    /// How durable an acknowledged commit is.
+    public let durability: Durability
+    /// The settings it was opened with (sizes rounded to whole pages).
+    public let configuration: Configuration
+
+    private let environment: LMDBEnvironment
+    private let writer: LMDBWriter
+    private let logger: Logger
+
+    /// Opens the store in `directory`, creating the folder and the store if
+    /// they do not exist.
+    ///
+    /// - Parameters:
+    ///   - directory: the data folder; it holds `data.mdb`, `lock.mdb` and
+    ///     `ash-store.lock` and nothing else.
+    ///   - durability: `.strict` or `.relaxed`.
+    /// - Throws: `.invalidArgument` for `.none` or bad sizes; `.corruptData`
+    ///   for a folder that is not (or no longer) a readable store;
+    ///   `.unavailable` when the folder is in use or cannot be opened.
+    public init(
+        directory: String,
+        durability: Durability,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "ash.lmdb")
+    ) throws(ContextStoreError) {
+        guard durability != .none else {
+            throw ContextStoreError(
+                .invalidArgument,
+                "durability none keeps contexts in memory only: run the engine without a persistence "
+                    + "instead of opening data folder \(directory)")
+        }
+        let configuration = try configuration.validated()
+        try DataFolder.prepare(directory)
+        let folderLock = try FolderLock.acquire(folder: directory)
+        let environment: LMDBEnvironment
+        do {
+            environment = try LMDBEnvironment.open(
+                folder: directory, durability: durability, mapSize: configuration.mapSize,
+                reserve: configuration.reserve)
+        } catch {
+            folderLock.release()
+            throw error
+        }
+        self.directory = directory
+        self.durability = durability
+        self.configuration = configuration
+        self.environment = environment
+        self.logger = logger
+        self.writer = LMDBWriter(
+            environment: environment,
+            folderLock: folderLock,
+            limits: configuration.mapLimits,
+            maxBatchChanges: configuration.maxBatchChanges,
+            syncInterval: durability == .relaxed ? configuration.syncInterval : nil,
+            logger: logger
+        )
+        writer.start()
+    }
+
+    deinit {
+        writer.requestClose()
+    }
+
+    /// Visits every stored context with `expiresAt > now`, consumed ones
+    /// included, and deletes the expired ones from the disk.
+    ///
+    /// The scan runs in read transactions of ``Configuration/recoveryChunkSize``
+    /// records; after each, the expired records found are deleted through
+    /// the writer. When those deletes fail for lack of space, the visit
+    /// goes on (they are retried at the next recovery).
+    ///
+    /// - Throws: `.corruptData` for a record this version cannot read (from
+    ///   a newer version, or damaged); what `visit` throws.
+    /// - Complexity: O(*n*) in the number of stored contexts.
+    public func recover(now: Int64, _ visit: (AshContext) throws -> Void) async throws {
+        var resumeKey: [UInt8]?
+        repeat {
+            var expired: [String] = []
+            let start = resumeKey
+            do {
+                resumeKey = try environment.read { transaction in
+                    try transaction.scan(from: start, limit: configuration.recoveryChunkSize) { key, record in
+                        let contextId = String(decoding: key, as: UTF8.self)
+                        do {
+                            if try ContextRecord.expiresAt(record) <= now {
+                                expired.append(contextId)
+                                return
+                            }
+                            let context = try ContextRecord.decode(contextId: contextId, record)
+                            try visit(context)
+                        } catch let error as ContextRecordError {
+                            throw ContextStoreError(
+                                .corruptData,
+                                "context \(contextId) in data folder \(directory) cannot be read: \(error). "
+                                    + "Nothing was changed. Restore the folder from a backup or move it away")
+                        }
+                    }
+                }
+            } catch let error as LMDBError {
+                throw error.storeError(while: "recovering", folder: directory)
+            }
+            try await deleteExpired(expired)
+        } while resumeKey != nil
+    }
+
+    private func deleteExpired(_ contextIds: [String]) async throws(ContextStoreError) {
+        var index = 0
+        while index < contextIds.count {
+            let end = min(index + configuration.maxBatchChanges, contextIds.count)
+            let changes = contextIds[index..<end].map { PersistedChange.delete(contextId: $0) }
+            do {
+                try await writer.submit(changes)
+            } catch where error.code == .storageFull {
+                logger.warning(
+                    "could not delete expired contexts; retried at the next recovery",
+                    metadata: ["error": "\(error)"])
+                return
+            }
+            index = end
+        }
+    }
+
+    /// Makes `changes` durable (to the degree of ``durability``) and returns.
+    ///
+    /// Each change is checked first (`ContextLimits`); an invalid one fails
+    /// this call alone with `.invalidArgument`, and nothing is written.
+    /// Cancelling the calling task does not withdraw a queued commit.
+    ///
+    /// - Throws: `.storageFull` when the map is at its maximum or the disk is
+    ///   full; `.shutDown` after ``close()``; then none of `changes` is durable.
+    public func commit(_ changes: [PersistedChange]) async throws(ContextStoreError) {
+        guard !changes.isEmpty else { return }
+        for change in changes {
+            switch change {
+            case .put(let context): try ContextLimits.validate(context)
+            case .consume(let contextId, _), .delete(let contextId): try ContextLimits.validateId(contextId)
+            }
+        }
+        try await writer.submit(changes)
+    }
+
+    /// Commits what is queued, syncs, closes the files and releases the
+    /// folder. Later commits and reads fail with `.shutDown`; calling it
+    /// again returns at once.
+    ///
+    /// - Throws: the failure of the final sync, if any (the store is closed
+    ///   anyway).
+    public func close() async throws(ContextStoreError) {
+        try await writer.close()
+    }
+
+    /// Counts and sizes, for monitoring.
+    public func statistics() throws(ContextStoreError) -> Statistics {
+        let count: Int
+        do {
+            count = try environment.read { try $0.contextCount() }
+        } catch {
+            throw storeError(from: error, while: "reading statistics", folder: directory)
+        }
+        let sizes = environment.sizes()
+        let committed = writer.committed
+        return Statistics(
+            contextCount: count,
+            mapSize: sizes.mapSize,
+            usedBytes: sizes.usedBytes,
+            dataFileBytes: DataFolder.dataFileSize(in: directory),
+            committedTransactions: committed.transactions,
+            committedChanges: committed.changes
+        )
+    }
+
+    /// The stored record of `contextId`, expired or not (for tools and tests).
+    package func storedContext(_ contextId: String) throws(ContextStoreError) -> AshContext? {
+        try ContextLimits.validateId(contextId)
+        do {
+            return try environment.read { transaction in
+                try transaction.record(for: contextId).map { record in
+                    try ContextRecord.decode(contextId: contextId, record)
+                }
+            }
+        } catch {
+            throw storeError(from: error, while: "reading context", folder: directory)
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import AshEngine
+import AshStore
+import Foundation
+import Logging
+
+/// The one writer of an LMDB context store: a dedicated thread that commits
+/// queued changes in batches (group commit) and answers each caller once
+/// the transaction holding its changes has committed.
+///
+/// Commits, syncs and fsyncs block this thread only, never Swift's
+/// cooperative pool. Callers suspend on a continuation.
+///
+/// Concurrency: `queue` is guarded by `condition`; the environment's write
+/// side is used by the writer thread only.
+final class LMDBWriter: @unchecked Sendable {
+    typealias Waiter = CheckedContinuation<Result<Void, ContextStoreError>, Never>
+
+    private let condition = NSCondition()
+    private var queue: CommitQueue<Waiter>
+    private var counters = Counters()
+    private let environment: LMDBEnvironment
+    private let folderLock: FolderLock
+    private let limits: MapLimits
+    private let logger: Logger
+
+    init(
+        environment: LMDBEnvironment, folderLock: FolderLock, limits: MapLimits, maxBatchChanges: Int,
+        syncInterval: Duration?, logger: Logger
+    ) {
+        self.environment = environment
+        self.folderLock = folderLock
+        self.limits = limits
+        self.logger = logger
+        self.queue = CommitQueue(maxBatchChanges: maxBatchChanges, syncInterval: syncInterval)
+    }
+
+    /// Starts the writer thread; it runs until the store is closed.
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "ash-lmdb-writer"
+        thread.start()
+    }
+
+    /// Commits `changes` and returns once they are committed.
+    func submit(_ changes: [PersistedChange]) async throws(ContextStoreError) {
+        let result = await withCheckedContinuation { (waiter: Waiter) in
+            condition.lock()
+            let accepted = queue.commitRequested(changes, waiter: waiter)
+            if accepted { condition.signal() }
+            condition.unlock()
+            if !accepted { waiter.resume(returning: .failure(shutDownError)) }
+        }
+        try result.get()
+    }
+
+    /// Drains pending commits, syncs and closes; returns when closed.
+    func close() async throws(ContextStoreError) {
+        let result = await withCheckedContinuation { (waiter: Waiter) in
+            condition.lock()
+            let outcome = queue.closeRequested(waiter: waiter)
+            condition.signal()
+            condition.unlock()
+            if case .closed = outcome { waiter.resume(returning: .success(())) }
+        }
+        try result.get()
+    }
+
+    /// Transactions and changes committed since open.
+    struct Counters: Sendable, Hashable {
+        var transactions = 0
+        var changes = 0
+    }
+
+    /// The counters so far.
+    var committed: Counters {
+        condition.lock()
+        defer { condition.unlock() }
+        return counters
+    }
+
+    /// Asks the writer to close without waiting (from `deinit`).
+    func requestClose() {
+        condition.lock()
+        _ = queue.closeRequested(waiter: nil)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private var shutDownError: ContextStoreError {
+        ContextStoreError(.shutDown, "the LMDB store in data folder \(environment.folder) is closed")
+    }
+
+    // MARK: - The writer thread
+
+    private func run() {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(512)
+        condition.lock()
+        while true {
+            switch queue.nextWork(now: .now) {
+            case .wait(let deadline):
+                if let deadline {
+                    let seconds = Self.seconds(ContinuousClock.now.duration(to: deadline))
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: max(seconds, 0)))
+                } else {
+                    condition.wait()
+                }
+            case .commit(let batch):
+                condition.unlock()
+                let outcome = commit(batch, buffer: &buffer)
+                condition.lock()
+                if outcome.committed.transactions > 0 { queue.batchCommitted(now: .now) }
+                counters.transactions += outcome.committed.transactions
+                counters.changes += outcome.committed.changes
+                condition.unlock()
+                // Answer after the counters count the batch.
+                for (waiter, result) in outcome.answers { waiter.resume(returning: result) }
+                condition.lock()
+            case .sync:
+                condition.unlock()
+                let succeeded = sync()
+                condition.lock()
+                queue.syncFinished(succeeded: succeeded, now: .now)
+            case .finish(let waiters):
+                condition.unlock()
+                finish(waiters)
+                return
+            }
+        }
+    }
+
+    /// Commits one batch. When it fails for lack of space, its requests are
+    /// retried one by one, so small ones (deletes, consumes) can still get
+    /// through.
+    ///
+    /// - Returns: what was committed, and the answer for each caller.
+    private func commit(
+        _ batch: [CommitQueue<Waiter>.Request], buffer: inout [UInt8]
+    ) -> (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]) {
+        var committed = Counters()
+        let result = write(batch, buffer: &buffer)
+        if case .failure(let error) = result, error.code == .storageFull, batch.count > 1 {
+            var answers: [(Waiter, Result<Void, ContextStoreError>)] = []
+            answers.reserveCapacity(batch.count)
+            for request in batch {
+                let single = write([request], buffer: &buffer)
+                if case .success = single {
+                    committed.transactions += 1
+                    committed.changes += request.changes.count
+                }
+                answers.append((request.waiter, single))
+            }
+            return (committed, answers)
+        }
+        if case .failure(let error) = result {
+            logger.warning("commit failed", metadata: ["error": "\(error)", "callers": "\(batch.count)"])
+        } else {
+            committed.transactions = 1
+            committed.changes = batch.reduce(0) { $0 + $1.changes.count }
+        }
+        return (committed, batch.map { ($0.waiter, result) })
+    }
+
+    private func write(
+        _ batch: [CommitQueue<Waiter>.Request], buffer: inout [UInt8]
+    ) -> Result<Void, ContextStoreError> {
+        var scratch = buffer
+        defer { buffer = scratch }
+        let addsData = batch.reduce(0) { count, request in
+            count + request.changes.reduce(0) { if case .put = $1 { $0 + 1 } else { $0 } }
+        }
+        do {
+            try environment.write(limits: limits, addsData: addsData, logger: logger) { transaction in
+                for request in batch { try transaction.apply(request.changes, buffer: &scratch) }
+            }
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func sync() -> Bool {
+        do {
+            try environment.sync()
+            return true
+        } catch {
+            logger.error("periodic sync failed; retrying", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    private func finish(_ waiters: [Waiter]) {
+        let failure = environment.close()
+        folderLock.release()
+        if let failure { logger.error("final sync failed", metadata: ["error": "\(failure)"]) }
+        let result: Result<Void, ContextStoreError> = failure.map { .failure($0) } ?? .success(())
+        for waiter in waiters { waiter.resume(returning: result) }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,110 @@
+import AshStore
+import NIOCore
+import NIOSSL
+import Synchronization
+
+/// A fixed number of pipelined connections to one Redis server, opened on
+/// first use and reopened on the next use after they fail.
+final class RedisConnectionPool: Sendable {
+    let configuration: RedisConfiguration
+    private let eventLoopGroup: any EventLoopGroup
+    private let sslContext: NIOSSLContext?
+    private let decodingLimits: RESPDecoder.Limits
+    private let slots: Mutex<ConnectionSlots<RedisConnection, EventLoopPromise<RedisConnection>>>
+
+    /// - Throws: ``ContextStoreError/Code/invalidArgument`` for an invalid
+    ///   configuration or TLS settings NIOSSL rejects.
+    init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        decodingLimits: RESPDecoder.Limits = RESPDecoder.Limits()
+    ) throws(ContextStoreError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.decodingLimits = decodingLimits
+        if let tls = configuration.tls {
+            do {
+                sslContext = try NIOSSLContext(configuration: tls)
+            } catch {
+                throw RedisConfiguration.invalid("the TLS settings are not usable: \(error)")
+            }
+        } else {
+            sslContext = nil
+        }
+        slots = Mutex(ConnectionSlots(count: configuration.connectionCount))
+    }
+
+    deinit {
+        for connection in slots.withLock({ $0.shutDown() }) { _ = connection.close() }
+    }
+
+    /// Sends one command and returns its reply (possibly an error reply).
+    ///
+    /// - Throws: ``ContextStoreError``: `unavailable` when Redis cannot be
+    ///   reached or the connection dies, `timedOut`, `authenticationFailed`
+    ///   from the handshake, `protocolViolation`, `shutDown`.
+    func send(_ command: RESPCommand) async throws(ContextStoreError) -> RESPValue {
+        let connection = try await lease()
+        return try await Self.await(connection.send(command), endpoint: configuration.endpoint)
+    }
+
+    /// Closes every connection; later commands fail with `shutDown`.
+    func shutdown() async {
+        let open = slots.withLock { $0.shutDown() }
+        for connection in open { try? await connection.close().get() }
+    }
+
+    private func lease() async throws(ContextStoreError) -> RedisConnection {
+        let eventLoop = eventLoopGroup.next()
+        let action = slots.withLock { slots in
+            slots.lease(isAlive: { $0.isActive }, makePending: { eventLoop.makePromise(of: RedisConnection.self) })
+        }
+        switch action {
+        case .use(let connection):
+            return connection
+        case .wait(let pending):
+            return try await Self.await(pending.futureResult, endpoint: configuration.endpoint)
+        case .open(let slot, let attempt, let pending):
+            open(slot: slot, attempt: attempt, completing: pending)
+            return try await Self.await(pending.futureResult, endpoint: configuration.endpoint)
+        case .shutDown:
+            throw ContextStoreError(.shutDown, "the Redis store has been shut down")
+        }
+    }
+
+    private func open(slot: Int, attempt: Int, completing pending: EventLoopPromise<RedisConnection>) {
+        let opening = RedisConnection.connect(
+            configuration: configuration,
+            sslContext: sslContext,
+            decodingLimits: decodingLimits,
+            on: pending.futureResult.eventLoop
+        )
+        opening.whenComplete { result in
+            switch result {
+            case .success(let connection):
+                switch self.slots.withLock({ $0.opened(connection, slot: slot, attempt: attempt) }) {
+                case .keep:
+                    pending.succeed(connection)
+                case .closeAndFail:
+                    _ = connection.close()
+                    pending.fail(ContextStoreError(.shutDown, "the Redis store has been shut down"))
+                }
+            case .failure(let error):
+                self.slots.withLock { $0.failed(slot: slot, attempt: attempt) }
+                pending.fail(error)
+            }
+        }
+    }
+
+    private static func await<Value: Sendable>(
+        _ future: EventLoopFuture<Value>,
+        endpoint: String
+    ) async throws(ContextStoreError) -> Value {
+        do {
+            return try await future.get()
+        } catch {
+            throw RedisErrors.connectionFailure(error, endpoint: endpoint)
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import AshCore
+import AshStore
+import NIOCore
+import NIOPosix
+
+/// A ``ContextStore`` in Redis, compatible with the JavaScript SDK's
+/// `RedisContextStore`: Swift and JavaScript servers can share one Redis.
+///
+/// ## Layout
+///
+/// Each context is one string key, `keyPrefix + contextId` (prefix
+/// `ash:ctx:` by default), holding the JSON the JavaScript SDK writes (see
+/// ``ContextJSON``) with a millisecond expiry at `expiresAt`: Redis removes
+/// expired contexts itself, so ``cleanup()`` returns 0.
+///
+/// - ``put(_:)`` is `SET key json PX ttl NX`: it never overwrites, and a
+///   context that has already expired is rejected as an invalid argument.
+/// - ``consume(_:now:)`` runs one Lua script (`EVALSHA`, falling back to
+///   `EVAL` on `NOSCRIPT`) that reads, checks and rewrites the key
+///   atomically, so exactly one of any number of concurrent consumers wins,
+///   across processes and servers. A context expired at `now` is `missing`.
+///   A consumed context keeps its expiry and stays readable until then.
+/// - ``delete(_:)`` is `DEL`; ``get(_:)`` is `GET`.
+///
+/// ## Redis Cluster and hash tags
+///
+/// Every operation touches exactly one key, so the store never needs keys
+/// to share a slot, and contexts spread over all slots. Do not put a hash
+/// tag (`{…}`) in the prefix unless you mean to: `{ash}:ctx:` would pin
+/// every context to one slot, and so one node. This client talks to a single
+/// endpoint and does not follow `MOVED`/`ASK` redirections (they surface as
+/// `unavailable`); use a standalone server, a primary with replicas behind
+/// a fixed address, or a cluster proxy.
+///
+/// ## Failures
+///
+/// Errors are ``ContextStoreError``s: `unavailable` when Redis cannot be
+/// reached or a connection dies (connections are reopened on next use),
+/// `timedOut` when a reply is late, `authenticationFailed` for a rejected
+/// password or user, `corruptData` for a value that is not a context. After
+/// `unavailable` or `timedOut` a write or consume may or may not have
+/// happened; verification must then refuse the request, which
+/// ``ContextStore/verifyRequest(_:expectedBinding:clock:)`` does.
+///
+/// Call ``shutdown()`` when done; dropping the store closes its connections
+/// without waiting.
+public final class RedisContextStore: ContextStore {
+    /// The prefix in front of every context id.
+    public let keyPrefix: String
+    /// The default ``keyPrefix``, the JavaScript SDK's.
+    public static let defaultKeyPrefix = "ash:ctx:"
+
+    private let pool: RedisConnectionPool
+    private let clock: any WallClock
+    private var endpoint: String { pool.configuration.endpoint }
+
+    /// Makes a store; connections open on first use.
+    ///
+    /// - Parameters:
+    ///   - configuration: the server and connection settings.
+    ///   - keyPrefix: up to 1,024 bytes in front of every context id.
+    ///   - clock: the time `put` measures the remaining lifetime from.
+    ///   - eventLoopGroup: where connections run; NIO's shared group by default.
+    /// - Throws: ``ContextStoreError/Code/invalidArgument`` for an invalid
+    ///   configuration or prefix.
+    public init(
+        configuration: RedisConfiguration,
+        keyPrefix: String = RedisContextStore.defaultKeyPrefix,
+        clock: any WallClock = SystemWallClock(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws(ContextStoreError) {
+        guard keyPrefix.utf8.count <= 1_024 else {
+            throw ContextStoreError(.invalidArgument, "the key prefix is longer than 1024 bytes")
+        }
+        self.keyPrefix = keyPrefix
+        self.clock = clock
+        self.pool = try RedisConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup)
+    }
+
+    public func put(_ context: AshContext) async throws {
+        try ContextLimits.validate(context)
+        for (name, time) in [
+            ("issuedAt", context.issuedAt), ("expiresAt", context.expiresAt), ("consumedAt", context.consumedAt),
+        ] {
+            if let time, !ContextJSON.timestampRange.contains(time) {
+                throw ContextStoreError(
+                    .invalidArgument, "\(name) is beyond what the Redis value format keeps exactly (|t| < 10^14 ms)")
+            }
+        }
+        let ttl = context.expiresAt - clock.nowMilliseconds()
+        guard ttl > 0 else {
+            throw ContextStoreError(.invalidArgument, "the context has already expired (expiresAt is not after now)")
+        }
+        let command = RESPCommand("SET", key(context.contextId), ContextJSON.encode(context), "PX", String(ttl), "NX")
+        switch try await pool.send(command) {
+        case .simpleString:
+            return
+        case .null:
+            throw ContextStoreError(.duplicateContext, "a context with this id exists")
+        case .error(let error):
+            throw RedisErrors.reply(error, to: "SET", endpoint: endpoint)
+        case let reply:
+            throw RedisErrors.unexpectedReply(reply, to: "SET", endpoint: endpoint)
+        }
+    }
+
+    public func get(_ contextId: String) async throws -> AshContext? {
+        guard Self.isStorable(contextId) else { return nil }
+        switch try await pool.send(RESPCommand("GET", key(contextId))) {
+        case .bulkString(let bytes):
+            let context = try ContextJSON.decode(bytes.readableBytesView)
+            guard context.contextId == contextId else {
+                throw ContextStoreError(.corruptData, "the stored context under this id names another id")
+            }
+            return context
+        case .null:
+            return nil
+        case .error(let error):
+            throw RedisErrors.reply(error, to: "GET", endpoint: endpoint)
+        case let reply:
+            throw RedisErrors.unexpectedReply(reply, to: "GET", endpoint: endpoint)
+        }
+    }
+
+    public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
+        guard Self.isStorable(contextId) else { return .missing }
+        let arguments = ["1", key(contextId), String(now)]
+        var reply = try await pool.send(RESPCommand(arguments: ["EVALSHA", ConsumeScript.sha1] + arguments))
+        if case .error(let error) = reply, error.kind == "NOSCRIPT" {
+            // The server has not seen the script since it started or since
+            // SCRIPT FLUSH; EVAL runs it and caches it for the next EVALSHA.
+            reply = try await pool.send(RESPCommand(arguments: ["EVAL", ConsumeScript.source] + arguments))
+        }
+        switch reply {
+        case .integer(1): return .consumed
+        case .integer(0): return .alreadyConsumed
+        case .integer(-1): return .missing
+        case .integer(-2): throw ContextStoreError(.corruptData, "the stored context is unreadable")
+        case .error(let error): throw RedisErrors.reply(error, to: "EVALSHA", endpoint: endpoint)
+        case let reply: throw RedisErrors.unexpectedReply(reply, to: "EVALSHA", endpoint: endpoint)
+        }
+    }
+
+    public func delete(_ contextId: String) async throws -> Bool {
+        guard Self.isStorable(contextId) else { return false }
+        switch try await pool.send(RESPCommand("DEL", key(contextId))) {
+        case .integer(let removed): return removed > 0
+        case .error(let error): throw RedisErrors.reply(error, to: "DEL", endpoint: endpoint)
+        case let reply: throw RedisErrors.unexpectedReply(reply, to: "DEL", endpoint: endpoint)
+        }
+    }
+
+    /// Redis removes expired keys itself; nothing to do.
+    public func cleanup() async throws -> Int { 0 }
+
+    /// Closes the connections; later calls fail with ``ContextStoreError/Code/shutDown``.
+    public func shutdown() async {
+        await pool.shutdown()
+    }
+
+    /// The Redis key of a context.
+    public func key(_ contextId: String) -> String { keyPrefix + contextId }
+
+    /// Ids `put` would refuse are never stored, so lookups need not ask Redis.
+    private static func isStorable(_ contextId: String) -> Bool {
+        (try? ContextLimits.validateId(contextId)) != nil
+    }
+
+    /// Sends a raw command on the store's connections (for tests and tools).
+    package func send(_ command: RESPCommand) async throws(ContextStoreError) -> RESPValue {
+        try await pool.send(command)
+    }
+}

@@ -1,0 +1,103 @@
+import AshCore
+
+/// CONSUME (`X`): atomically mark a context consumed.
+///
+/// Payload: optional `i64` now (absent: the server's clock), string
+/// contextId (1 … 64 bytes).
+public struct WireConsume: Sendable, Hashable {
+    public var contextId: String
+    /// The consume time in Unix ms; `nil` asks the server to use its clock.
+    public var now: Int64?
+
+    public init(contextId: String, now: Int64? = nil) {
+        self.contextId = contextId
+        self.now = now
+    }
+
+    init(payload: inout WireReader) throws(WireError) {
+        now = try payload.readWireOptionalInt64("now")
+        contextId = try payload.readWireString("contextId", bytes: WireProtocol.contextIdBytes)
+    }
+
+    func write(to buffer: inout WireWriter) throws(WireError) {
+        buffer.writeWireOptionalInt64(now)
+        try buffer.writeWireString(contextId, "contextId", bytes: WireProtocol.contextIdBytes)
+    }
+}
+
+/// CONSUME_BATCH (`x`): consume many contexts at one instant, each with its
+/// own outcome.
+///
+/// Payload: optional `i64` now, `u16` count (1 … the server's batch limit),
+/// then `count` strings contextId (1 … 64 bytes).
+public struct WireConsumeBatch: Sendable, Hashable {
+    public var contextIds: [String]
+    /// The consume time of every entry; `nil` for the server's clock, read
+    /// once for the whole batch.
+    public var now: Int64?
+
+    public init(contextIds: [String], now: Int64? = nil) {
+        self.contextIds = contextIds
+        self.now = now
+    }
+
+    init(payload: inout WireReader, limits: WireLimits) throws(WireError) {
+        now = try payload.readWireOptionalInt64("now")
+        let count = try payload.readWireCount("count", maximum: limits.maximumBatchEntries)
+        var contextIds: [String] = []
+        contextIds.reserveCapacity(count)
+        for _ in 0..<count {
+            contextIds.append(try payload.readWireString("contextId", bytes: WireProtocol.contextIdBytes))
+        }
+        self.contextIds = contextIds
+    }
+
+    func write(to buffer: inout WireWriter, limits: WireLimits) throws(WireError) {
+        buffer.writeWireOptionalInt64(now)
+        try buffer.writeWireCount(contextIds.count, "count", maximum: limits.maximumBatchEntries)
+        for contextId in contextIds {
+            try buffer.writeWireString(contextId, "contextId", bytes: WireProtocol.contextIdBytes)
+        }
+    }
+}
+
+/// The outcome of a consume on the wire: `u8` 0 … 3.
+public enum WireConsumeOutcome: UInt8, Sendable, Hashable, CaseIterable {
+    /// This request consumed the context; it is the one winner.
+    case consumed = 0
+    /// The context exists but was consumed before: a replay.
+    case alreadyConsumed = 1
+    /// No such context (or expired, from a server that does not tell).
+    case missing = 2
+    /// The context exists but has expired at `now`. A server may answer
+    /// ``missing`` instead; a `ContextStore` client reports it as missing.
+    case expired = 3
+
+    public init(_ result: ConsumeResult) {
+        switch result {
+        case .consumed: self = .consumed
+        case .alreadyConsumed: self = .alreadyConsumed
+        case .missing: self = .missing
+        }
+    }
+
+    /// The store contract's result: ``expired`` counts as missing.
+    public var consumeResult: ConsumeResult {
+        switch self {
+        case .consumed: .consumed
+        case .alreadyConsumed: .alreadyConsumed
+        case .missing, .expired: .missing
+        }
+    }
+
+    /// The contract name the CLI prints: `consumed`, `alreadyConsumed`,
+    /// `missing` or `expired`.
+    public var name: String {
+        switch self {
+        case .consumed: "consumed"
+        case .alreadyConsumed: "alreadyConsumed"
+        case .missing: "missing"
+        case .expired: "expired"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+extension ClientSessionStateMachine {
+    /// What to do when the connection opens.
+    public enum ActivationAction {
+        case none
+        /// Write this HELLO.
+        case sendHello(WireEnvelope<WireRequest>)
+    }
+
+    /// What to do with a submitted request.
+    public enum SubmitAction {
+        /// Nothing yet: the request is queued.
+        case none
+        /// Write this request.
+        case sendRequest(WireEnvelope<WireRequest>)
+        /// Fail the waiter: the connection is closed.
+        case failRequest(Waiter, WireError)
+    }
+
+    /// What to do with a received frame.
+    public enum ReplyAction {
+        /// Nothing: the reply was for a request that timed out, or the
+        /// connection is already closed.
+        case none
+        /// Write these queued requests.
+        case sendRequests([WireEnvelope<WireRequest>])
+        /// The handshake is done; write the queued requests.
+        case handshakeCompleted(WireHelloReply, thenSend: [WireEnvelope<WireRequest>])
+        /// Complete the waiter with the reply, then write the requests that
+        /// got an in-flight slot.
+        case succeedRequest(Waiter, WireResponse, thenSend: [WireEnvelope<WireRequest>])
+        /// Fail the waiter with the server's error reply, then write.
+        case failRequest(Waiter, WireError, thenSend: [WireEnvelope<WireRequest>])
+        /// Close the connection and fail these waiters with the error.
+        case closeConnection(WireError, failing: [Waiter])
+    }
+
+    /// What to do when a request times out.
+    public enum TimeoutAction {
+        case none
+        /// Fail the waiter; the request keeps its slot until its reply.
+        case failRequest(Waiter, WireError)
+    }
+}
+
+extension ClientSessionStateMachine.ActivationAction: Equatable where Waiter: Equatable {}
+extension ClientSessionStateMachine.SubmitAction: Equatable where Waiter: Equatable {}
+extension ClientSessionStateMachine.ReplyAction: Equatable where Waiter: Equatable {}
+extension ClientSessionStateMachine.TimeoutAction: Equatable where Waiter: Equatable {}
+extension ClientSessionStateMachine.ActivationAction: Sendable where Waiter: Sendable {}
+extension ClientSessionStateMachine.SubmitAction: Sendable where Waiter: Sendable {}
+extension ClientSessionStateMachine.ReplyAction: Sendable where Waiter: Sendable {}
+extension ClientSessionStateMachine.TimeoutAction: Sendable where Waiter: Sendable {}

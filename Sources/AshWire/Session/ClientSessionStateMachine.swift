@@ -1,0 +1,210 @@
+import NIOCore
+
+/// The client side of one connection, as a pure state machine: it
+/// allocates request ids, holds requests until the handshake is done and
+/// while the server's in-flight limit is reached, and matches replies to
+/// their waiters.
+///
+/// `Waiter` is whatever the client completes with a reply, such as an
+/// `EventLoopPromise<WireResponse>`.
+///
+/// ## Request ids
+///
+/// Ids count up from 1, wrap from `UInt32.max` to 1 (0 is reserved), and
+/// skip ids still outstanding. A request that timed out keeps its id and its
+/// in-flight slot until its late reply arrives, which is then dropped.
+///
+/// Complexity: submitting is amortized O(1); a reply is O(*n*) in its
+/// payload plus the queued requests it releases; closing is O(*n*) in the
+/// requests outstanding and queued.
+///
+/// Not thread-safe: owned by one channel handler on its event loop.
+public struct ClientSessionStateMachine<Waiter> {
+    fileprivate enum State {
+        case idle
+        case awaitingHello(requestId: UInt32)
+        case ready(WireHelloReply)
+        case closed(WireError)
+    }
+
+    fileprivate struct Outstanding {
+        var opcode: WireRequest.ID
+        /// `nil` once the request timed out.
+        var waiter: Waiter?
+    }
+
+    private let hello: WireHello
+    private var state: State = .idle
+    private var nextRequestId: UInt32 = 1
+    private var outstanding: [UInt32: Outstanding] = [:]
+    private var queued = CircularBuffer<(request: WireRequest, waiter: Waiter)>()
+
+    /// - Parameter hello: the HELLO to open every connection with.
+    public init(hello: WireHello) {
+        self.hello = hello
+    }
+
+    /// Starts counting request ids at `firstRequestId` (tests of the wrap).
+    package init(hello: WireHello, firstRequestId: UInt32) {
+        self.hello = hello
+        self.nextRequestId = max(firstRequestId, 1)
+    }
+
+    // MARK: Observers
+
+    /// The server's HELLO reply, once the handshake is done.
+    public var helloReply: WireHelloReply? {
+        if case .ready(let reply) = state { return reply }
+        return nil
+    }
+
+    /// Requests sent and not yet answered (timed-out ones included).
+    public var inFlightCount: Int { outstanding.count }
+
+    /// Requests waiting for the handshake or for an in-flight slot.
+    public var queuedCount: Int { queued.count }
+
+    // MARK: Events
+
+    /// The connection is open: send HELLO first.
+    public mutating func connectionActivated() -> ActivationAction {
+        guard case .idle = state else { return .none }
+        let requestId = allocateRequestId()
+        outstanding[requestId] = Outstanding(opcode: .hello, waiter: nil)
+        state = .awaitingHello(requestId: requestId)
+        return .sendHello(WireEnvelope(requestId: requestId, .hello(hello)))
+    }
+
+    /// The client wants to send a request.
+    ///
+    /// - Returns: `.sendRequest` when it can go now, `.none` when it waits
+    ///   (handshake, in-flight limit), `.failRequest` on a closed connection.
+    public mutating func requestSubmitted(_ request: WireRequest, waiter: Waiter) -> SubmitAction {
+        switch state {
+        case .closed(let error):
+            return .failRequest(waiter, error)
+        case .idle, .awaitingHello:
+            queued.append((request, waiter))
+            return .none
+        case .ready(let reply):
+            guard queued.isEmpty, outstanding.count < Int(reply.maximumInFlight) else {
+                queued.append((request, waiter))
+                return .none
+            }
+            return .sendRequest(send(request, waiter: waiter))
+        }
+    }
+
+    /// A frame arrived from the server.
+    public mutating func frameReceived(_ frame: WireFrame) -> ReplyAction {
+        if case .closed = state { return .none }
+        let response: WireResponse
+        do {
+            response = try WireResponse(frame: frame)
+        } catch {
+            return close(error)
+        }
+        if frame.requestId == WireProtocol.connectionRequestId {
+            guard case .error(let error) = response else {
+                return close(WireError(.protocolViolation, "reply with the reserved request id 0"))
+            }
+            return close(error)
+        }
+        guard let entry = outstanding[frame.requestId] else {
+            return close(WireError(.protocolViolation, "reply to request \(frame.requestId), which is not outstanding"))
+        }
+        guard response.id.answers(entry.opcode) else {
+            return close(WireError(.protocolViolation, "reply opcode \(frame.opcode) does not answer \(entry.opcode)"))
+        }
+        outstanding[frame.requestId] = nil
+        if case .awaitingHello(let helloId) = state, helloId == frame.requestId {
+            return helloReplyReceived(response)
+        }
+        let toSend = sendQueued()
+        guard let waiter = entry.waiter else {
+            return toSend.isEmpty ? .none : .sendRequests(toSend)
+        }
+        if case .error(let error) = response {
+            return .failRequest(waiter, error, thenSend: toSend)
+        }
+        return .succeedRequest(waiter, response, thenSend: toSend)
+    }
+
+    /// The client gave up waiting for a request; its reply will be dropped.
+    public mutating func requestTimedOut(requestId: UInt32) -> TimeoutAction {
+        guard let waiter = outstanding[requestId]?.waiter else { return .none }
+        outstanding[requestId]?.waiter = nil
+        return .failRequest(waiter, WireError(.storeTimedOut, "no reply in time"))
+    }
+
+    /// The connection closed (by either side, or after a `closeConnection`).
+    ///
+    /// - Returns: every waiter still waiting, to fail with the error.
+    public mutating func connectionClosed() -> (waiters: [Waiter], error: WireError) {
+        let error: WireError
+        if case .closed(let reason) = state {
+            error = reason
+        } else {
+            error = WireError(.storeUnavailable, "connection closed")
+        }
+        return (drain(error), error)
+    }
+
+    // MARK: Internals
+
+    private mutating func helloReplyReceived(_ response: WireResponse) -> ReplyAction {
+        switch response {
+        case .hello(let reply):
+            guard (hello.minimumVersion...hello.maximumVersion).contains(reply.version) else {
+                return close(WireError(.unsupportedVersion, "server chose version \(reply.version)"))
+            }
+            state = .ready(reply)
+            return .handshakeCompleted(reply, thenSend: sendQueued())
+        case .error(let error):
+            return close(error)
+        default:
+            return close(WireError(.protocolViolation, "HELLO answered with opcode \(response.id.rawValue)"))
+        }
+    }
+
+    private mutating func sendQueued() -> [WireEnvelope<WireRequest>] {
+        guard case .ready(let reply) = state else { return [] }
+        var envelopes: [WireEnvelope<WireRequest>] = []
+        while outstanding.count < Int(reply.maximumInFlight), let next = queued.popFirst() {
+            envelopes.append(send(next.request, waiter: next.waiter))
+        }
+        return envelopes
+    }
+
+    private mutating func send(_ request: WireRequest, waiter: Waiter) -> WireEnvelope<WireRequest> {
+        let requestId = allocateRequestId()
+        outstanding[requestId] = Outstanding(opcode: request.id, waiter: waiter)
+        return WireEnvelope(requestId: requestId, request)
+    }
+
+    private mutating func allocateRequestId() -> UInt32 {
+        // At most 65,535 + queued ids are outstanding, so this ends quickly.
+        repeat {
+            let candidate = nextRequestId
+            nextRequestId = nextRequestId == .max ? 1 : nextRequestId + 1
+            if outstanding[candidate] == nil { return candidate }
+        } while true
+    }
+
+    private mutating func close(_ error: WireError) -> ReplyAction {
+        .closeConnection(error, failing: drain(error))
+    }
+
+    private mutating func drain(_ error: WireError) -> [Waiter] {
+        state = .closed(error)
+        var waiters = outstanding.values.compactMap(\.waiter)
+        waiters.append(contentsOf: queued.map(\.waiter))
+        outstanding.removeAll()
+        queued.removeAll()
+        return waiters
+    }
+}
+
+extension ClientSessionStateMachine: Sendable where Waiter: Sendable {}
+extension ClientSessionStateMachine.State: Sendable where Waiter: Sendable {}
+extension ClientSessionStateMachine.Outstanding: Sendable where Waiter: Sendable {}

@@ -1,0 +1,90 @@
+// A write load for the LMDB crash test: opens the persistence in a folder and
+// commits puts and consumes from several tasks until it is killed, printing
+// one line per acknowledged change:
+//
+//     READY
+//     ACK PUT <id> <expiresAt>
+//     ACK CONSUME <id>
+//
+// Usage: ash-crash-child <folder> <strict|relaxed> <id-prefix> [workers]
+//
+// A line is printed only after `commit` returned, with one write(2) per line,
+// so whatever the parent reads was acknowledged. The parent kills it with
+// SIGKILL at a moment of its choosing and checks the folder afterwards.
+
+import AshCore
+import AshEngine
+import AshLMDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func emit(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes[offset...].withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        guard written > 0 else { exit(3) }
+        offset += written
+    }
+}
+
+func fail(_ message: String) -> Never {
+    let bytes = Array("ash-crash-child: \(message)\n".utf8)
+    _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    exit(2)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, let durability = Durability(rawValue: arguments[2]) else {
+    fail("usage: ash-crash-child <folder> <strict|relaxed> <id-prefix> [workers]")
+}
+let folder = arguments[1]
+let prefix = arguments[3]
+let workers = arguments.count > 4 ? Int(arguments[4]) ?? 4 : 4
+let clock = SystemWallClock()
+
+let persistence: LMDBContextPersistence
+do {
+    persistence = try LMDBContextPersistence(directory: folder, durability: durability)
+    try await persistence.recover(now: clock.nowMilliseconds()) { _ in }
+} catch {
+    fail("cannot open \(folder): \(error)")
+}
+emit("READY")
+
+await withTaskGroup(of: Void.self) { group in
+    for worker in 0..<workers {
+        group.addTask {
+            var previous: String?
+            var counter = 0
+            while true {
+                counter += 1
+                let now = clock.nowMilliseconds()
+                // Every 8th context lives 300 ms, so some acknowledged ones
+                // have expired by the time the parent checks.
+                let expiresAt = now + (counter % 8 == 0 ? 300 : 600_000)
+                let contextId = "\(prefix)-\(worker)-\(counter)"
+                let context = AshContext(
+                    contextId: contextId, binding: "POST /crash/\(worker)", mode: .balanced,
+                    issuedAt: now, expiresAt: expiresAt, nonce: counter % 2 == 0 ? "nonce-\(counter)" : nil)
+                do {
+                    try await persistence.commit([.put(context)])
+                    emit("ACK PUT \(contextId) \(expiresAt)")
+                    if let previous {
+                        try await persistence.commit([.consume(contextId: previous, at: clock.nowMilliseconds())])
+                        emit("ACK CONSUME \(previous)")
+                    }
+                } catch {
+                    fail("commit failed: \(error)")
+                }
+                previous = contextId
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import AshEngine
+import AshLMDB
+import Testing
+
+@Suite("Group-commit queue")
+struct CommitQueueTests {
+    private let start = ContinuousClock.now
+
+    private func changes(_ count: Int) -> [PersistedChange] {
+        (0..<count).map { PersistedChange.delete(contextId: "c\($0)") }
+    }
+
+    private func batch(_ work: CommitQueue<Int>.Work) -> [Int]? {
+        guard case .commit(let requests) = work else { return nil }
+        return requests.map(\.waiter)
+    }
+
+    @Test("closes a batch by change count, in arrival order; a large request goes alone")
+    func batchesByCount() {
+        var queue = CommitQueue<Int>(maxBatchChanges: 4096, syncInterval: nil)
+        for (waiter, size) in [1, 1, 3000, 2000, 1, 5000, 1].enumerated() {
+            let accepted = queue.commitRequested(changes(size), waiter: waiter)
+            #expect(accepted)
+        }
+        #expect(batch(queue.nextWork(now: start)) == [0, 1, 2])
+        #expect(batch(queue.nextWork(now: start)) == [3, 4])
+        #expect(batch(queue.nextWork(now: start)) == [5])
+        #expect(batch(queue.nextWork(now: start)) == [6])
+        guard case .wait(until: nil) = queue.nextWork(now: start) else {
+            Issue.record("an idle strict queue waits without a deadline")
+            return
+        }
+    }
+
+    @Test("takes everything that queued up while the writer was busy")
+    func groupsConcurrentCallers() {
+        var queue = CommitQueue<Int>(maxBatchChanges: 4096, syncInterval: nil)
+        for waiter in 0..<100 { _ = queue.commitRequested(changes(2), waiter: waiter) }
+        #expect(batch(queue.nextWork(now: start)) == Array(0..<100))
+    }
+
+    @Test("close drains pending commits, then finishes; later requests are refused")
+    func closeDrains() {
+        var queue = CommitQueue<Int>(maxBatchChanges: 4096, syncInterval: .seconds(1))
+        _ = queue.commitRequested(changes(1), waiter: 1)
+        #expect(queue.closeRequested(waiter: 100) == .pending)
+        let acceptedWhileClosing = queue.commitRequested(changes(1), waiter: 2)
+        #expect(!acceptedWhileClosing)
+        #expect(queue.closeRequested(waiter: 101) == .pending)
+        #expect(batch(queue.nextWork(now: start)) == [1])
+        queue.batchCommitted(now: start)
+        guard case .finish(let waiters) = queue.nextWork(now: start) else {
+            Issue.record("expected finish")
+            return
+        }
+        #expect(waiters == [100, 101])
+        #expect(queue.closeRequested(waiter: 102) == .closed)
+        let acceptedWhenClosed = queue.commitRequested(changes(1), waiter: 3)
+        #expect(!acceptedWhenClosed)
+    }
+
+    @Test("relaxed: a sync is due one interval after the first unsynced commit")
+    func relaxedSync() {
+        var queue = CommitQueue<Int>(maxBatchChanges: 10, syncInterval: .seconds(1))
+        _ = queue.commitRequested(changes(1), waiter: 1)
+        _ = queue.nextWork(now: start)
+        queue.batchCommitted(now: start)
+        queue.batchCommitted(now: start + .milliseconds(500))
+        guard case .wait(until: let deadline) = queue.nextWork(now: start + .milliseconds(600)) else {
+            Issue.record("expected a wait")
+            return
+        }
+        #expect(deadline == start + .seconds(1))
+        guard case .sync = queue.nextWork(now: start + .seconds(1)) else {
+            Issue.record("expected a sync")
+            return
+        }
+        queue.syncFinished(succeeded: false, now: start + .seconds(1))
+        guard case .wait(until: let retry) = queue.nextWork(now: start + .seconds(1)) else {
+            Issue.record("expected a retry deadline")
+            return
+        }
+        #expect(retry == start + .seconds(2))
+        queue.syncFinished(succeeded: true, now: start + .seconds(2))
+        guard case .wait(until: nil) = queue.nextWork(now: start + .seconds(2)) else {
+            Issue.record("expected an idle wait")
+            return
+        }
+    }
+
+    @Test("strict: commits need no later sync")
+    func strictNeverSyncs() {
+        var queue = CommitQueue<Int>(maxBatchChanges: 10, syncInterval: nil)
+        queue.batchCommitted(now: start)
+        guard case .wait(until: nil) = queue.nextWork(now: start + .seconds(10)) else {
+            Issue.record("expected an idle wait")
+            return
+        }
+    }
+}
