@@ -1,0 +1,54 @@
+import AshCore
+import AshEngine
+import AshLMDB
+import AshStore
+import Foundation
+import Testing
+
+/// The engine over LMDB: a restart gives the same answer for every id.
+@Suite struct EngineRestartTests {
+    final class Clock: WallClock, @unchecked Sendable {
+        private let lock = NSLock()
+        private var now: Int64 = 1_767_225_600_000
+        func nowMilliseconds() -> Int64 { lock.withLock { now } }
+        func advance(by milliseconds: Int64) { lock.withLock { now += milliseconds } }
+    }
+
+    func open(_ folder: TestFolder, _ durability: Durability, clock: Clock) async throws -> (ContextEngine, LMDBContextPersistence) {
+        let persistence = try LMDBContextPersistence(directory: folder.path, durability: durability)
+        let engine = try await ContextEngine.open(
+            configuration: EngineConfiguration(shardCount: 4, clock: clock), persistence: persistence)
+        return (engine, persistence)
+    }
+
+    @Test(arguments: [Durability.strict, .relaxed])
+    func consumedStayConsumedLiveStayLiveExpiredAreGone(durability: Durability) async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let clock = Clock()
+        let (engine, persistence) = try await open(folder, durability, clock: clock)
+        let long = try await engine.create(Array(repeating: CreateRequest(binding: "POST /r", ttlMilliseconds: 600_000, issueNonce: true), count: 400))
+            .map { try $0.get() }
+        let short = try await engine.create(Array(repeating: CreateRequest(binding: "POST /s", ttlMilliseconds: 1_000), count: 100))
+            .map { try $0.get() }
+        let now = clock.nowMilliseconds()
+        let consumed = try await engine.consume(long.prefix(200).map(\.id), now: now).map { try $0.get() }
+        #expect(consumed.allSatisfy { $0 == .consumed })
+        for item in long.suffix(10) { #expect(try await engine.delete(item.id)) }
+        let before = await engine.get(long.map(\.id))
+        try await persistence.close()
+
+        clock.advance(by: 1_000)  // the short ones expire while the engine is down
+        let (reopened, again) = try await open(folder, durability, clock: clock)
+        let after = await reopened.get(long.map(\.id))
+        #expect(after == before)
+        #expect(await reopened.get(short.map(\.id)).allSatisfy { $0 == nil })
+        let at = clock.nowMilliseconds()
+        for (index, item) in long.enumerated() {
+            let result = try await reopened.consume(item.id, now: at)
+            #expect(result == (index < 200 ? .alreadyConsumed : index >= 390 ? .missing : .consumed), "context \(index)")
+        }
+        #expect(await reopened.stats().total.live == 390)
+        try await again.close()
+    }
+}
