@@ -24,8 +24,9 @@ test: deps
 conformance: deps
 	$(SWIFT) run -c release ash conformance Tests/AshConformanceTests/Resources/ash-v1-public-vectors.json
 
-bench: build
-	@scripts/bench.sh
+# package-benchmark suites (Benchmarks/), in a build folder of their own.
+bench: deps
+	ASH_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-bench benchmark
 
 clean:
 	rm -rf .build .build-* Benchmarks/.build

@@ -154,4 +154,11 @@ if Context.environment["ASH_BENCHMARKS"] != nil {
             path: "Benchmarks/EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
+    package.targets.append(
+        .executableTarget(
+            name: "PersistenceBenchmarks",
+            dependencies: ["AshCore", "AshEngine", "AshLMDB", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/PersistenceBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
 }

@@ -23,14 +23,18 @@ actor Shard {
 
     func create(_ request: CreateRequest, now: Int64) async throws(ContextStoreError) -> IssuedContext {
         let issued = try state.create(request, now: now).get()
-        try await persist([.put(state.get(issued.id, now: now)!)], undo: { $0.rollBack(issued.id) })
+        if persistence != nil {
+            try await persist([.put(state.get(issued.id, now: now)!)], undo: { $0.rollBack(issued.id) })
+        }
         return issued
     }
 
     func put(_ context: AshContext, now: Int64) async throws(ContextStoreError) {
         try state.put(context, now: now)
-        let id = ContextID(context.contextId)
-        try await persist([.put(context)], undo: { $0.rollBack(id) })
+        if persistence != nil {
+            let id = ContextID(context.contextId)
+            try await persist([.put(context)], undo: { $0.rollBack(id) })
+        }
     }
 
     func get(_ id: ContextID, now: Int64) -> AshContext? {
@@ -39,7 +43,7 @@ actor Shard {
 
     func consume(_ id: ContextID, now: Int64) async throws(ContextStoreError) -> EngineConsumeResult {
         let result = state.consume(id, now: now)
-        if result == .consumed {
+        if result == .consumed, persistence != nil {
             // On failure the context stays consumed in memory: fail closed.
             try await persist([.consume(contextId: id.description, at: now)], undo: nil)
         }
@@ -48,7 +52,7 @@ actor Shard {
 
     func delete(_ id: ContextID) async throws(ContextStoreError) -> Bool {
         guard state.delete(id) else { return false }
-        try await persist([.delete(contextId: id.description)], undo: nil)
+        if persistence != nil { try await persist([.delete(contextId: id.description)], undo: nil) }
         return true
     }
 
@@ -115,6 +119,8 @@ actor Shard {
 
     /// Loads recovered contexts; used before the engine serves.
     func restore(_ contexts: [AshContext], now: Int64) throws(ContextStoreError) {
+        state.table.reserveCapacity(additional: contexts.count)
+        state.wheel.reserveCapacity(state.wheel.count + contexts.count)
         for context in contexts { try state.put(context, now: now) }
     }
 

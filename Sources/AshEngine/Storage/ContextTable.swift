@@ -162,9 +162,17 @@ struct ContextTable {
     }
 
     private mutating func growIndex() {
-        let newCount = index.count * 2
-        index = [UInt32](repeating: 0, count: newCount)
-        mask = newCount - 1
+        reserveCapacity(additional: index.count * 3 / 4 + 1 - indexCount)
+    }
+
+    /// Makes room for `additional` more records without growing again.
+    /// - Complexity: O(*n*) when the index has to grow.
+    mutating func reserveCapacity(additional: Int) {
+        records.reserveCapacity(count + additional)
+        let buckets = Self.bucketCount(for: indexCount + additional)
+        guard buckets > index.count else { return }
+        index = [UInt32](repeating: 0, count: buckets)
+        mask = buckets - 1
         for (slot, record) in records.enumerated() where record.isOccupied && !record.flags.contains(.foreignId) {
             var position = bucket(of: record.id)
             while index[position] != 0 { position = (position + 1) & mask }

@@ -1,0 +1,100 @@
+import AshCore
+import AshEngine
+import AshLMDB
+import Benchmark
+import Foundation
+
+/// The cost of durability: create+consume pairs through the engine in
+/// `none`, `relaxed` and `strict`, in one run so they compare as ratios;
+/// and the reload of 1,000,000 live contexts.
+let pairs = 20_000
+let batch = 256
+let tasks = 16
+
+nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .mallocCountTotal],
+        scalingFactor: .kilo,
+        maxDuration: .seconds(5),
+        maxIterations: 20
+    )
+
+    for durability in Durability.allCases {
+        for batched in [true, false] {
+            let name = "create+consume, \(durability), \(tasks) tasks, \(batched ? "batch \(batch)" : "single")"
+            Benchmark(name) { benchmark in
+                let folder = NSTemporaryDirectory() + "ash-bench-" + UUID().uuidString
+                defer { try? FileManager.default.removeItem(atPath: folder) }
+                let (engine, persistence) = try await Durable.open(durability, folder: folder)
+                benchmark.startMeasurement()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<tasks {
+                        group.addTask { try await Durable.pairs(engine, count: pairs / tasks, batched: batched) }
+                    }
+                    try await group.waitForAll()
+                }
+                benchmark.stopMeasurement()
+                try await persistence?.close()
+            }
+        }
+    }
+
+    Benchmark(
+        "reload 1,000,000 live contexts (relaxed)",
+        configuration: .init(
+            metrics: [.wallClock, .custom("data file bytes per context", polarity: .prefersSmaller)],
+            scalingFactor: .one, maxIterations: 1)
+    ) { benchmark in
+        let count = 1_000_000
+        let folder = NSTemporaryDirectory() + "ash-bench-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        do {
+            let (engine, persistence) = try await Durable.open(.relaxed, folder: folder)
+            let request = CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 3_600_000, issueNonce: true)
+            for _ in 0..<(count / 1_000) {
+                for result in await engine.create(Array(repeating: request, count: 1_000)) { _ = try result.get() }
+            }
+            try await persistence?.close()
+        }
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: folder + "/data.mdb")[.size] as? Int) ?? 0
+        benchmark.startMeasurement()
+        let (engine, persistence) = try await Durable.open(.relaxed, folder: folder)
+        benchmark.stopMeasurement()
+        let live = await engine.stats().total.live
+        precondition(live == count)
+        benchmark.measurement(.custom("data file bytes per context"), fileBytes / count)
+        try await persistence?.close()
+    }
+}
+
+enum Durable {
+    static func open(_ durability: Durability, folder: String) async throws -> (ContextEngine, LMDBContextPersistence?) {
+        let configuration = EngineConfiguration(maximumContexts: 10_000_000)
+        guard durability != .none else { return (try ContextEngine(configuration: configuration), nil) }
+        let persistence = try LMDBContextPersistence(directory: folder, durability: durability)
+        return (try await ContextEngine.open(configuration: configuration, persistence: persistence), persistence)
+    }
+
+    static func pairs(_ engine: ContextEngine, count: Int, batched: Bool) async throws {
+        let request = CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 60_000)
+        let now = Int64(Date().timeIntervalSince1970 * 1_000)
+        if batched {
+            var remaining = count
+            while remaining > 0 {
+                let size = min(batch, remaining)
+                let ids = try await engine.create(Array(repeating: request, count: size)).map { try $0.get().id }
+                for result in await engine.consume(ids, now: now) {
+                    let outcome = try result.get()
+                    precondition(outcome == .consumed)
+                }
+                remaining -= size
+            }
+        } else {
+            for _ in 0..<count {
+                let id = try await engine.create(request).id
+                let outcome = try await engine.consume(id, now: now)
+                precondition(outcome == .consumed)
+            }
+        }
+    }
+}
