@@ -19,7 +19,7 @@ run: build
 	@scripts/run-main.sh "$(DATA_DIR)"
 
 test: deps
-	@scripts/with-test-servers.sh $(SWIFT) test
+	@scripts/with-test-servers.sh $(SWIFT) test --no-parallel
 
 conformance: deps
 	$(SWIFT) run -c release ash conformance Tests/AshConformanceTests/Resources/ash-v1-public-vectors.json

@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "AshPostgres", targets: ["AshPostgres"]),
         .library(name: "AshWire", targets: ["AshWire"]),
         .library(name: "AshRedis", targets: ["AshRedis"]),
+        .library(name: "AshDaemon", targets: ["AshDaemon"]),
+        .library(name: "AshClient", targets: ["AshClient"]),
+        .executable(name: "ashd", targets: ["ashd"]),
         .executable(name: "ash", targets: ["ash"]),
     ],
     dependencies: [
@@ -24,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // ASH v1 primitives: no I/O.
@@ -80,6 +85,42 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The NIO server ashd runs: handlers, limits, auth, TLS, admin HTTP (health, metrics).
+        .target(
+            name: "AshDaemon",
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ashd",
+            dependencies: [
+                "AshDaemon", "AshEngine", "AshStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The Swift client for ashd (pool, pipelining, reconnect), itself a ContextStore.
+        .target(
+            name: "AshClient",
+            dependencies: [
+                "AshCore", "AshStore", "AshWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The contract suite every store runs against itself; test clocks.
         .target(name: "AshTesting", dependencies: ["AshCore", "AshStore"]),
         // Runs reference test vectors against AshCore.
@@ -87,9 +128,10 @@ let package = Package(
         .executableTarget(
             name: "ash",
             dependencies: [
-                "AshCore",
-                "AshConformance",
+                "AshCore", "AshStore", "AshConformance", "AshClient", "AshWire", "AshRedis", "AshPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(name: "AshCoreTests", dependencies: ["AshCore"]),
@@ -117,6 +159,28 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "AshDaemonTests",
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshDaemon", "AshTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "AshClientTests",
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshDaemon", "AshClient", "AshTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AshLMDBTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", "CLMDB"]),

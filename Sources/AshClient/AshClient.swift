@@ -1,0 +1,212 @@
+import AshCore
+import AshStore
+import AshWire
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// A client of ashd that is itself a `ContextStore`.
+///
+/// Requests are spread round-robin over a small pool of connections; each
+/// connection pipelines many requests (up to the server's in-flight limit,
+/// then queues locally) and matches replies by request id. A connection
+/// that closes fails its outstanding requests with `STORE_UNAVAILABLE`
+/// (their outcome is unknown: a consume may or may not have happened) and
+/// is reopened on next use, with exponential backoff after failed attempts.
+/// Every request has a timeout (`STORE_TIMED_OUT`). A wrong token fails
+/// with `STORE_AUTHENTICATION_FAILED`.
+///
+/// ```swift
+/// let client = try AshClient(configuration: AshClientConfiguration(url: "ash://127.0.0.1:7379"))
+/// let info = try await client.create(binding: "POST /api/transfer", ttlMilliseconds: 30_000)
+/// ```
+public final class AshClient: ContextStore, Sendable {
+    public let configuration: AshClientConfiguration
+    private let slots: [ConnectionSlot]
+    private let nextSlot = Atomic<Int>(0)
+
+    /// - Throws: `STORE_INVALID_ARGUMENT` when the TLS configuration is unusable.
+    public init(
+        configuration: AshClientConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws(ContextStoreError) {
+        self.configuration = configuration
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        } catch {
+            throw ContextStoreError(.invalidArgument, "unusable TLS configuration: \(error)")
+        }
+        let hello = WireHello(token: configuration.authToken, clientName: configuration.clientName)
+        let configuration = configuration
+        slots = (0..<configuration.connectionCount).map { _ in
+            ConnectionSlot(
+                initialDelay: configuration.initialReconnectDelay,
+                maximumDelay: configuration.maximumReconnectDelay
+            ) {
+                try await Self.connect(configuration, hello: hello, sslContext: sslContext, group: eventLoopGroup)
+            }
+        }
+    }
+
+    /// Closes every connection; later requests fail with `STORE_SHUT_DOWN`.
+    public func close() async {
+        for slot in slots { await slot.close() }
+    }
+
+    // MARK: ContextStore
+
+    public func put(_ context: AshContext) async throws {
+        try ContextLimits.validate(context)
+        try expect(await send(.put(context))) { if case .stored = $0 { () } else { nil } }
+    }
+
+    public func get(_ contextId: String) async throws -> AshContext? {
+        try ContextLimits.validateId(contextId)
+        return try expect(await send(.get(contextId: contextId))) {
+            if case .context(let context) = $0 { .some(context) } else { nil }
+        }
+    }
+
+    public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
+        try await consumeOutcome(contextId, now: now).consumeResult
+    }
+
+    public func delete(_ contextId: String) async throws -> Bool {
+        try ContextLimits.validateId(contextId)
+        return try expect(await send(.delete(contextId: contextId))) {
+            if case .deleted(let removed) = $0 { removed } else { nil }
+        }
+    }
+
+    public func cleanup() async throws -> Int {
+        try expect(await send(.cleanup)) {
+            if case .cleanedUp(let removed) = $0 { Int(clamping: removed) } else { nil }
+        }
+    }
+
+    // MARK: Beyond the contract
+
+    /// Issues a context on the server (its clock, its CSPRNG).
+    public func create(
+        binding: String,
+        ttlMilliseconds: Int64,
+        mode: AshMode = .default,
+        issueNonce: Bool = false
+    ) async throws(ContextStoreError) -> AshContextPublicInfo {
+        try ContextLimits.validateBinding(binding)
+        guard ttlMilliseconds > 0 else { throw ContextStoreError(.invalidArgument, "ttl must be positive") }
+        let create = WireCreate(binding: binding, ttlMilliseconds: ttlMilliseconds, mode: mode, issueNonce: issueNonce)
+        return try expect(await send(.create(create))) { if case .created(let info) = $0 { info } else { nil } }
+    }
+
+    /// Consumes a context; `now` nil uses the server's clock. Unlike
+    /// ``consume(_:now:)`` this tells `expired` apart when the server does.
+    public func consumeOutcome(_ contextId: String, now: Int64? = nil) async throws(ContextStoreError) -> WireConsumeOutcome {
+        try ContextLimits.validateId(contextId)
+        return try expect(await send(.consume(WireConsume(contextId: contextId, now: now)))) {
+            if case .consumed(let outcome) = $0 { outcome } else { nil }
+        }
+    }
+
+    /// The server's statistics by name (`contexts.live`, …).
+    public func stats() async throws(ContextStoreError) -> [String: Int64] {
+        try expect(await send(.stats)) {
+            if case .stats(let list) = $0 {
+                Dictionary(list.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+            } else {
+                nil
+            }
+        }
+    }
+
+    /// Checks that the server answers.
+    public func ping() async throws(ContextStoreError) {
+        try expect(await send(.ping)) { if case .pong = $0 { () } else { nil } }
+    }
+
+    // MARK: Internals
+
+    private func send(_ request: WireRequest) async throws(ContextStoreError) -> WireResponse {
+        let index = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
+        let slot = slots[Int(UInt(bitPattern: index) % UInt(slots.count))]
+        let channel = try await slot.channel()
+        let promise = channel.eventLoop.makePromise(of: WireResponse.self)
+        channel.writeAndFlush(ClientRequest(request: request, promise: promise)).whenFailure { _ in
+            // The handler never took the request: the channel had closed.
+            promise.fail(ContextStoreError(.unavailable, "connection closed"))
+        }
+        do {
+            return try await promise.futureResult.get()
+        } catch let error as ContextStoreError {
+            throw error
+        } catch {
+            throw ContextStoreError(.unavailable, "connection failed")
+        }
+    }
+
+    private func expect<Value>(
+        _ response: WireResponse,
+        _ extract: (WireResponse) -> Value?
+    ) throws(ContextStoreError) -> Value {
+        if let value = extract(response) { return value }
+        if case .error(let error) = response { throw error.contextStoreError }
+        throw ContextStoreError(.protocolViolation, "unexpected reply opcode \(response.id.rawValue)")
+    }
+
+    private static func connect(
+        _ configuration: AshClientConfiguration,
+        hello: WireHello,
+        sslContext: NIOSSLContext?,
+        group: any EventLoopGroup
+    ) async throws -> any Channel {
+        let eventLoop = group.next()
+        let handshake = eventLoop.makePromise(of: WireHelloReply.self)
+        let serverName = configuration.tlsServerName ?? configuration.host
+        let requestTimeout = configuration.requestTimeout
+        let connectTimeout = TimeAmount.milliseconds(
+            configuration.connectTimeout.components.seconds * 1_000
+                + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
+        )
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let sslContext {
+                        let isAddress = (try? SocketAddress(ipAddress: serverName, port: 0)) != nil
+                        try pipeline.addHandler(
+                            NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : serverName)
+                        )
+                    }
+                    try pipeline.addHandler(
+                        ByteToMessageHandler(WireFrameDecoder(maximumFrameLength: WireLimits.maximumFrameLengthCeiling))
+                    )
+                    try pipeline.addHandler(
+                        ClientConnectionHandler(hello: hello, requestTimeout: requestTimeout, handshake: handshake)
+                    )
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        } catch {
+            handshake.fail(ContextStoreError(.unavailable, "cannot connect"))
+            throw ContextStoreError(
+                .unavailable,
+                "cannot connect to ashd at \(configuration.host):\(configuration.port): \(error)"
+            )
+        }
+        let timer = eventLoop.scheduleTask(in: connectTimeout) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        do {
+            _ = try await handshake.futureResult.get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        return channel
+    }
+}

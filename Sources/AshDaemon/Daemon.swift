@@ -1,0 +1,128 @@
+import AshEngine
+import AshLMDB
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Everything ashd runs, assembled from one configuration: the engine
+/// (durable on LMDB unless durability is `none`), the TCP server and the
+/// optional admin HTTP listener.
+///
+/// Run ``services`` in one `ServiceGroup` (in that order): on graceful
+/// shutdown the admin listener stops, then the server stops accepting and
+/// drains, then the engine closes its persistence — committing what is
+/// pending.
+public struct Daemon: Sendable {
+    /// What to open and where to listen.
+    public struct Configuration: Sendable {
+        public var server: ServerConfiguration
+        public var engine: EngineConfiguration
+        public var durability: Durability
+        /// The LMDB data folder (unused with durability `none`).
+        public var dataDirectory: String
+        /// The admin HTTP port on loopback; off when `nil`.
+        public var adminPort: Int?
+        /// The admin listener's host: loopback.
+        public var adminHost: String
+
+        public init(
+            server: ServerConfiguration = ServerConfiguration(),
+            engine: EngineConfiguration = EngineConfiguration(),
+            durability: Durability = .relaxed,
+            dataDirectory: String = "./ash-data",
+            adminPort: Int? = nil,
+            adminHost: String = "127.0.0.1"
+        ) {
+            self.server = server
+            self.engine = engine
+            self.durability = durability
+            self.dataDirectory = dataDirectory
+            self.adminPort = adminPort
+            self.adminHost = adminHost
+        }
+    }
+
+    public let engine: ContextEngine
+    public let server: AshServer
+    public let admin: AdminServer?
+    public let metrics: DaemonMetrics
+
+    /// The services to run, in start order.
+    public var services: [any Service] {
+        var services: [any Service] = [engine, server]
+        if let admin { services.append(admin) }
+        return services
+    }
+
+    /// Opens the engine (recovering the data folder), binds the server and
+    /// the admin listener.
+    ///
+    /// - Throws: ``DaemonError`` with a message for operators.
+    public static func open(
+        configuration: Configuration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "ashd")
+    ) async throws(DaemonError) -> Daemon {
+        try configuration.server.validate()
+        if let port = configuration.adminPort, !(0...65_535).contains(port) {
+            throw DaemonError(.configurationInvalid, "admin port must be 0...65535, got \(port)")
+        }
+        let engine: ContextEngine
+        var persistence: LMDBContextPersistence?
+        do {
+            switch configuration.durability {
+            case .none:
+                engine = try ContextEngine(configuration: configuration.engine)
+            case .strict, .relaxed:
+                try configuration.engine.validate()
+                let lmdb = try LMDBContextPersistence(
+                    directory: configuration.dataDirectory,
+                    durability: configuration.durability,
+                    logger: logger
+                )
+                persistence = lmdb
+                engine = try await ContextEngine.open(configuration: configuration.engine, persistence: lmdb)
+            }
+        } catch {
+            try? await persistence?.close()
+            throw DaemonError(.storageFailed, "cannot open the store: \(error)")
+        }
+        let metrics = DaemonMetrics()
+        let server: AshServer
+        let admin: AdminServer?
+        do {
+            server = try await AshServer.start(
+                configuration: configuration.server,
+                engine: engine,
+                metrics: metrics,
+                group: group,
+                logger: logger
+            )
+            admin = try await configuration.adminPort.asyncMap { port throws(DaemonError) in
+                try await AdminServer.start(
+                    host: configuration.adminHost,
+                    port: port,
+                    engine: engine,
+                    persistence: persistence,
+                    metrics: metrics,
+                    group: group,
+                    logger: logger
+                )
+            }
+        } catch {
+            try? await persistence?.close()
+            throw error
+        }
+        return Daemon(engine: engine, server: server, admin: admin, metrics: metrics)
+    }
+}
+
+extension Optional {
+    fileprivate func asyncMap<Mapped>(
+        _ transform: (Wrapped) async throws(DaemonError) -> Mapped
+    ) async throws(DaemonError) -> Mapped? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

@@ -1,0 +1,157 @@
+import AshEngine
+import AshWire
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// ashd's metrics, kept in a Prometheus registry the daemon owns (no global
+/// bootstrap), recorded through the swift-metrics API.
+///
+/// Names (all prefixed `ashd_`):
+/// - `ashd_requests_total{command,result}`: requests answered; `result` is
+///   `ok` or the error code name (`STORE_CAPACITY_EXCEEDED`, …).
+/// - `ashd_request_duration_seconds{command}`: a histogram of the time from
+///   handing a request to the engine to its answer.
+/// - `ashd_contexts_live`, `ashd_contexts_consumed_live`,
+///   `ashd_contexts_created`, `ashd_consumes_total`,
+///   `ashd_replays_detected_total`, `ashd_expired_total`,
+///   `ashd_consumes_of_expired_total`, `ashd_rejected_at_capacity_total`:
+///   the engine's counters, read at each scrape.
+/// - `ashd_connections_open`: client connections now.
+/// - `ashd_persistence_commits_total`, `ashd_persistence_committed_changes_total`:
+///   LMDB transactions and the changes they carried (their ratio is the
+///   mean commit batch size), when the daemon is durable.
+public final class DaemonMetrics: Sendable {
+    /// The registry `/metrics` renders.
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    private let timers: [UInt8: CoreMetrics.Timer]
+    private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
+    private let gauges: [String: CoreMetrics.Gauge]
+    private let connections: CoreMetrics.Meter
+
+    private struct CounterKey: Hashable {
+        var command: UInt8
+        var result: UInt16
+    }
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1),
+        ]
+        self.factory = factory
+        var timers: [UInt8: CoreMetrics.Timer] = [:]
+        for command in WireRequest.ID.allCases where command != .hello {
+            timers[command.rawValue] = CoreMetrics.Timer(
+                label: "ashd_request_duration_seconds",
+                dimensions: [("command", command.metricName)],
+                factory: factory
+            )
+        }
+        self.timers = timers
+        var gauges: [String: CoreMetrics.Gauge] = [:]
+        for name in Self.engineGauges + Self.persistenceGauges {
+            gauges[name] = CoreMetrics.Gauge(label: name, factory: factory)
+        }
+        self.gauges = gauges
+        connections = CoreMetrics.Meter(label: "ashd_connections_open", factory: factory)
+    }
+
+    private static let engineGauges = [
+        "ashd_contexts_live", "ashd_contexts_consumed_live", "ashd_contexts_created", "ashd_consumes_total",
+        "ashd_replays_detected_total", "ashd_expired_total", "ashd_consumes_of_expired_total",
+        "ashd_rejected_at_capacity_total",
+    ]
+    private static let persistenceGauges = [
+        "ashd_persistence_commits_total", "ashd_persistence_committed_changes_total",
+    ]
+
+    /// Counts one answered request and its latency.
+    func record(_ command: WireRequest.ID, response: WireResponse, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        timers[command.rawValue]?.recordNanoseconds(elapsed.nanoseconds)
+        let code: UInt16 = if case .error(let error) = response { error.code.rawValue } else { 0 }
+        counter(command: command, code: code).increment()
+    }
+
+    /// Counts a request the session answered itself (PING, a decoding error).
+    func recordSessionReply(opcode: UInt8, response: WireResponse) {
+        guard let command = WireRequest.ID(rawValue: opcode) else { return }
+        let code: UInt16 = if case .error(let error) = response { error.code.rawValue } else { 0 }
+        counter(command: command, code: code).increment()
+    }
+
+    func connectionOpened() { connections.increment(by: 1.0) }
+    func connectionClosed() { connections.decrement(by: 1.0) }
+
+    /// Copies the engine's counters into the gauges (before a scrape).
+    public func update(from stats: EngineStats) {
+        let total = stats.total
+        let values: [(String, Int)] = [
+            ("ashd_contexts_live", total.live), ("ashd_contexts_consumed_live", total.consumedLive),
+            ("ashd_contexts_created", total.created), ("ashd_consumes_total", total.consumed),
+            ("ashd_replays_detected_total", total.replaysDetected), ("ashd_expired_total", total.expired),
+            ("ashd_consumes_of_expired_total", total.consumesOfExpired),
+            ("ashd_rejected_at_capacity_total", total.rejectedAtCapacity),
+        ]
+        for (name, value) in values { gauges[name]?.record(value) }
+    }
+
+    /// Copies the persistence's commit counters into the gauges.
+    public func updatePersistence(commits: Int, changes: Int) {
+        gauges["ashd_persistence_commits_total"]?.record(commits)
+        gauges["ashd_persistence_committed_changes_total"]?.record(changes)
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+
+    private func counter(command: WireRequest.ID, code: UInt16) -> CoreMetrics.Counter {
+        let key = CounterKey(command: command.rawValue, result: code)
+        return counters.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let result = code == 0 ? "ok" : WireError.Code(rawValue: code).name
+            let counter = CoreMetrics.Counter(
+                label: "ashd_requests_total",
+                dimensions: [("command", command.metricName), ("result", result)],
+                factory: factory
+            )
+            cache[key] = counter
+            return counter
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
+
+extension WireRequest.ID {
+    /// The command's name in metrics and logs.
+    var metricName: String {
+        switch self {
+        case .hello: "hello"
+        case .ping: "ping"
+        case .create: "create"
+        case .createBatch: "create_batch"
+        case .put: "put"
+        case .get: "get"
+        case .consume: "consume"
+        case .consumeBatch: "consume_batch"
+        case .delete: "delete"
+        case .cleanup: "cleanup"
+        case .stats: "stats"
+        }
+    }
+}

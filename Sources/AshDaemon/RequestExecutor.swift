@@ -1,0 +1,225 @@
+import AshCore
+import AshEngine
+import AshStore
+import AshWire
+
+/// Runs the requests of one read against the engine and answers each.
+///
+/// The requests are split into *phases* in arrival order: a phase ends
+/// before a request that names a context id already named in it, so two
+/// requests for the same id always run in the order they were sent. Within
+/// a phase, all CREATEs go to the engine as one batch (one shard hop), all
+/// CONSUMEs at the same instant as one batch (one hop per shard), all GETs
+/// as one batch; the rest run one by one.
+///
+/// Sendable and stateless apart from the engine and the metrics.
+struct RequestExecutor: Sendable {
+    let engine: ContextEngine
+    let metrics: DaemonMetrics?
+
+    private var clock: any WallClock { engine.configuration.clock }
+
+    /// Answers every request, in no particular order.
+    ///
+    /// - Complexity: O(*n*) in the requests plus the engine's work.
+    func execute(_ requests: [WireEnvelope<WireRequest>]) async -> [WireEnvelope<WireResponse>] {
+        var replies: [WireEnvelope<WireResponse>] = []
+        replies.reserveCapacity(requests.count)
+        for phase in Self.phases(of: requests) {
+            await run(phase, into: &replies)
+        }
+        return replies
+    }
+
+    /// Splits requests into phases in which no context id appears twice.
+    static func phases(of requests: [WireEnvelope<WireRequest>]) -> [[WireEnvelope<WireRequest>]] {
+        var phases: [[WireEnvelope<WireRequest>]] = []
+        var current: [WireEnvelope<WireRequest>] = []
+        var named = Set<String>()
+        for envelope in requests {
+            let ids = contextIds(of: envelope.message)
+            if ids.contains(where: named.contains) {
+                phases.append(current)
+                current = []
+                named.removeAll(keepingCapacity: true)
+            }
+            named.formUnion(ids)
+            current.append(envelope)
+        }
+        if !current.isEmpty { phases.append(current) }
+        return phases
+    }
+
+    private static func contextIds(of request: WireRequest) -> [String] {
+        if let id = request.contextId { return [id] }
+        if case .consumeBatch(let batch) = request { return batch.contextIds }
+        return []
+    }
+
+    // MARK: One phase
+
+    private func run(_ phase: [WireEnvelope<WireRequest>], into replies: inout [WireEnvelope<WireResponse>]) async {
+        var creates: [(requestId: UInt32, request: CreateRequest)] = []
+        var consumes: [Int64: [(requestId: UInt32, id: ContextID)]] = [:]
+        var gets: [(requestId: UInt32, id: ContextID)] = []
+        var others: [WireEnvelope<WireRequest>] = []
+        let serverNow = clock.nowMilliseconds()
+        for envelope in phase {
+            switch envelope.message {
+            case .create(let create):
+                creates.append((envelope.requestId, CreateRequest(create)))
+            case .consume(let consume):
+                consumes[consume.now ?? serverNow, default: []].append((envelope.requestId, ContextID(consume.contextId)))
+            case .get(let contextId):
+                gets.append((envelope.requestId, ContextID(contextId)))
+            default:
+                others.append(envelope)
+            }
+        }
+        if !creates.isEmpty { await runCreates(creates, into: &replies) }
+        for (now, batch) in consumes { await runConsumes(batch, now: now, into: &replies) }
+        if !gets.isEmpty { await runGets(gets, into: &replies) }
+        for envelope in others {
+            let start = ContinuousClock.now
+            let response = await runSingle(envelope.message, serverNow: serverNow)
+            metrics?.record(envelope.message.id, response: response, since: start)
+            replies.append(WireEnvelope(requestId: envelope.requestId, response))
+        }
+    }
+
+    private func runCreates(
+        _ creates: [(requestId: UInt32, request: CreateRequest)],
+        into replies: inout [WireEnvelope<WireResponse>]
+    ) async {
+        let start = ContinuousClock.now
+        let results = await engine.create(creates.map(\.request))
+        for (create, result) in zip(creates, results) {
+            let response: WireResponse
+            switch result {
+            case .success(let issued): response = .created(issued.publicInfo)
+            case .failure(let error): response = .error(WireError(error))
+            }
+            metrics?.record(.create, response: response, since: start)
+            replies.append(WireEnvelope(requestId: create.requestId, response))
+        }
+    }
+
+    private func runConsumes(
+        _ consumes: [(requestId: UInt32, id: ContextID)],
+        now: Int64,
+        into replies: inout [WireEnvelope<WireResponse>]
+    ) async {
+        let start = ContinuousClock.now
+        let results = await engine.consume(consumes.map(\.id), now: now)
+        for (consume, result) in zip(consumes, results) {
+            let response: WireResponse
+            switch result {
+            case .success(let outcome): response = .consumed(WireConsumeOutcome(outcome))
+            case .failure(let error): response = .error(WireError(error))
+            }
+            metrics?.record(.consume, response: response, since: start)
+            replies.append(WireEnvelope(requestId: consume.requestId, response))
+        }
+    }
+
+    private func runGets(
+        _ gets: [(requestId: UInt32, id: ContextID)],
+        into replies: inout [WireEnvelope<WireResponse>]
+    ) async {
+        let start = ContinuousClock.now
+        let contexts = await engine.get(gets.map(\.id))
+        for (get, context) in zip(gets, contexts) {
+            let response = WireResponse.context(context)
+            metrics?.record(.get, response: response, since: start)
+            replies.append(WireEnvelope(requestId: get.requestId, response))
+        }
+    }
+
+    private func runSingle(_ request: WireRequest, serverNow: Int64) async -> WireResponse {
+        do {
+            switch request {
+            case .put(let context):
+                try await engine.put(context)
+                return .stored
+            case .delete(let contextId):
+                return .deleted(try await engine.delete(ContextID(contextId)))
+            case .cleanup:
+                return .cleanedUp(removed: UInt64(max(0, await engine.removeExpired())))
+            case .stats:
+                return .stats(Self.statistics(await engine.stats()))
+            case .consumeBatch(let batch):
+                let ids = batch.contextIds.map(ContextID.init)
+                let results = await engine.consume(ids, now: batch.now ?? serverNow)
+                return .consumedBatch(results.map { $0.map(WireConsumeOutcome.init).mapError(WireError.init) })
+            case .createBatch(let entries):
+                let results = await engine.create(entries.map(CreateRequest.init))
+                return .createdBatch(results.map { $0.map(\.publicInfo).mapError(WireError.init) })
+            case .create(let create):
+                return .created(try await engine.create(CreateRequest(create)).publicInfo)
+            case .consume(let consume):
+                let outcome = try await engine.consume(ContextID(consume.contextId), now: consume.now ?? serverNow)
+                return .consumed(WireConsumeOutcome(outcome))
+            case .get(let contextId):
+                return .context(await engine.get(ContextID(contextId)))
+            case .ping:
+                return .pong
+            case .hello:
+                return .error(WireError(.protocolViolation, "HELLO after the handshake"))
+            }
+        } catch let error as ContextStoreError {
+            return .error(WireError(error))
+        } catch {
+            return .error(WireError(.storeInternalFailure, "the store failed"))
+        }
+    }
+
+    /// The STATS reply: the names `Docs/PROTOCOL.md` promises, then more.
+    static func statistics(_ stats: EngineStats) -> [WireStatistic] {
+        var list = named(stats.total, prefix: "")
+        for (index, shard) in stats.shards.enumerated() where list.count + 3 <= WireProtocol.maximumStatistics {
+            list.append(WireStatistic(name: "shard.\(index).contexts.live", value: Int64(shard.live)))
+            list.append(WireStatistic(name: "shard.\(index).contexts.consumed", value: Int64(shard.consumedLive)))
+            list.append(WireStatistic(name: "shard.\(index).contexts.expired", value: Int64(shard.expired)))
+        }
+        return list
+    }
+
+    private static func named(_ statistics: EngineStatistics, prefix: String) -> [WireStatistic] {
+        [
+            ("contexts.live", statistics.live),
+            ("contexts.consumed", statistics.consumedLive),
+            ("contexts.expired", statistics.expired),
+            ("contexts.created", statistics.created),
+            ("contexts.deleted", statistics.deleted),
+            ("consumes.succeeded", statistics.consumed),
+            ("consumes.replays", statistics.replaysDetected),
+            ("consumes.expired", statistics.consumesOfExpired),
+            ("consumes.missing", statistics.consumesOfMissing),
+            ("creates.rejected.capacity", statistics.rejectedAtCapacity),
+        ].map { WireStatistic(name: prefix + $0.0, value: Int64($0.1)) }
+    }
+}
+
+extension CreateRequest {
+    init(_ create: WireCreate) {
+        self.init(
+            binding: create.binding,
+            ttlMilliseconds: create.ttlMilliseconds,
+            mode: create.mode,
+            issueNonce: create.issueNonce
+        )
+    }
+}
+
+extension WireConsumeOutcome {
+    /// ashd answers `expired` for a context it still holds that has expired,
+    /// `missing` once it has been reclaimed (`Docs/PROTOCOL.md`).
+    init(_ result: EngineConsumeResult) {
+        switch result {
+        case .consumed: self = .consumed
+        case .alreadyConsumed: self = .alreadyConsumed
+        case .missing: self = .missing
+        case .expired: self = .expired
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import AshWire
+
+/// Where and how the ashd server listens, and the limits it enforces.
+public struct ServerConfiguration: Sendable {
+    /// The address to bind; `127.0.0.1` by default.
+    public var host: String
+    /// The port; 0 picks a free one (tests).
+    public var port: Int
+    /// The token every HELLO must carry; required on non-loopback hosts.
+    /// Never logged.
+    public var authToken: [UInt8]?
+    /// PEM certificate chain and key; plain TCP when `nil`.
+    public var tls: TLSFiles?
+    /// The most client connections at once; extra ones get an error and are
+    /// closed.
+    public var maximumConnections: Int
+    /// Frame and batch limits, announced in the HELLO reply.
+    public var limits: WireLimits
+    /// Requests per connection executing at once.
+    public var maximumInFlight: Int
+    /// A connection with nothing outstanding and nothing received for this
+    /// long is closed.
+    public var idleTimeout: Duration
+    /// A connection that has not sent HELLO within this is closed.
+    public var handshakeTimeout: Duration
+
+    /// The default port: 7379.
+    public static let defaultPort = 7379
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = ServerConfiguration.defaultPort,
+        authToken: [UInt8]? = nil,
+        tls: TLSFiles? = nil,
+        maximumConnections: Int = 1_024,
+        limits: WireLimits = .default,
+        maximumInFlight: Int = ServerSessionStateMachine.Configuration.defaultMaximumInFlight,
+        idleTimeout: Duration = .seconds(300),
+        handshakeTimeout: Duration = .seconds(10)
+    ) {
+        self.host = host
+        self.port = port
+        self.authToken = authToken
+        self.tls = tls
+        self.maximumConnections = maximumConnections
+        self.limits = limits
+        self.maximumInFlight = maximumInFlight
+        self.idleTimeout = idleTimeout
+        self.handshakeTimeout = handshakeTimeout
+    }
+
+    /// Whether `host` names only this machine (`127.0.0.0/8`, `::1`,
+    /// `localhost`).
+    public var isLoopback: Bool {
+        let host = host.lowercased()
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// Checks the settings that can be checked without binding.
+    ///
+    /// - Throws: ``DaemonError`` `configurationInvalid` or `authTokenRequired`.
+    public func validate() throws(DaemonError) {
+        guard (0...65_535).contains(port) else {
+            throw DaemonError(.configurationInvalid, "port must be 0...65535, got \(port)")
+        }
+        guard maximumConnections >= 1 else {
+            throw DaemonError(.configurationInvalid, "maximum connections must be at least 1")
+        }
+        guard maximumInFlight >= 1, maximumInFlight <= Int(UInt16.max) else {
+            throw DaemonError(.configurationInvalid, "maximum in-flight must be 1...65535")
+        }
+        guard idleTimeout > .zero, handshakeTimeout > .zero else {
+            throw DaemonError(.configurationInvalid, "timeouts must be positive")
+        }
+        if let token = authToken {
+            guard WireProtocol.tokenBytes.contains(token.count), !token.isEmpty else {
+                throw DaemonError(.configurationInvalid, "the auth token must be 1...1024 bytes")
+            }
+        }
+        if !isLoopback && authToken == nil {
+            throw DaemonError(
+                .authTokenRequired,
+                "listening on \(host), which is not a loopback address, requires an auth token "
+                    + "(--auth-token-file or ASHD_AUTH_TOKEN / ASHD_AUTH_TOKEN_FILE)"
+            )
+        }
+    }
+
+    var session: ServerSessionStateMachine.Configuration {
+        ServerSessionStateMachine.Configuration(
+            authToken: authToken,
+            limits: limits,
+            maximumInFlight: maximumInFlight,
+            serverName: "ashd/1.0"
+        )
+    }
+}
+
+/// PEM files for TLS.
+public struct TLSFiles: Sendable, Hashable {
+    /// The certificate chain, leaf first.
+    public var certificatePath: String
+    /// The private key.
+    public var privateKeyPath: String
+
+    public init(certificatePath: String, privateKeyPath: String) {
+        self.certificatePath = certificatePath
+        self.privateKeyPath = privateKeyPath
+    }
+}

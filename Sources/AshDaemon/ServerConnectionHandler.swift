@@ -1,0 +1,199 @@
+import AshWire
+import Logging
+import NIOCore
+
+/// Asks a connection to finish its in-flight requests and close: sent down
+/// the pipeline by ``AshServer`` when it shuts down.
+struct ConnectionShutdownEvent: Sendable {}
+
+/// One client connection: feeds each channel event to a
+/// ``ServerSessionStateMachine`` and executes the action it returns.
+///
+/// The requests of one read go to a per-connection worker task as one batch
+/// (one hop off the event loop per batch, one back); batches run one after
+/// another, so requests for the same context id keep their order across
+/// reads too. Replies are encoded into one buffer and flushed once per
+/// batch.
+final class ServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = WireFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var session: ServerSessionStateMachine
+    private var encoder = WireEncoder(limits: .permissive)
+    private let executor: RequestExecutor
+    private let handshakeTimeout: Duration
+    private let logger: Logger
+    private var batches: AsyncStream<[WireEnvelope<WireRequest>]>.Continuation?
+    private var handshakeTimer: Scheduled<Void>?
+
+    init(
+        session: ServerSessionStateMachine.Configuration,
+        executor: RequestExecutor,
+        handshakeTimeout: Duration,
+        logger: Logger
+    ) {
+        self.session = ServerSessionStateMachine(configuration: session)
+        self.executor = executor
+        self.handshakeTimeout = handshakeTimeout
+        self.logger = logger
+    }
+
+    // MARK: Lifecycle
+
+    func channelActive(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(handshakeTimeout.nanoseconds)) {
+            let handler = loopBound.value
+            handler.execute(handler.session.handshakeTimedOut(), context: contextBound.value)
+        }
+        let (stream, continuation) = AsyncStream.makeStream(of: [WireEnvelope<WireRequest>].self)
+        batches = continuation
+        let executor = executor
+        let eventLoop = context.eventLoop
+        Task {
+            for await batch in stream {
+                let replies = await executor.execute(batch)
+                eventLoop.execute {
+                    loopBound.value.repliesReady(replies, context: contextBound.value)
+                }
+            }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        session.connectionClosed()
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        batches?.finish()
+        batches = nil
+        context.fireChannelInactive()
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch session.frameReceived(frame) {
+        case .none:
+            break
+        case .sendReply(let reply):
+            if case .hello = reply.message {
+                handshakeTimer?.cancel()
+                handshakeTimer = nil
+            }
+            executor.metrics?.recordSessionReply(opcode: frame.opcode, response: reply.message)
+            encode(reply)
+        case .closeConnection(let error):
+            close(with: error, context: context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .executeRequests(let requests) = session.readCompleted() {
+            batches?.yield(requests)
+        }
+        flushReplies(context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .resumeReading = session.channelWritabilityChanged(isWritable: context.channel.isWritable) {
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            execute(session.idleTimedOut(), context: context)
+        } else if event is ConnectionShutdownEvent {
+            execute(session.shutdownRequested(), context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let wireError = error as? WireError {
+            logger.debug("closing a connection after a framing error", metadata: ["code": "\(wireError.code.name)"])
+            execute(session.frameDecodingFailed(wireError), context: context)
+        } else {
+            logger.debug("closing a connection after an I/O error", metadata: ["error": "\(String(describing: type(of: error)))"])
+            session.connectionClosed()
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if case .read = session.readRequested() {
+            context.read()
+        }
+    }
+
+    // MARK: Actions
+
+    private func repliesReady(_ replies: [WireEnvelope<WireResponse>], context: ChannelHandlerContext) {
+        var resume = false
+        for reply in replies {
+            switch session.replyReady(reply) {
+            case .none:
+                break
+            case .sendReply(let envelope):
+                encode(envelope)
+            case .sendReplyAndResumeReading(let envelope):
+                encode(envelope)
+                resume = true
+            case .sendReplyAndCloseConnection(let envelope, let error):
+                encode(envelope)
+                close(with: error, context: context)
+                return
+            }
+        }
+        flushReplies(context: context)
+        if resume { context.read() }
+    }
+
+    private func execute(_ action: ServerSessionStateMachine.CloseAction, context: ChannelHandlerContext) {
+        if case .closeConnection(let error) = action {
+            close(with: error, context: context)
+        }
+    }
+
+    private func encode(_ reply: WireEnvelope<WireResponse>) {
+        do {
+            try encoder.encode(reply.message, requestId: reply.requestId)
+        } catch {
+            logger.error("a reply could not be encoded", metadata: ["code": "\(error.code.name)"])
+            try? encoder.encode(
+                .error(WireError(.storeInternalFailure, "the reply could not be encoded")),
+                requestId: reply.requestId
+            )
+        }
+    }
+
+    private func flushReplies(context: ChannelHandlerContext) {
+        guard encoder.buffer.readableBytes > 0 else { return }
+        context.writeAndFlush(wrapOutboundOut(encoder.flush()), promise: nil)
+    }
+
+    /// Writes what is pending and the connection-level error, then closes.
+    private func close(with error: WireError, context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
+        batches?.finish()
+        batches = nil
+        encode(WireEnvelope(requestId: WireProtocol.connectionRequestId, .error(error)))
+        logger.debug("closing a connection", metadata: ["code": "\(error.code.name)"])
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(encoder.flush())).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ServerConnectionHandler: Sendable {}

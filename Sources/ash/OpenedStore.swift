@@ -1,0 +1,67 @@
+import AshClient
+import AshCore
+import AshPostgres
+import AshRedis
+import AshStore
+import Logging
+import PostgresNIO
+
+/// A store opened from a URL, with what it takes to close it.
+enum OpenedStore {
+    /// Opens the store `options` names, runs `body` with it, and closes it.
+    static func with<T: Sendable>(
+        _ options: StoreOptions,
+        _ body: @Sendable (any ContextStore) async throws -> T
+    ) async throws -> T {
+        let url = options.url
+        let scheme = url.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+        switch scheme {
+        case "redis", "rediss":
+            let store = try RedisContextStore(
+                configuration: RedisConfiguration(url: url), keyPrefix: options.keyPrefix)
+            do {
+                let result = try await body(store)
+                await store.shutdown()
+                return result
+            } catch {
+                await store.shutdown()
+                throw error
+            }
+        case "postgres", "postgresql":
+            let configuration = try PostgresConfiguration(url: url)
+            let table = try PostgresTableName(options.table)
+            let client = PostgresClient(
+                configuration: configuration.makeClientConfiguration(), backgroundLogger: Logger(label: "ash.postgres"))
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    await client.run()
+                    return nil
+                }
+                let result = try await body(PostgresContextStore(client: client, table: table))
+                group.cancelAll()
+                return result
+            }
+        case "ash", "ashs":
+            return try await withAshd(options, body)
+        default:
+            throw ContextStoreError(
+                .invalidArgument, "unsupported store URL scheme \"\(scheme)\"; use ash://, ashs://, redis://, rediss:// or postgres://")
+        }
+    }
+
+    /// Connects to ashd, runs `body` with the client, and closes it.
+    static func withAshd<T: Sendable>(
+        _ options: StoreOptions,
+        _ body: @Sendable (AshClient) async throws -> T
+    ) async throws -> T {
+        let client = try AshClient(configuration: AshClientConfiguration(url: options.url, authToken: options.authToken()))
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+}

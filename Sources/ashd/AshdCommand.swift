@@ -1,0 +1,124 @@
+import AshDaemon
+import AshEngine
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `ashd`: the ASH context store server.
+@main
+struct AshdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ashd",
+        abstract: "The ASH context store server.",
+        discussion: """
+            Every option can also be set by environment variable (the option wins): ASHD_HOST, ASHD_PORT, \
+            ASHD_DATA_DIR, ASHD_DURABILITY, ASHD_SHARDS, ASHD_MAX_CONTEXTS, ASHD_AUTH_TOKEN or \
+            ASHD_AUTH_TOKEN_FILE, ASHD_TLS_CERT, ASHD_TLS_KEY, ASHD_ADMIN_PORT, ASHD_LOG_LEVEL. \
+            SIGTERM or SIGINT: stop accepting, answer in-flight requests, commit, exit 0.
+            """
+    )
+
+    @Option(help: "Address to listen on; a non-loopback address requires an auth token. (default: 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "TCP port. (default: 7379)")
+    var port: Int?
+
+    @Option(help: "LMDB data folder. (default: ./ash-data)")
+    var dataDir: String?
+
+    @Option(help: "strict (fsync every commit), relaxed (survives a process crash) or none (memory only). (default: relaxed)")
+    var durability: String?
+
+    @Option(help: "Shard actors. (default: twice the cores)")
+    var shards: Int?
+
+    @Option(help: "Most contexts held at once. (default: 10000000)")
+    var maxContexts: Int?
+
+    @Option(help: "File holding the auth token (trailing newline ignored).")
+    var authTokenFile: String?
+
+    @Option(help: "PEM certificate chain for TLS.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for TLS.")
+    var tlsKey: String?
+
+    @Option(help: "Admin HTTP port on 127.0.0.1 (/health, /metrics); off unless set.")
+    var adminPort: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. (default: info)")
+    var logLevel: String?
+
+    func run() async throws {
+        let settings: Settings
+        do {
+            settings = try Settings(command: self, environment: Environment.current)
+        } catch {
+            Self.fail("\(error)")
+        }
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "ashd")
+        let daemon: Daemon
+        do {
+            daemon = try await Daemon.open(configuration: settings.daemon, logger: logger)
+        } catch {
+            Self.fail("\(error)")
+        }
+        let durability = settings.daemon.durability
+        let data = durability == .none ? "memory only" : settings.daemon.dataDirectory
+        writeLine(
+            "ashd listening on \(settings.daemon.server.host):\(daemon.server.port) (durability \(durability), data \(data))",
+            to: STDOUT_FILENO
+        )
+        if let admin = daemon.admin {
+            writeLine("ashd admin on \(settings.daemon.adminHost):\(admin.port)", to: STDOUT_FILENO)
+        }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: daemon.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    /// Prints the error and exits with status 1.
+    static func fail(_ message: String) -> Never {
+        writeLine("ashd: \(message)", to: STDERR_FILENO)
+        #if canImport(Glibc)
+        Glibc.exit(1)
+        #else
+        Darwin.exit(1)
+        #endif
+    }
+}
+
+/// Writes a line straight to a file descriptor (unbuffered, so the ready
+/// line is visible at once to whoever waits for it).
+private func writeLine(_ text: String, to descriptor: Int32) {
+    var bytes = Array((text + "\n").utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let written = bytes.withUnsafeMutableBytes { raw in
+            write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+        }
+        if written <= 0 { return }
+        offset += written
+    }
+}

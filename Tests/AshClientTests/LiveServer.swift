@@ -1,0 +1,64 @@
+import AshClient
+import AshCore
+import AshDaemon
+import AshEngine
+import AshStore
+import Logging
+import NIOCore
+
+/// An in-process ashd on 127.0.0.1 (port 0) over a memory engine.
+struct LiveServer {
+    let engine: ContextEngine
+    let server: AshServer
+
+    static func start(
+        clock: any WallClock = SystemWallClock(),
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> LiveServer {
+        let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 4, clock: clock))
+        // A generous handshake timeout: a loaded test machine may take a
+        // while to get through TLS and HELLO; these tests check behaviour.
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120))
+        configure(&configuration)
+        let server = try await AshServer.start(
+            configuration: configuration,
+            engine: engine,
+            logger: quietLogger
+        )
+        return LiveServer(engine: engine, server: server)
+    }
+
+    func client(
+        connections: Int = 2,
+        configure: (inout AshClientConfiguration) -> Void = { _ in }
+    ) throws -> AshClient {
+        var configuration = AshClientConfiguration.forTests(port: server.port, connections: connections)
+        configure(&configuration)
+        return try AshClient(configuration: configuration)
+    }
+
+    func stop() async {
+        await server.shutDown()
+    }
+}
+
+/// Warnings and worse only, so test output stays readable.
+let quietLogger: Logger = {
+    var logger = Logger(label: "ashd-test")
+    logger.logLevel = .warning
+    return logger
+}()
+
+extension AshClientConfiguration {
+    /// Loopback, with timeouts generous enough for a loaded test machine
+    /// (these tests check behaviour, not time).
+    static func forTests(port: Int, connections: Int = 2) -> AshClientConfiguration {
+        AshClientConfiguration(
+            host: "127.0.0.1",
+            port: port,
+            connectionCount: connections,
+            requestTimeout: .seconds(120),
+            connectTimeout: .seconds(120)
+        )
+    }
+}
