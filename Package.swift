@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "AshWireTests",
             dependencies: [
-                "AshCore", "AshStore", "AshWire",
+                "AshCore", "AshStore", "AshWire", "AshTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
@@ -183,7 +183,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "AshLMDBTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", "CLMDB"]),
+        .testTarget(name: "AshLMDBTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", "AshTesting", "CLMDB"]),
         .testTarget(
             name: "AshPostgresTests",
             dependencies: [

@@ -7,20 +7,9 @@ import Testing
 /// Random operations against the engine and against a plain dictionary
 /// model agree on every result.
 @Suite struct EngineModelTests {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: [1, 5] as [Int], [1, 2, 3] as [UInt64])
     func agreesWithADictionaryModel(shards: Int, seed: UInt64) async throws {
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         let clock = ManualWallClock()
         let engine = try makeEngine(shards: shards, maximumContexts: 10_000, clock: clock)
         var model: [String: AshContext] = [:]

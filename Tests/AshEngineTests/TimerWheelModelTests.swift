@@ -1,3 +1,4 @@
+import AshTesting
 import AshEngine
 import Testing
 
@@ -16,21 +17,6 @@ struct WheelModelRun: Sendable, CustomTestStringConvertible {
 /// Random schedules, cancels and advances, checked after each step against
 /// a dictionary of what should be pending.
 @Suite struct TimerWheelModelTests {
-    /// SplitMix64 (Steele, Lea & Flood, 2014): a tiny seeded generator, so a
-    /// failing run reproduces from its seed.
-    struct SplitMix64: RandomNumberGenerator {
-        private var state: UInt64
-
-        init(seed: UInt64) { state = seed }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     struct Pending {
         var deadline: Int64

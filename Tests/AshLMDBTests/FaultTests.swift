@@ -1,3 +1,4 @@
+import AshTesting
 import AshCore
 import AshEngine
 import AshLMDB

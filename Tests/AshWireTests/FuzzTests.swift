@@ -1,3 +1,4 @@
+import AshTesting
 import AshWire
 import NIOCore
 import Testing
