@@ -131,22 +131,32 @@ public final class AshClient: ContextStore, Sendable {
     private func send(_ request: WireRequest) async throws(ContextStoreError) -> WireResponse {
         let index = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
         let slot = slots[Int(UInt(bitPattern: index) % UInt(slots.count))]
-        let channel = try await slot.channel()
-        let promise = channel.eventLoop.makePromise(of: WireResponse.self)
-        channel.writeAndFlush(ClientRequest(request: request, promise: promise)).whenFailure { _ in
-            // The handler never took the request: the channel had closed.
-            promise.fail(ContextStoreError(.unavailable, "connection closed"))
+        let connection = try await slot.connection()
+        let result = await withUnsafeContinuation { continuation in
+            connection.submit([ClientRequest(request: request, reply: .single(continuation))])
         }
+        return try result.get()
+    }
+
+    /// Sends `requests` back to back on one connection and waits for all
+    /// their replies; results are in request order.
+    func pipeline(_ requests: [WireRequest]) async -> [Result<WireResponse, ContextStoreError>] {
+        guard !requests.isEmpty else { return [] }
+        let index = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
+        let slot = slots[Int(UInt(bitPattern: index) % UInt(slots.count))]
+        let connection: ClientConnection
         do {
-            return try await promise.futureResult.get()
-        } catch let error as ContextStoreError {
-            throw error
+            connection = try await slot.connection()
         } catch {
-            throw ContextStoreError(.unavailable, "connection failed")
+            return Array(repeating: .failure(error), count: requests.count)
+        }
+        return await withUnsafeContinuation { continuation in
+            let group = PipelinedReplies(count: requests.count, continuation: continuation)
+            connection.submit(requests.enumerated().map { ClientRequest(request: $1, reply: .pipelined(group, index: $0)) })
         }
     }
 
-    private func expect<Value>(
+    func expect<Value>(
         _ response: WireResponse,
         _ extract: (WireResponse) -> Value?
     ) throws(ContextStoreError) -> Value {
@@ -160,7 +170,7 @@ public final class AshClient: ContextStore, Sendable {
         hello: WireHello,
         sslContext: NIOSSLContext?,
         group: any EventLoopGroup
-    ) async throws -> any Channel {
+    ) async throws -> ClientConnection {
         let eventLoop = group.next()
         let handshake = eventLoop.makePromise(of: WireHelloReply.self)
         let serverName = configuration.tlsServerName ?? configuration.host
@@ -207,6 +217,6 @@ public final class AshClient: ContextStore, Sendable {
             channel.close(promise: nil)
             throw error
         }
-        return channel
+        return ClientConnection(channel: channel)
     }
 }

@@ -2,34 +2,32 @@ import AshStore
 import AshWire
 import NIOCore
 
-/// A request handed to a connection, with the promise its reply completes.
-struct ClientRequest: Sendable {
-    var request: WireRequest
-    var promise: EventLoopPromise<WireResponse>
-}
-
 /// One client connection: feeds a ``ClientSessionStateMachine`` and
-/// executes its actions. Requests arrive as outbound ``ClientRequest``s
-/// (so any thread can send); each waits for its reply, the connection's
-/// close, or its timeout — whichever comes first completes its promise,
-/// exactly once. Failures are `ContextStoreError`s.
+/// executes its actions. Requests arrive as outbound batches of
+/// ``ClientRequest`` (so any thread can send); each waits for its reply,
+/// the connection's close, or its timeout — whichever comes first resumes
+/// it, exactly once. Failures are `ContextStoreError`s.
+///
+/// Requests are encoded as they are written and sent on `flush`; replies
+/// that release queued requests encode them too, sent once per read burst
+/// (`channelReadComplete`). Timeouts use one timer per connection, armed
+/// for the oldest outstanding request: requests share one timeout, so
+/// their deadlines are in submission order.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = WireFrame
-    typealias OutboundIn = ClientRequest
+    typealias OutboundIn = [ClientRequest]
     typealias OutboundOut = ByteBuffer
 
-    private struct Waiting {
-        var promise: EventLoopPromise<WireResponse>
-        var timer: Scheduled<Void>?
-    }
-
-    private var session: ClientSessionStateMachine<UInt64>
+    private var session: ClientSessionStateMachine
     private var encoder = WireEncoder(limits: .default)
-    private var waiting: [UInt64: Waiting] = [:]
+    private var waiting: [UInt64: ClientRequest.Reply] = [:]
+    private var deadlines = CircularBuffer<(token: UInt64, deadline: NIODeadline)>()
+    private var timer: Scheduled<Void>?
     private var nextToken: UInt64 = 0
     private let requestTimeout: TimeAmount
     private let handshake: EventLoopPromise<WireHelloReply>
     private var handshakeDone = false
+    private var encodingFailed = false
 
     init(hello: WireHello, requestTimeout: Duration, handshake: EventLoopPromise<WireHelloReply>) {
         self.session = ClientSessionStateMachine(hello: hello)
@@ -41,7 +39,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         if case .sendHello(let hello) = session.connectionActivated() {
-            send([hello], context: context)
+            encode([hello])
+            flushEncoded(context: context)
         }
         context.fireChannelActive()
     }
@@ -51,6 +50,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         fail(tokens, with: error)
         failAllWaiting(with: ContextStoreError(.unavailable, "connection closed"))
         finishHandshake(.failure(error.contextStoreError))
+        timer?.cancel()
+        timer = nil
         context.fireChannelInactive()
     }
 
@@ -58,79 +59,118 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
+    // MARK: Outbound
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let submitted = unwrapOutboundIn(data)
+        let batch = unwrapOutboundIn(data)
         promise?.succeed(())
-        nextToken &+= 1
-        let token = nextToken
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let timer = context.eventLoop.scheduleTask(in: requestTimeout) {
-            loopBound.value.timedOut(token)
+        let deadline = NIODeadline.now() + requestTimeout
+        for submitted in batch {
+            nextToken &+= 1
+            let token = nextToken
+            waiting[token] = submitted.reply
+            deadlines.append((token, deadline))
+            switch session.requestSubmitted(submitted.request, waiter: token) {
+            case .none:
+                break
+            case .sendRequest(let envelope):
+                encode([envelope])
+            case .failRequest(let token, let error):
+                complete(token, .failure(error.contextStoreError))
+            }
         }
-        waiting[token] = Waiting(promise: submitted.promise, timer: timer)
-        switch session.requestSubmitted(submitted.request, waiter: token) {
-        case .none:
-            break
-        case .sendRequest(let envelope):
-            send([envelope], context: context)
-        case .failRequest(let token, let error):
-            complete(token, .failure(error.contextStoreError))
-        }
+        armTimer(context: context)
     }
+
+    func flush(context: ChannelHandlerContext) {
+        flushEncoded(context: context)
+    }
+
+    // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch session.frameReceived(unwrapInboundIn(data)) {
         case .none:
             break
         case .sendRequests(let envelopes):
-            send(envelopes, context: context)
+            encode(envelopes)
         case .handshakeCompleted(let reply, let envelopes):
             encoder.limits = reply.limits
             finishHandshake(.success(reply))
-            send(envelopes, context: context)
+            encode(envelopes)
         case .succeedRequest(let token, let response, let envelopes):
             complete(token, .success(response))
-            send(envelopes, context: context)
+            encode(envelopes)
         case .failRequest(let token, let error, let envelopes):
             complete(token, .failure(error.contextStoreError))
-            send(envelopes, context: context)
+            encode(envelopes)
         case .closeConnection(let error, let tokens):
             fail(tokens, with: error)
             finishHandshake(.failure(error.contextStoreError))
             context.close(promise: nil)
         }
+        if encodingFailed { context.close(promise: nil) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushEncoded(context: context)
+        context.fireChannelReadComplete()
     }
 
     // MARK: Helpers
 
-    private func send(_ envelopes: [WireEnvelope<WireRequest>], context: ChannelHandlerContext) {
-        guard !envelopes.isEmpty else { return }
-        for envelope in envelopes {
+    private func encode(_ envelopes: [WireEnvelope<WireRequest>]) {
+        for envelope in envelopes where !encodingFailed {
             do {
                 try encoder.encode(envelope.message, requestId: envelope.requestId)
             } catch {
                 // The client checks fields before sending, so this means a
                 // request the server's limits refuse: the connection's
                 // bookkeeping cannot recover from an unsent request.
-                context.close(promise: nil)
-                return
+                encodingFailed = true
             }
         }
+    }
+
+    private func flushEncoded(context: ChannelHandlerContext) {
+        if encodingFailed {
+            context.close(promise: nil)
+            return
+        }
+        guard encoder.buffer.readableBytes > 0 else { return }
         context.writeAndFlush(wrapOutboundOut(encoder.flush()), promise: nil)
     }
 
-    private func timedOut(_ token: UInt64) {
-        guard let entry = waiting.removeValue(forKey: token) else { return }
-        entry.promise.fail(ContextStoreError(.timedOut, "no reply from ashd in time"))
+    private func armTimer(context: ChannelHandlerContext) {
+        guard timer == nil, let first = deadlines.first else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: first.deadline) {
+            let (handler, context) = loopBound.value
+            handler.timer = nil
+            handler.expire(now: .now())
+            handler.armTimer(context: context)
+        }
+    }
+
+    /// Fails every request whose deadline has passed.
+    private func expire(now: NIODeadline) {
+        while let first = deadlines.first {
+            guard waiting[first.token] != nil else {
+                deadlines.removeFirst()
+                continue
+            }
+            guard first.deadline <= now else { return }
+            // Removes this entry, and the answered ones behind it.
+            complete(first.token, .failure(ContextStoreError(.timedOut, "no reply from ashd in time")))
+        }
     }
 
     private func complete(_ token: UInt64, _ result: Result<WireResponse, ContextStoreError>) {
-        guard let entry = waiting.removeValue(forKey: token) else { return }
-        entry.timer?.cancel()
-        switch result {
-        case .success(let response): entry.promise.succeed(response)
-        case .failure(let error): entry.promise.fail(error)
-        }
+        guard let reply = waiting.removeValue(forKey: token) else { return }
+        // Replies mostly arrive in order: drop the answered front entries
+        // so the deadline queue stays as short as what is outstanding.
+        while let first = deadlines.first, waiting[first.token] == nil { deadlines.removeFirst() }
+        reply.complete(result)
     }
 
     private func fail(_ tokens: [UInt64], with error: WireError) {
@@ -141,10 +181,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func failAllWaiting(with error: ContextStoreError) {
         let all = waiting
         waiting.removeAll()
-        for entry in all.values {
-            entry.timer?.cancel()
-            entry.promise.fail(error)
-        }
+        deadlines.removeAll()
+        for reply in all.values { reply.complete(.failure(error)) }
     }
 
     private func finishHandshake(_ result: Result<WireHelloReply, ContextStoreError>) {

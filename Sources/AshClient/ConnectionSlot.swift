@@ -8,40 +8,40 @@ import Synchronization
 final class ConnectionSlot: Sendable {
     private enum State {
         case idle(failures: Int, retryAt: ContinuousClock.Instant?)
-        case connecting(Task<any Channel, any Error>)
-        case connected(any Channel)
+        case connecting(Task<ClientConnection, any Error>)
+        case connected(ClientConnection)
         case closed
     }
 
     private enum Next {
-        case use(any Channel)
-        case wait(Task<any Channel, any Error>)
+        case use(ClientConnection)
+        case wait(Task<ClientConnection, any Error>)
         case fail(ContextStoreError)
     }
 
     private let state = Mutex(State.idle(failures: 0, retryAt: nil))
     private let initialDelay: Duration
     private let maximumDelay: Duration
-    private let connect: @Sendable () async throws -> any Channel
+    private let connect: @Sendable () async throws -> ClientConnection
 
     init(
         initialDelay: Duration,
         maximumDelay: Duration,
-        connect: @escaping @Sendable () async throws -> any Channel
+        connect: @escaping @Sendable () async throws -> ClientConnection
     ) {
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
         self.connect = connect
     }
 
-    /// A connected channel, connecting first when needed.
-    func channel() async throws(ContextStoreError) -> any Channel {
+    /// An open connection, connecting first when needed.
+    func connection() async throws(ContextStoreError) -> ClientConnection {
         let next = state.withLock { state -> Next in
             switch state {
             case .closed:
                 return .fail(ContextStoreError(.shutDown, "the client is closed"))
-            case .connected(let channel) where channel.isActive:
-                return .use(channel)
+            case .connected(let connection) where connection.isActive:
+                return .use(connection)
             case .connecting(let task):
                 return .wait(task)
             case .idle(_, let retryAt?) where ContinuousClock.now < retryAt:
@@ -55,8 +55,8 @@ final class ConnectionSlot: Sendable {
             }
         }
         switch next {
-        case .use(let channel):
-            return channel
+        case .use(let connection):
+            return connection
         case .fail(let error):
             throw error
         case .wait(let task):
@@ -77,28 +77,28 @@ final class ConnectionSlot: Sendable {
             return state
         }
         switch previous {
-        case .connected(let channel):
-            try? await channel.close()
+        case .connected(let connection):
+            try? await connection.channel.close()
         case .connecting(let task):
-            if let channel = try? await task.value { try? await channel.close() }
+            if let connection = try? await task.value { try? await connection.channel.close() }
         case .idle, .closed:
             break
         }
     }
 
-    private func attempt(failures: Int) async throws -> any Channel {
+    private func attempt(failures: Int) async throws -> ClientConnection {
         do {
-            let channel = try await connect()
+            let connection = try await connect()
             let keep = state.withLock { state -> Bool in
                 if case .closed = state { return false }
-                state = .connected(channel)
+                state = .connected(connection)
                 return true
             }
             if !keep {
-                try? await channel.close()
+                try? await connection.channel.close()
                 throw ContextStoreError(.shutDown, "the client is closed")
             }
-            return channel
+            return connection
         } catch {
             let delay = backoff(afterFailures: failures + 1)
             state.withLock { state in

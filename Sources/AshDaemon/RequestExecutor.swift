@@ -176,6 +176,12 @@ struct RequestExecutor: Sendable {
     /// The STATS reply: the names `Docs/PROTOCOL.md` promises, then more.
     static func statistics(_ stats: EngineStats) -> [WireStatistic] {
         var list = named(stats.total, prefix: "")
+        let usage = ProcessUsage.current()
+        list.append(WireStatistic(name: "process.cpu.user.microseconds", value: usage.userMicroseconds))
+        list.append(WireStatistic(name: "process.cpu.system.microseconds", value: usage.systemMicroseconds))
+        if let resident = usage.residentBytes {
+            list.append(WireStatistic(name: "process.memory.resident.bytes", value: resident))
+        }
         for (index, shard) in stats.shards.enumerated() where list.count + 3 <= WireProtocol.maximumStatistics {
             list.append(WireStatistic(name: "shard.\(index).contexts.live", value: Int64(shard.live)))
             list.append(WireStatistic(name: "shard.\(index).contexts.consumed", value: Int64(shard.consumedLive)))

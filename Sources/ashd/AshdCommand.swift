@@ -52,6 +52,21 @@ struct AshdCommand: AsyncParsableCommand {
     @Option(help: "PEM private key for TLS.")
     var tlsKey: String?
 
+    @Option(help: "Most client connections at once; more are refused with an error. (default: 1024)")
+    var maxConnections: Int?
+
+    @Option(help: "Largest frame accepted, in bytes: 4096...67108864. (default: 1048576)")
+    var maxFrameBytes: Int?
+
+    @Option(help: "Requests per connection executing at once; beyond it ashd stops reading that connection. (default: 256)")
+    var maxInFlight: Int?
+
+    @Option(help: "Close a connection idle for this many seconds. (default: 300)")
+    var idleTimeout: Int?
+
+    @Option(help: "Close a connection that has not sent HELLO within this many seconds. (default: 10)")
+    var handshakeTimeout: Int?
+
     @Option(help: "Admin HTTP port on 127.0.0.1 (/health, /metrics); off unless set.")
     var adminPort: Int?
 

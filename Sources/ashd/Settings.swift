@@ -1,6 +1,7 @@
 import AshDaemon
 import AshEngine
 import AshStore
+import AshWire
 import Logging
 
 #if canImport(Glibc)
@@ -53,6 +54,19 @@ struct Settings {
         server.host = command.host ?? environment["ASHD_HOST"] ?? server.host
         server.port = try integer(command.port, "ASHD_PORT") ?? server.port
         server.authToken = try Self.authToken(command: command, environment: environment)
+        server.maximumConnections = try integer(command.maxConnections, "ASHD_MAX_CONNECTIONS") ?? server.maximumConnections
+        if let bytes = try integer(command.maxFrameBytes, "ASHD_MAX_FRAME_BYTES") {
+            let range = WireLimits.minimumFrameLength...WireLimits.maximumFrameLengthCeiling
+            guard range.contains(bytes) else {
+                throw SettingsError(description: "the frame limit must be \(range.lowerBound)...\(range.upperBound) bytes, got \(bytes)")
+            }
+            server.limits = WireLimits(maximumFrameLength: bytes, maximumBatchEntries: server.limits.maximumBatchEntries)
+        }
+        server.maximumInFlight = try integer(command.maxInFlight, "ASHD_MAX_IN_FLIGHT") ?? server.maximumInFlight
+        if let seconds = try integer(command.idleTimeout, "ASHD_IDLE_TIMEOUT") { server.idleTimeout = .seconds(seconds) }
+        if let seconds = try integer(command.handshakeTimeout, "ASHD_HANDSHAKE_TIMEOUT") {
+            server.handshakeTimeout = .seconds(seconds)
+        }
         let certificate = command.tlsCert ?? environment["ASHD_TLS_CERT"]
         let key = command.tlsKey ?? environment["ASHD_TLS_KEY"]
         switch (certificate, key) {

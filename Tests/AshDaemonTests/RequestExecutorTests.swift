@@ -64,5 +64,11 @@ import Testing
         for name in ["contexts.live", "contexts.consumed", "contexts.expired", "shard.0.contexts.live"] {
             #expect(names.contains(name))
         }
+        let values = Dictionary(list.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        #expect((values["process.cpu.user.microseconds"] ?? -1) >= 0)
+        #expect((values["process.cpu.system.microseconds"] ?? -1) >= 0)
+        #if os(Linux)
+        #expect((values["process.memory.resident.bytes"] ?? 0) > 0)
+        #endif
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Client session")
 struct ClientSessionStateMachineTests {
-    typealias Machine = ClientSessionStateMachine<Int>
+    typealias Machine = ClientSessionStateMachine
 
     private static let reply = WireHelloReply(
         version: 1,

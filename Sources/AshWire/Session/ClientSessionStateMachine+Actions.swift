@@ -42,11 +42,11 @@ extension ClientSessionStateMachine {
     }
 }
 
-extension ClientSessionStateMachine.ActivationAction: Equatable where Waiter: Equatable {}
-extension ClientSessionStateMachine.SubmitAction: Equatable where Waiter: Equatable {}
-extension ClientSessionStateMachine.ReplyAction: Equatable where Waiter: Equatable {}
-extension ClientSessionStateMachine.TimeoutAction: Equatable where Waiter: Equatable {}
-extension ClientSessionStateMachine.ActivationAction: Sendable where Waiter: Sendable {}
-extension ClientSessionStateMachine.SubmitAction: Sendable where Waiter: Sendable {}
-extension ClientSessionStateMachine.ReplyAction: Sendable where Waiter: Sendable {}
-extension ClientSessionStateMachine.TimeoutAction: Sendable where Waiter: Sendable {}
+extension ClientSessionStateMachine.ActivationAction: Equatable {}
+extension ClientSessionStateMachine.SubmitAction: Equatable {}
+extension ClientSessionStateMachine.ReplyAction: Equatable {}
+extension ClientSessionStateMachine.TimeoutAction: Equatable {}
+extension ClientSessionStateMachine.ActivationAction: Sendable {}
+extension ClientSessionStateMachine.SubmitAction: Sendable {}
+extension ClientSessionStateMachine.ReplyAction: Sendable {}
+extension ClientSessionStateMachine.TimeoutAction: Sendable {}

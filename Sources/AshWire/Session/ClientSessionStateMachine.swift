@@ -5,8 +5,10 @@ import NIOCore
 /// while the server's in-flight limit is reached, and matches replies to
 /// their waiters.
 ///
-/// `Waiter` is whatever the client completes with a reply, such as an
-/// `EventLoopPromise<WireResponse>`.
+/// A ``Waiter`` is a token the client maps to whoever waits for a reply.
+/// (A concrete type rather than a generic parameter: the machine lives in
+/// another module than its handler, and a generic one would run
+/// unspecialized, looking up type metadata on every call.)
 ///
 /// ## Request ids
 ///
@@ -19,7 +21,10 @@ import NIOCore
 /// requests outstanding and queued.
 ///
 /// Not thread-safe: owned by one channel handler on its event loop.
-public struct ClientSessionStateMachine<Waiter> {
+public struct ClientSessionStateMachine: Sendable {
+    /// Identifies the caller waiting for a request's reply.
+    public typealias Waiter = UInt64
+
     fileprivate enum State {
         case idle
         case awaitingHello(requestId: UInt32)
@@ -205,6 +210,4 @@ public struct ClientSessionStateMachine<Waiter> {
     }
 }
 
-extension ClientSessionStateMachine: Sendable where Waiter: Sendable {}
-extension ClientSessionStateMachine.State: Sendable where Waiter: Sendable {}
-extension ClientSessionStateMachine.Outstanding: Sendable where Waiter: Sendable {}
+
