@@ -9,10 +9,11 @@ struct ConnectionShutdownEvent: Sendable {}
 /// One client connection: feeds each channel event to a
 /// ``ServerSessionStateMachine`` and executes the action it returns.
 ///
-/// The requests of one read go to a per-connection worker task as one batch
-/// (one hop off the event loop per batch, one back); batches run one after
-/// another, so requests for the same context id keep their order across
-/// reads too. Replies are encoded into one buffer and flushed once per
+/// The requests of one read go to a per-connection worker task as one batch;
+/// batches run one after another, so requests for the same context id keep
+/// their order across reads too. The worker prefers the channel's event
+/// loop as its executor (``EventLoopTaskExecutor``), so a batch normally
+/// runs on the loop that read it, without waking another thread. Replies are encoded into one buffer and flushed once per
 /// batch.
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = WireFrame
@@ -52,7 +53,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         batches = continuation
         let executor = executor
         let eventLoop = context.eventLoop
-        Task {
+        Task(executorPreference: EventLoopTaskExecutor(eventLoop: eventLoop)) {
             for await batch in stream {
                 let replies = await executor.execute(batch)
                 eventLoop.execute {

@@ -33,7 +33,9 @@ enum OpenedStore {
             let client = PostgresClient(
                 configuration: configuration.makeClientConfiguration(), backgroundLogger: Logger(label: "ash.postgres"))
             return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
+                // Immediate: `run()` has started before the first query
+                // leases a connection (otherwise PostgresNIO warns).
+                group.addImmediateTask {
                     await client.run()
                     return nil
                 }
