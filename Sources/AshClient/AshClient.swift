@@ -24,6 +24,8 @@ import Synchronization
 public final class AshClient: ContextStore, Sendable {
     public let configuration: AshClientConfiguration
     private let slots: [ConnectionSlot]
+    /// Slot indices by the event loop their connection lives on.
+    private let slotsByLoop: [ObjectIdentifier: [Int]]
     private let nextSlot = Atomic<Int>(0)
 
     /// - Throws: `STORE_INVALID_ARGUMENT` when the TLS configuration is unusable.
@@ -40,14 +42,18 @@ public final class AshClient: ContextStore, Sendable {
         }
         let hello = WireHello(token: configuration.authToken, clientName: configuration.clientName)
         let configuration = configuration
-        slots = (0..<configuration.connectionCount).map { _ in
+        // Each slot keeps one event loop across reconnects, so callers
+        // running on a loop can find the connections that live there.
+        let loops = (0..<configuration.connectionCount).map { _ in eventLoopGroup.next() }
+        slots = loops.map { eventLoop in
             ConnectionSlot(
                 initialDelay: configuration.initialReconnectDelay,
                 maximumDelay: configuration.maximumReconnectDelay
             ) {
-                try await Self.connect(configuration, hello: hello, sslContext: sslContext, group: eventLoopGroup)
+                try await Self.connect(configuration, hello: hello, sslContext: sslContext, eventLoop: eventLoop)
             }
         }
+        slotsByLoop = Dictionary(grouping: loops.indices, by: { ObjectIdentifier(loops[$0]) })
     }
 
     /// Closes every connection; later requests fail with `STORE_SHUT_DOWN`.
@@ -128,10 +134,21 @@ public final class AshClient: ContextStore, Sendable {
 
     // MARK: Internals
 
+    /// The next slot, round-robin; among the slots on the caller's event
+    /// loop when the caller runs on one (then requests and replies never
+    /// leave that thread).
+    private func nextConnectionSlot() -> ConnectionSlot {
+        let turn = UInt(bitPattern: nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue)
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop,
+            let local = slotsByLoop[ObjectIdentifier(loop)]
+        {
+            return slots[local[Int(turn % UInt(local.count))]]
+        }
+        return slots[Int(turn % UInt(slots.count))]
+    }
+
     private func send(_ request: WireRequest) async throws(ContextStoreError) -> WireResponse {
-        let index = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
-        let slot = slots[Int(UInt(bitPattern: index) % UInt(slots.count))]
-        let connection = try await slot.connection()
+        let connection = try await nextConnectionSlot().connection()
         let result = await withUnsafeContinuation { continuation in
             connection.submit([ClientRequest(request: request, reply: .single(continuation))])
         }
@@ -142,11 +159,9 @@ public final class AshClient: ContextStore, Sendable {
     /// their replies; results are in request order.
     func pipeline(_ requests: [WireRequest]) async -> [Result<WireResponse, ContextStoreError>] {
         guard !requests.isEmpty else { return [] }
-        let index = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
-        let slot = slots[Int(UInt(bitPattern: index) % UInt(slots.count))]
         let connection: ClientConnection
         do {
-            connection = try await slot.connection()
+            connection = try await nextConnectionSlot().connection()
         } catch {
             return Array(repeating: .failure(error), count: requests.count)
         }
@@ -169,9 +184,8 @@ public final class AshClient: ContextStore, Sendable {
         _ configuration: AshClientConfiguration,
         hello: WireHello,
         sslContext: NIOSSLContext?,
-        group: any EventLoopGroup
+        eventLoop: any EventLoop
     ) async throws -> ClientConnection {
-        let eventLoop = group.next()
         let handshake = eventLoop.makePromise(of: WireHelloReply.self)
         let serverName = configuration.tlsServerName ?? configuration.host
         let requestTimeout = configuration.requestTimeout
@@ -191,9 +205,6 @@ public final class AshClient: ContextStore, Sendable {
                             NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : serverName)
                         )
                     }
-                    try pipeline.addHandler(
-                        ByteToMessageHandler(WireFrameDecoder(maximumFrameLength: WireLimits.maximumFrameLengthCeiling))
-                    )
                     try pipeline.addHandler(
                         ClientConnectionHandler(hello: hello, requestTimeout: requestTimeout, handshake: handshake)
                     )

@@ -14,12 +14,14 @@ import NIOCore
 /// for the oldest outstanding request: requests share one timeout, so
 /// their deadlines are in submission order.
 final class ClientConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = WireFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = [ClientRequest]
     typealias OutboundOut = ByteBuffer
 
     private var session: ClientSessionStateMachine
     private var encoder = WireEncoder(limits: .default)
+    /// Replies are read with the widest limits: the client trusts its server.
+    private var frames = WireFrameBuffer(maximumFrameLength: WireLimits.maximumFrameLengthCeiling)
     private var waiting: [UInt64: ClientRequest.Reply] = [:]
     private var deadlines = CircularBuffer<(token: UInt64, deadline: NIODeadline)>()
     private var timer: Scheduled<Void>?
@@ -89,7 +91,23 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch session.frameReceived(unwrapInboundIn(data)) {
+        frames.append(unwrapInboundIn(data))
+        while true {
+            let frame: WireFrame
+            do {
+                guard let next = try frames.nextFrame() else { break }
+                frame = next
+            } catch {
+                context.close(promise: nil)
+                return
+            }
+            received(frame, context: context)
+        }
+        if encodingFailed { context.close(promise: nil) }
+    }
+
+    private func received(_ frame: WireFrame, context: ChannelHandlerContext) {
+        switch session.frameReceived(frame) {
         case .none:
             break
         case .sendRequests(let envelopes):
@@ -109,7 +127,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             finishHandshake(.failure(error.contextStoreError))
             context.close(promise: nil)
         }
-        if encodingFailed { context.close(promise: nil) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -57,7 +57,6 @@ public final class AshServer: Service, Sendable {
         let executor = RequestExecutor(engine: engine, metrics: metrics)
         let session = configuration.session
         let idleTimeout = TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds)
-        let frameLimit = configuration.limits.maximumFrameLength
         let handshakeTimeout = configuration.handshakeTimeout
         let connectionLogger = logger
 
@@ -87,7 +86,6 @@ public final class AshServer: Service, Sendable {
                         metrics?.connectionClosed()
                     }
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try pipeline.addHandler(ByteToMessageHandler(WireFrameDecoder(maximumFrameLength: frameLimit)))
                     try pipeline.addHandler(
                         ServerConnectionHandler(
                             session: session,

@@ -16,12 +16,13 @@ struct ConnectionShutdownEvent: Sendable {}
 /// runs on the loop that read it, without waking another thread. Replies are encoded into one buffer and flushed once per
 /// batch.
 final class ServerConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = WireFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var session: ServerSessionStateMachine
     private var encoder = WireEncoder(limits: .permissive)
+    private var frames: WireFrameBuffer
     private let executor: RequestExecutor
     private let handshakeTimeout: Duration
     private let logger: Logger
@@ -35,6 +36,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         logger: Logger
     ) {
         self.session = ServerSessionStateMachine(configuration: session)
+        self.frames = WireFrameBuffer(maximumFrameLength: session.limits.maximumFrameLength)
         self.executor = executor
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
@@ -76,10 +78,27 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        frames.append(unwrapInboundIn(data))
+        while true {
+            let frame: WireFrame
+            do {
+                guard let next = try frames.nextFrame() else { return }
+                frame = next
+            } catch {
+                // After a bad length the stream cannot be resynchronised.
+                logger.debug("closing a connection after a framing error", metadata: ["code": "\(error.code.name)"])
+                execute(session.frameDecodingFailed(error), context: context)
+                return
+            }
+            guard received(frame, context: context) else { return }
+        }
+    }
+
+    /// Feeds one frame to the session; `false` once the connection closes.
+    private func received(_ frame: WireFrame, context: ChannelHandlerContext) -> Bool {
         switch session.frameReceived(frame) {
         case .none:
-            break
+            return true
         case .sendReply(let reply):
             if case .hello = reply.message {
                 handshakeTimer?.cancel()
@@ -87,8 +106,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             executor.metrics?.recordSessionReply(opcode: frame.opcode, response: reply.message)
             encode(reply)
+            return true
         case .closeConnection(let error):
             close(with: error, context: context)
+            return false
         }
     }
 
@@ -117,14 +138,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let wireError = error as? WireError {
-            logger.debug("closing a connection after a framing error", metadata: ["code": "\(wireError.code.name)"])
-            execute(session.frameDecodingFailed(wireError), context: context)
-        } else {
-            logger.debug("closing a connection after an I/O error", metadata: ["error": "\(String(describing: type(of: error)))"])
-            session.connectionClosed()
-            context.close(promise: nil)
-        }
+        logger.debug("closing a connection after an I/O error", metadata: ["error": "\(String(describing: type(of: error)))"])
+        session.connectionClosed()
+        context.close(promise: nil)
     }
 
     // MARK: Outbound

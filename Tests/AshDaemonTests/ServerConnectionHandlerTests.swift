@@ -19,7 +19,6 @@ import Testing
             handshakeTimeout: .seconds(5),
             logger: quietLogger
         )
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(WireFrameDecoder()))
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
