@@ -225,4 +225,39 @@ if Context.environment["ASH_BENCHMARKS"] != nil {
             path: "Benchmarks/PersistenceBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
+    package.targets.append(
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: [
+                "AshCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/CoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+    package.targets.append(
+        .executableTarget(
+            name: "WireBenchmarks",
+            dependencies: [
+                "AshCore", "AshWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/WireBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+    // The wheel is generic and not @inlinable: built with whole cross-module
+    // optimization here, the benchmark calls the same specialized code the
+    // shards run (unsafe flags: benchmark builds only, never a dependency's).
+    if let engine = package.targets.first(where: { $0.name == "AshEngine" }) {
+        engine.swiftSettings = (engine.swiftSettings ?? []) + [.unsafeFlags(["-cross-module-optimization"])]
+    }
+    package.targets.append(
+        .executableTarget(
+            name: "WheelBenchmarks",
+            dependencies: ["AshEngine", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/WheelBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
 }

@@ -14,7 +14,7 @@ let shards = 2 * EngineConfiguration.activeProcessorCount
 let tasks = 16
 let binding = "POST /api/transfer"
 
-nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
+let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.throughput, .wallClock, .mallocCountTotal, .instructions],
         scalingFactor: .kilo,
