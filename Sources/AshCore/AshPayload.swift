@@ -5,11 +5,33 @@ public enum AshPayload {
         case json = "application/json"
         case formURLEncoded = "application/x-www-form-urlencoded"
 
-        /// Parses a `Content-Type` header value, ignoring parameters and case.
+        /// Parses a `Content-Type` header value, ignoring parameters, the
+        /// whitespace around the type, and case.
         public init?(header: String) {
-            let essence = header.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            let trimmed = essence.trimmingPrefix(while: \.isWhitespace).reversed().drop(while: \.isWhitespace)
-            self.init(rawValue: String(trimmed.reversed()).lowercased())
+            let scalars = header.unicodeScalars
+            var start = scalars.startIndex
+            var end = scalars.firstIndex(of: ";") ?? scalars.endIndex
+            while start < end, scalars[start].properties.isWhitespace { scalars.formIndex(after: &start) }
+            while start < end, scalars[scalars.index(before: end)].properties.isWhitespace { scalars.formIndex(before: &end) }
+            let essence = scalars[start..<end]
+            guard let match = Self.allCases.first(where: { Self.equalsIgnoringCase(essence, $0.rawValue) }) else {
+                return nil
+            }
+            self = match
+        }
+
+        /// Whether `text` spells `name` (lower-case ASCII) in any case. Only
+        /// ASCII letters fold: no other scalar lowercases to the letters of
+        /// these names.
+        private static func equalsIgnoringCase(_ text: String.UnicodeScalarView.SubSequence, _ name: String) -> Bool {
+            var expected = name.utf8.makeIterator()
+            for scalar in text {
+                guard let byte = expected.next(), scalar.isASCII else { return false }
+                var value = UInt8(scalar.value)
+                if value >= UInt8(ascii: "A") && value <= UInt8(ascii: "Z") { value += 0x20 }
+                guard value == byte else { return false }
+            }
+            return expected.next() == nil
         }
     }
 

@@ -17,7 +17,13 @@ package enum UTF16Texts {
     package static func decodeUTF8<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UTF16Text? {
         var units = UTF16Text()
         units.reserveCapacity(bytes.count)
-        var iterator = bytes.makeIterator()
+        // Fast path: ASCII maps one byte to one unit.
+        var asciiEnd = bytes.startIndex
+        while asciiEnd != bytes.endIndex, bytes[asciiEnd] < 0x80 {
+            units.append(UInt16(bytes[asciiEnd]))
+            bytes.formIndex(after: &asciiEnd)
+        }
+        var iterator = bytes[asciiEnd...].makeIterator()
         var decoder = UTF8()
         while true {
             switch decoder.decode(&iterator) {
@@ -93,7 +99,42 @@ package enum UTF16Texts {
     /// The text as a Swift string; lone surrogates become U+FFFD, as Node's
     /// UTF-8 encoder does.
     package static func string(_ text: UTF16Text) -> String {
-        String(decoding: text, as: UTF16.self)
+        // Transcoded by hand: the standard library's UTF-16 path is generic
+        // and slow here, while building from UTF-8 is a validated copy.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.count + text.count / 2)
+        var index = 0
+        while index < text.count {
+            let unit = text[index]
+            index += 1
+            let scalar: UInt32
+            if unit < 0x80 {
+                bytes.append(UInt8(unit))
+                continue
+            } else if unit.isHighSurrogate, index < text.count, text[index].isLowSurrogate {
+                scalar = 0x10000 + (UInt32(unit & 0x3FF) << 10 | UInt32(text[index] & 0x3FF))
+                index += 1
+            } else if unit.isSurrogate {
+                scalar = 0xFFFD
+            } else {
+                scalar = UInt32(unit)
+            }
+            switch scalar {
+            case ..<0x800:
+                bytes.append(UInt8(0xC0 | scalar >> 6))
+                bytes.append(UInt8(0x80 | scalar & 0x3F))
+            case ..<0x10000:
+                bytes.append(UInt8(0xE0 | scalar >> 12))
+                bytes.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+                bytes.append(UInt8(0x80 | scalar & 0x3F))
+            default:
+                bytes.append(UInt8(0xF0 | scalar >> 18))
+                bytes.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+                bytes.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+                bytes.append(UInt8(0x80 | scalar & 0x3F))
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -15,7 +15,20 @@ public enum AshCanonicalJSON {
     ///   invalid UTF-8, invalid JSON, nesting deeper than 512 levels, or a
     ///   number outside the range of a double.
     /// - Complexity: O(*n* log *n*) in the size of the payload.
+    @inlinable
     public static func canonicalize<Bytes: Collection<UInt8>>(utf8 bytes: Bytes) throws(AshError) -> String {
+        // Specialized at the call site, then one non-generic body.
+        let result = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(AshError) in try canonicalize(utf8Buffer: buffer) }
+        }
+        if let result { return try result.get() }
+        return try Array(bytes).withUnsafeBufferPointer { buffer throws(AshError) in
+            try canonicalize(utf8Buffer: buffer)
+        }
+    }
+
+    @usableFromInline
+    static func canonicalize(utf8Buffer bytes: UnsafeBufferPointer<UInt8>) throws(AshError) -> String {
         guard let text = UTF16Texts.decodeUTF8(bytes) else {
             throw AshError(.canonicalizationFailed, detail: "payload is not valid UTF-8")
         }
@@ -73,6 +86,7 @@ public enum AshCanonicalJSON {
 
     /// Members deduplicated (last wins), keys normalized, sorted.
     private static func canonicalMembers(_ members: [JSONMember]) -> [JSONMember] {
+        if let members = canonicalMembersOfNormalizedKeys(members) { return members }
         var lastIndexByRawKey: [UTF16Text: Int] = [:]
         for (index, member) in members.enumerated() { lastIndexByRawKey[member.key] = index }
         // Normalize in raw-key order so that, among keys equal after NFC, the
@@ -86,6 +100,27 @@ public enum AshCanonicalJSON {
             valueByKey[key] = members[lastIndexByRawKey[rawKey]!].value
         }
         return valueByKey.keys.sorted(by: UTF16Texts.precedes).map { JSONMember(key: $0, value: valueByKey[$0]!) }
+    }
+
+    /// The common case without hashing: every key is already in NFC (no
+    /// unit at or above U+0300), so only exact duplicates collapse; among
+    /// them the last one wins, as in the general path. `nil` when some key needs normalizing.
+    private static func canonicalMembersOfNormalizedKeys(_ members: [JSONMember]) -> [JSONMember]? {
+        for member in members where !member.key.allSatisfy({ $0 < 0x300 }) { return nil }
+        // Equal keys stay in input order (the sort is not promised stable).
+        let order = members.indices.sorted { left, right in
+            let (leftKey, rightKey) = (members[left].key, members[right].key)
+            return leftKey == rightKey ? left < right : UTF16Texts.precedes(leftKey, rightKey)
+        }
+        var result: [JSONMember] = []
+        result.reserveCapacity(order.count)
+        for (position, index) in order.enumerated() {
+            let key = members[index].key
+            if position + 1 < order.count, members[order[position + 1]].key == key { continue }
+            if key == protoKey { continue }
+            result.append(members[index])
+        }
+        return result
     }
 
     /// `JSON.stringify(string)`: short escapes, other controls and lone

@@ -117,7 +117,18 @@ package struct JSONParser {
 
     private mutating func parseString() throws(AshError) -> UTF16Text {
         position += 1  // opening quote
-        var result = UTF16Text()
+        // Fast path: no escapes, so the string is a plain copy of its units.
+        let start = position
+        while position < text.count {
+            let unit = text[position]
+            if unit == UInt16(ascii: "\"") {
+                position += 1
+                return Array(text[start..<(position - 1)])
+            }
+            if unit == UInt16(ascii: "\\") || unit < 0x20 { break }
+            position += 1
+        }
+        var result = UTF16Text(text[start..<position])
         while position < text.count {
             let unit = text[position]
             position += 1

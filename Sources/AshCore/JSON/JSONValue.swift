@@ -1,6 +1,6 @@
 /// A value as `JSON.parse` produces it: numbers are IEEE-754 doubles and
 /// strings are UTF-16 code units (lone surrogates included).
-package indirect enum JSONValue: Sendable, Hashable {
+package enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(Double)

@@ -9,6 +9,10 @@ package enum JavaScriptNumber {
     package static func format(_ value: Double) -> String {
         precondition(value.isFinite, "JavaScript number formatting needs a finite value")
         if value == 0 { return "0" }  // also -0
+        // Integers below 2^53 print as their digits, as JavaScript does.
+        if value.magnitude < 9_007_199_254_740_992, value.rounded(.towardZero) == value {
+            return String(Int64(value))
+        }
         let (digits, exponent) = shortestDigits(of: value.magnitude)
         let sign = value < 0 ? "-" : ""
         // value = 0.d1d2...dk × 10^n, with k digits.
