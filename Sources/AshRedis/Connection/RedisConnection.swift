@@ -35,6 +35,26 @@ package final class RedisConnection: Sendable {
         return promise.futureResult
     }
 
+    /// Sends commands back to back with one flush (pipelining), in one hop
+    /// to the event loop; the futures hold their replies, in order.
+    package func send(_ commands: [RESPCommand]) -> [EventLoopFuture<RESPValue>] {
+        let eventLoop = channel.eventLoop
+        let promises = commands.map { _ in eventLoop.makePromise(of: RESPValue.self) }
+        let channel = self.channel
+        let endpoint = self.endpoint
+        let liveness = self.liveness
+        let write: @Sendable () -> Void = {
+            for (command, promise) in zip(commands, promises) {
+                channel.write(RedisRequest(command: command, promise: promise)).whenFailure { error in
+                    promise.fail(liveness.closeReason ?? RedisErrors.connectionFailure(error, endpoint: endpoint))
+                }
+            }
+            channel.flush()
+        }
+        if eventLoop.inEventLoop { write() } else { eventLoop.execute(write) }
+        return promises.map(\.futureResult)
+    }
+
     /// Closes the connection; commands in flight fail with `unavailable`.
     package func close() -> EventLoopFuture<Void> {
         channel.close().recover { _ in }

@@ -49,6 +49,24 @@ final class RedisConnectionPool: Sendable {
         return try await Self.await(connection.send(command), endpoint: configuration.endpoint)
     }
 
+    /// Sends commands back to back on one connection and returns each
+    /// reply (possibly an error reply) or failure, in order.
+    func send(_ commands: [RESPCommand]) async -> [Result<RESPValue, ContextStoreError>] {
+        guard !commands.isEmpty else { return [] }
+        let connection: RedisConnection
+        do {
+            connection = try await lease()
+        } catch {
+            return Array(repeating: .failure(error), count: commands.count)
+        }
+        let futures = connection.send(commands)
+        let endpoint = configuration.endpoint
+        let all = EventLoopFuture.whenAllComplete(futures, on: connection.channel.eventLoop)
+        // whenAllComplete never fails: each result carries its own outcome.
+        let results = (try? await all.get()) ?? []
+        return results.map { $0.mapError { RedisErrors.connectionFailure($0, endpoint: endpoint) } }
+    }
+
     /// Closes every connection; later commands fail with `shutDown`.
     func shutdown() async {
         let open = slots.withLock { $0.shutDown() }

@@ -50,7 +50,7 @@ public final class RedisContextStore: ContextStore {
     /// The default ``keyPrefix``, the JavaScript SDK's.
     public static let defaultKeyPrefix = "ash:ctx:"
 
-    private let pool: RedisConnectionPool
+    let pool: RedisConnectionPool
     private let clock: any WallClock
     private var endpoint: String { pool.configuration.endpoint }
 
@@ -78,6 +78,11 @@ public final class RedisContextStore: ContextStore {
     }
 
     public func put(_ context: AshContext) async throws {
+        try interpretPut(try await pool.send(try putCommand(context)))
+    }
+
+    /// `SET key json PX ttl NX` for a valid, unexpired context.
+    func putCommand(_ context: AshContext) throws(ContextStoreError) -> RESPCommand {
         try ContextLimits.validate(context)
         for (name, time) in [
             ("issuedAt", context.issuedAt), ("expiresAt", context.expiresAt), ("consumedAt", context.consumedAt),
@@ -91,8 +96,11 @@ public final class RedisContextStore: ContextStore {
         guard ttl > 0 else {
             throw ContextStoreError(.invalidArgument, "the context has already expired (expiresAt is not after now)")
         }
-        let command = RESPCommand("SET", key(context.contextId), ContextJSON.encode(context), "PX", String(ttl), "NX")
-        switch try await pool.send(command) {
+        return RESPCommand("SET", key(context.contextId), ContextJSON.encode(context), "PX", String(ttl), "NX")
+    }
+
+    func interpretPut(_ reply: RESPValue) throws(ContextStoreError) {
+        switch reply {
         case .simpleString:
             return
         case .null:
@@ -124,13 +132,29 @@ public final class RedisContextStore: ContextStore {
 
     public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
         guard Self.isStorable(contextId) else { return .missing }
-        let arguments = ["1", key(contextId), String(now)]
-        var reply = try await pool.send(RESPCommand(arguments: ["EVALSHA", ConsumeScript.sha1] + arguments))
-        if case .error(let error) = reply, error.kind == "NOSCRIPT" {
+        var reply = try await pool.send(consumeCommand(contextId, now: now, loading: false))
+        if Self.isNoScript(reply) {
             // The server has not seen the script since it started or since
             // SCRIPT FLUSH; EVAL runs it and caches it for the next EVALSHA.
-            reply = try await pool.send(RESPCommand(arguments: ["EVAL", ConsumeScript.source] + arguments))
+            reply = try await pool.send(consumeCommand(contextId, now: now, loading: true))
         }
+        return try interpretConsume(reply)
+    }
+
+    /// `EVALSHA` of the consume script, or `EVAL` with its source when
+    /// `loading` (after `NOSCRIPT`).
+    func consumeCommand(_ contextId: String, now: Int64, loading: Bool) -> RESPCommand {
+        let arguments = ["1", key(contextId), String(now)]
+        return RESPCommand(
+            arguments: (loading ? ["EVAL", ConsumeScript.source] : ["EVALSHA", ConsumeScript.sha1]) + arguments)
+    }
+
+    static func isNoScript(_ reply: RESPValue) -> Bool {
+        if case .error(let error) = reply, error.kind == "NOSCRIPT" { return true }
+        return false
+    }
+
+    func interpretConsume(_ reply: RESPValue) throws(ContextStoreError) -> ConsumeResult {
         switch reply {
         case .integer(1): return .consumed
         case .integer(0): return .alreadyConsumed
@@ -162,7 +186,7 @@ public final class RedisContextStore: ContextStore {
     public func key(_ contextId: String) -> String { keyPrefix + contextId }
 
     /// Ids `put` would refuse are never stored, so lookups need not ask Redis.
-    private static func isStorable(_ contextId: String) -> Bool {
+    static func isStorable(_ contextId: String) -> Bool {
         (try? ContextLimits.validateId(contextId)) != nil
     }
 
