@@ -26,38 +26,49 @@ public final class ContextEngine: ContextStore, Service {
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` for a bad configuration.
     public convenience init(configuration: EngineConfiguration = EngineConfiguration()) throws(ContextStoreError) {
         try configuration.validate()
-        self.init(validated: configuration, persistence: nil)
+        self.init(validated: configuration, persistence: nil, states: Self.emptyStates(configuration))
     }
 
-    private init(validated configuration: EngineConfiguration, persistence: (any ContextPersistence)?) {
+    private init(validated configuration: EngineConfiguration, persistence: (any ContextPersistence)?, states: [ShardState]) {
         self.configuration = configuration
         self.persistence = persistence
+        shards = states.map { Shard(state: $0, persistence: persistence) }
+    }
+
+    private static func emptyStates(_ configuration: EngineConfiguration) -> [ShardState] {
         let now = configuration.clock.nowMilliseconds()
-        shards = (0..<configuration.shardCount).map {
-            Shard(index: $0, configuration: configuration, now: now, persistence: persistence)
-        }
+        return (0..<configuration.shardCount).map { ShardState(shardIndex: $0, configuration: configuration, now: now) }
     }
 
     /// An engine that writes through to `persistence`, loaded with every
     /// context it recovers (expired ones are dropped).
     ///
-    /// - Throws: configuration errors; whatever recovery throws; and
-    ///   `capacityExceeded` when the stored contexts do not fit.
+    /// - Throws: configuration errors; whatever recovery throws (or the
+    ///   commit of repairs to duplicate records, see `ShardState.restore`);
+    ///   and `capacityExceeded` when the stored contexts do not fit.
     public static func open(
         configuration: EngineConfiguration = EngineConfiguration(),
         persistence: any ContextPersistence
     ) async throws -> ContextEngine {
         try configuration.validate()
-        let engine = ContextEngine(validated: configuration, persistence: persistence)
+        // Recovery fills the shards' states directly, synchronously, before
+        // any shard actor exists: no context is built as an `AshContext`,
+        // and no actor is called per context.
+        var states = emptyStates(configuration)
         let now = configuration.clock.nowMilliseconds()
-        var recovered = [[AshContext]](repeating: [], count: configuration.shardCount)
+        let shardCount = configuration.shardCount
+        let expected = try await persistence.storedContextCount()
+        if expected > 0 {
+            let perShard = min(expected, configuration.maximumContexts) / shardCount
+            for index in states.indices { states[index].reserveCapacity(additional: perShard + perShard / 16 + 16) }
+        }
+        var repairs: [PersistedChange] = []
         try await persistence.recover(now: now) { context in
-            let id = ContextID(context.contextId)
-            recovered[ShardRouting.shard(ofHash: id.shardHash, among: configuration.shardCount)].append(context)
+            try states[ShardRouting.shard(ofHash: context.id.shardHash, among: shardCount)]
+                .restore(context, now: now, repairs: &repairs)
         }
-        for (shard, contexts) in zip(engine.shards, recovered) {
-            try await shard.restore(contexts, now: now)
-        }
+        if !repairs.isEmpty { try await persistence.commit(repairs, isolation: nil) }
+        let engine = ContextEngine(validated: configuration, persistence: persistence, states: states)
         return engine
     }
 
@@ -106,8 +117,26 @@ public final class ContextEngine: ContextStore, Service {
     /// Consumes many contexts: one hop per shard involved; results are in
     /// the order of `ids`.
     /// - Complexity: O(*n*).
+    ///
+    /// With a persistence, the consumes of every shard involved are
+    /// committed together, once, before any is answered; if that commit
+    /// fails, each consume that won answers the error and its context stays
+    /// consumed in memory (fail closed).
     public func consume(_ ids: [ContextID], now: Int64) async -> [Result<EngineConsumeResult, ContextStoreError>] {
-        await scatter(ids) { shard, part in await shard.consume(part, now: now) }
+        var changes: [PersistedChange] = []
+        let results = await scatter(ids) { shard, part in
+            let (results, partChanges) = await shard.consume(part, now: now)
+            changes.append(contentsOf: partChanges)
+            return results
+        }
+        guard let persistence, !changes.isEmpty else { return results.map { .success($0) } }
+        do {
+            try await persistence.commit(changes, isolation: nil)
+            return results.map { .success($0) }
+        } catch {
+            let failure = error as? ContextStoreError ?? ContextStoreError(.internalFailure, "persistence failed: \(error)")
+            return results.map { $0 == .consumed ? .failure(failure) : .success($0) }
+        }
     }
 
     /// Reads many contexts (expired ones read as `nil`), one hop per shard.

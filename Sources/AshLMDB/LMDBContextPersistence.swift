@@ -106,35 +106,38 @@ public final class LMDBContextPersistence: ContextPersistence {
     /// Visits every stored context with `expiresAt > now`, consumed ones
     /// included, and deletes the expired ones from the disk.
     ///
-    /// The scan runs in read transactions of ``Configuration/recoveryChunkSize``
-    /// records; after each, the expired records found are deleted through
-    /// the writer. When those deletes fail for lack of space, the visit
-    /// goes on (they are retried at the next recovery).
+    /// Records are decoded straight into ``PersistedContext`` (canonical ids
+    /// and nonces as 16 bytes; records of one endpoint share one binding
+    /// string). The scan runs in read transactions of
+    /// ``Configuration/recoveryChunkSize`` records; after each, the expired
+    /// records found are deleted through the writer. When those deletes fail
+    /// for lack of space, the visit goes on (they are retried at the next
+    /// recovery).
     ///
     /// - Throws: `.corruptData` for a record this version cannot read (from
     ///   a newer version, or damaged); what `visit` throws.
     /// - Complexity: O(*n*) in the number of stored contexts.
-    public func recover(now: Int64, _ visit: (AshContext) throws -> Void) async throws {
+    public func recover(now: Int64, _ visit: (PersistedContext) throws -> Void) async throws {
         var resumeKey: [UInt8]?
+        var bindings = BindingCache()
         repeat {
-            var expired: [String] = []
+            var expired: [PersistedChange] = []
             let start = resumeKey
             do {
                 resumeKey = try environment.read { transaction in
                     try transaction.scan(from: start, limit: configuration.recoveryChunkSize) { key, record in
-                        let contextId = String(decoding: key, as: UTF8.self)
                         do {
-                            if try ContextRecord.expiresAt(record) <= now {
-                                expired.append(contextId)
+                            let expiresAt = try ContextRecord.expiresAt(record)
+                            if expiresAt <= now {
+                                expired.append(.delete(ContextKey.id(ofKey: key), expiresAt: expiresAt))
                                 return
                             }
-                            let context = try ContextRecord.decode(contextId: contextId, record)
-                            try visit(context)
+                            try visit(try ContextRecord.decode(key: key, record, bindings: &bindings))
                         } catch let error as ContextRecordError {
                             throw ContextStoreError(
                                 .corruptData,
-                                "context \(contextId) in data folder \(directory) cannot be read: \(error). "
-                                    + "Nothing was changed. Restore the folder from a backup or move it away")
+                                "context \(ContextKey.id(ofKey: key)) in data folder \(directory) cannot be "
+                                    + "read: \(error). Nothing was changed. Restore the folder from a backup or move it away")
                         }
                     }
                 }
@@ -145,11 +148,17 @@ public final class LMDBContextPersistence: ContextPersistence {
         } while resumeKey != nil
     }
 
-    private func deleteExpired(_ contextIds: [String]) async throws(ContextStoreError) {
+    /// The number of stored contexts, expired ones not yet reclaimed
+    /// included: what ``recover(now:_:)`` visits at most.
+    public func storedContextCount() async throws -> Int {
+        try statistics().contextCount
+    }
+
+    private func deleteExpired(_ deletes: [PersistedChange]) async throws(ContextStoreError) {
         var index = 0
-        while index < contextIds.count {
-            let end = min(index + configuration.maxBatchChanges, contextIds.count)
-            let changes = contextIds[index..<end].map { PersistedChange.delete(contextId: $0) }
+        while index < deletes.count {
+            let end = min(index + configuration.maxBatchChanges, deletes.count)
+            let changes = Array(deletes[index..<end])
             do {
                 try await writer.submit(changes)
             } catch where error.code == .storageFull {
@@ -170,15 +179,21 @@ public final class LMDBContextPersistence: ContextPersistence {
     ///
     /// - Throws: `.storageFull` when the map is at its maximum or the disk is
     ///   full; `.shutDown` after ``close()``; then none of `changes` is durable.
-    public func commit(_ changes: [PersistedChange]) async throws(ContextStoreError) {
+    public func commit(
+        _ changes: [PersistedChange],
+        isolation: isolated (any Actor)? = #isolation
+    ) async throws(ContextStoreError) {
         guard !changes.isEmpty else { return }
         for change in changes {
             switch change {
-            case .put(let context): try ContextLimits.validate(context)
-            case .consume(let contextId, _), .delete(let contextId): try ContextLimits.validateId(contextId)
+            case .put(let context): try context.validate()
+            case .consume(.foreign(let contextId), _, _), .delete(.foreign(let contextId), _):
+                try ContextLimits.validateId(contextId)
+            case .consume(.compact, _, _), .delete(.compact, _):
+                break
             }
         }
-        try await writer.submit(changes)
+        try await writer.submit(changes, isolation: isolation)
     }
 
     /// Commits what is queued, syncs, closes the files and releases the
@@ -211,17 +226,25 @@ public final class LMDBContextPersistence: ContextPersistence {
         )
     }
 
-    /// The stored record of `contextId`, expired or not (for tools and tests).
+    /// The stored record of `contextId`, expired or not (for tools and
+    /// tests).
+    /// - Complexity: O(*n*): records are keyed by expiry first, so this
+    ///   scans them all.
     package func storedContext(_ contextId: String) throws(ContextStoreError) -> AshContext? {
         try ContextLimits.validateId(contextId)
+        let id = ContextID(contextId)
+        var found: AshContext?
+        var bindings = BindingCache()
         do {
-            return try environment.read { transaction in
-                try transaction.record(for: contextId).map { record in
-                    try ContextRecord.decode(contextId: contextId, record)
+            _ = try environment.read { transaction in
+                try transaction.scan(from: nil, limit: .max) { key, record in
+                    guard found == nil, ContextKey.id(ofKey: key) == id else { return }
+                    found = AshContext(try ContextRecord.decode(key: key, record, bindings: &bindings))
                 }
             }
         } catch {
             throw storeError(from: error, while: "reading context", folder: directory)
         }
+        return found
     }
 }

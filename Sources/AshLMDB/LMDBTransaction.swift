@@ -8,12 +8,6 @@ struct LMDBReadTransaction {
     let transaction: OpaquePointer
     let contexts: MDB_dbi
 
-    /// The stored record of `contextId`, pointing into the map: valid until
-    /// the transaction ends.
-    func record(for contextId: String) throws(LMDBError) -> UnsafeRawBufferPointer? {
-        try storedRecord(transaction, contexts, contextId)
-    }
-
     /// The number of stored contexts.
     func contextCount() throws(LMDBError) -> Int {
         var stat = MDB_stat()
@@ -70,56 +64,67 @@ struct LMDBWriteTransaction {
     /// sets `consumedAt` of a stored, unconsumed record (a missing record is
     /// ignored), `.delete` removes (a missing record is ignored).
     ///
+    /// A consume of a version 2 record rewrites it in place at the cursor,
+    /// at the same size: one search, no allocation.
+    ///
     /// - Parameter buffer: scratch space for encoding, reused across calls.
     func apply(_ changes: [PersistedChange], buffer: inout [UInt8]) throws {
+        var opened: OpaquePointer?
+        try LMDBError.check(mdb_cursor_open(transaction, contexts, &opened))
+        guard let cursor = opened else { throw LMDBError.noHandle }
+        defer { mdb_cursor_close(cursor) }
         for change in changes {
             switch change {
             case .put(let context):
-                buffer.removeAll(keepingCapacity: true)
-                ContextRecord.encode(context, into: &buffer)
-                try put(context.contextId, buffer)
-            case .consume(let contextId, let consumedAt):
-                guard let stored = try storedRecord(transaction, contexts, contextId),
-                    let updated = try ContextRecord.consuming(stored, at: consumedAt)
-                else { continue }
-                try put(contextId, updated)
-            case .delete(let contextId):
-                try delete(contextId)
+                let size = ContextRecord.size(of: context)
+                if buffer.count < size { buffer = [UInt8](repeating: 0, count: max(size, 2 * buffer.count)) }
+                try buffer.withUnsafeMutableBytes { bytes in
+                    let record = UnsafeMutableRawBufferPointer(rebasing: bytes[0..<size])
+                    ContextRecord.encode(context, into: record)
+                    try ContextKey.withKey(context.id, expiresAt: context.expiresAt) { key in
+                        try put(cursor, key: key, UnsafeRawBufferPointer(record), flags: 0)
+                    }
+                }
+            case .consume(let id, let expiresAt, let consumedAt):
+                try ContextKey.withKey(id, expiresAt: expiresAt) { key in
+                    try consume(cursor, key: key, at: consumedAt, buffer: &buffer)
+                }
+            case .delete(let id, let expiresAt):
+                try ContextKey.withKey(id, expiresAt: expiresAt) { key in try delete(key) }
             }
         }
     }
 
-    private func put(_ contextId: String, _ record: [UInt8]) throws(LMDBError) {
-        let returnCode = withKey(contextId) { key in
-            record.withUnsafeBytes { bytes in
-                var value = MDB_val(mv_size: bytes.count, mv_data: UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-                return mdb_put(transaction, contexts, &key, &value, 0)
-            }
+    private func consume(
+        _ cursor: OpaquePointer, key: UnsafeRawBufferPointer, at consumedAt: Int64, buffer: inout [UInt8]
+    ) throws {
+        var keyValue = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var value = MDB_val()
+        let found = mdb_cursor_get(cursor, &keyValue, &value, MDB_SET_KEY)
+        if found == MDB_NOTFOUND { return }
+        try LMDBError.check(found)
+        let stored = UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+        if buffer.count < stored.count { buffer = [UInt8](repeating: 0, count: max(stored.count, 2 * buffer.count)) }
+        try buffer.withUnsafeMutableBytes { bytes in
+            let record = UnsafeMutableRawBufferPointer(rebasing: bytes[0..<stored.count])
+            record.copyMemory(from: stored)
+            guard try ContextRecord.consumeInPlace(record, at: consumedAt) else { return }
+            try put(cursor, key: key, UnsafeRawBufferPointer(record), flags: UInt32(MDB_CURRENT))
         }
-        try LMDBError.check(returnCode)
     }
 
-    private func delete(_ contextId: String) throws(LMDBError) {
-        let returnCode = withKey(contextId) { key in mdb_del(transaction, contexts, &key, nil) }
+    private func put(
+        _ cursor: OpaquePointer, key: UnsafeRawBufferPointer, _ record: UnsafeRawBufferPointer, flags: UInt32
+    ) throws(LMDBError) {
+        var keyValue = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var value = MDB_val(mv_size: record.count, mv_data: UnsafeMutableRawPointer(mutating: record.baseAddress))
+        try LMDBError.check(mdb_cursor_put(cursor, &keyValue, &value, flags))
+    }
+
+    private func delete(_ key: UnsafeRawBufferPointer) throws(LMDBError) {
+        var keyValue = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        let returnCode = mdb_del(transaction, contexts, &keyValue, nil)
         if returnCode != MDB_NOTFOUND { try LMDBError.check(returnCode) }
     }
 }
 
-private func storedRecord(
-    _ transaction: OpaquePointer, _ contexts: MDB_dbi, _ contextId: String
-) throws(LMDBError) -> UnsafeRawBufferPointer? {
-    var value = MDB_val()
-    let returnCode = withKey(contextId) { key in mdb_get(transaction, contexts, &key, &value) }
-    if returnCode == MDB_NOTFOUND { return nil }
-    try LMDBError.check(returnCode)
-    return UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
-}
-
-/// Runs `body` with an `MDB_val` holding the UTF-8 of `contextId`.
-private func withKey<Result>(_ contextId: String, _ body: (inout MDB_val) -> Result) -> Result {
-    var id = contextId
-    return id.withUTF8 { utf8 in
-        var key = MDB_val(mv_size: utf8.count, mv_data: UnsafeMutableRawPointer(mutating: utf8.baseAddress))
-        return body(&key)
-    }
-}

@@ -42,8 +42,15 @@ final class LMDBWriter: @unchecked Sendable {
     }
 
     /// Commits `changes` and returns once they are committed.
-    func submit(_ changes: [PersistedChange]) async throws(ContextStoreError) {
-        let result = await withCheckedContinuation { (waiter: Waiter) in
+    ///
+    /// The changes are queued before the first suspension, on the caller's
+    /// executor (`isolation`): a shard's changes are queued in the order
+    /// its actor made them.
+    func submit(
+        _ changes: [PersistedChange],
+        isolation: isolated (any Actor)? = #isolation
+    ) async throws(ContextStoreError) {
+        let result = await withCheckedContinuation(isolation: isolation) { (waiter: Waiter) in
             condition.lock()
             let accepted = queue.commitRequested(changes, waiter: waiter)
             if accepted { condition.signal() }

@@ -7,6 +7,10 @@
 /// Readers refuse other magics and higher majors; a higher minor only adds
 /// things an older reader may ignore.
 ///
+/// Major 2 keys each record by its expiry, then its id (``ContextKey``),
+/// with version 2 records (``ContextRecord``). Major 1 keyed records by id
+/// alone; this version refuses such a store, changing nothing.
+///
 /// Pure: no I/O.
 package enum StoreFormat {
     /// The named database holding the format marker.
@@ -18,7 +22,7 @@ package enum StoreFormat {
     /// Identifies the program that wrote the file.
     package static let magic = Array("ASH-CONTEXT-STORE".utf8)
     /// The layout version this code writes and the highest major it reads.
-    package static let major: UInt8 = 1
+    package static let major: UInt8 = 2
     package static let minor: UInt8 = 0
 
     /// The marker this version writes.
@@ -30,6 +34,8 @@ package enum StoreFormat {
         case supported(major: UInt8, minor: UInt8)
         /// Written by a newer, incompatible version.
         case newer(major: UInt8, minor: UInt8)
+        /// Written by an older version whose layout this one does not read.
+        case older(major: UInt8, minor: UInt8)
         /// Not our marker.
         case foreign
     }
@@ -43,6 +49,7 @@ package enum StoreFormat {
         let storedMinor = bytes[magic.count + 1]
         guard storedMajor != 0 else { return .foreign }
         if storedMajor > major { return .newer(major: storedMajor, minor: storedMinor) }
+        if storedMajor < major { return .older(major: storedMajor, minor: storedMinor) }
         return .supported(major: storedMajor, minor: storedMinor)
     }
 }

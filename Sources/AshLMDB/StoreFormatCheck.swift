@@ -89,6 +89,12 @@ struct StoreFormatCheck {
             break
         case .foreign:
             throw refusal("its format marker is not an ASH context store's")
+        case .older(let major, let minor):
+            throw ContextStoreError(
+                .corruptData,
+                "data folder \(folder) was written by an older version of this program (store format \(major).\(minor); "
+                    + "this version reads format \(StoreFormat.major).x). Nothing was changed. "
+                    + "Run that older version until its contexts expire, or give another folder")
         case .newer(let major, let minor):
             throw ContextStoreError(
                 .corruptData,

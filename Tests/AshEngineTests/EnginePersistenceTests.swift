@@ -31,6 +31,29 @@ import Testing
         await reopened.checkInvariants()
     }
 
+    @Test func aConsumeRacingAPutReachesThePersistenceAfterIt() async throws {
+        // A put and a consume of one id, concurrently: when the consume wins
+        // in memory, its change must reach the persistence after the put's,
+        // or the storage would keep the context unconsumed (a replay after a
+        // restart). The shard hands each change over in the same actor step
+        // as the memory change.
+        let persistence = RecordingPersistence()
+        let engine = try await open(persistence, shards: 2)
+        let now = clock.nowMilliseconds()
+        var acknowledged: [String] = []
+        for index in 0..<300 {
+            let context = AshContext(
+                contextId: "race-\(index)", binding: "POST /race", mode: .balanced, issuedAt: now,
+                expiresAt: now + 60_000)
+            async let put: Void = engine.put(context)
+            async let consume = engine.consume(context.contextId, now: now)
+            let (_, outcome) = try await (put, consume)
+            if outcome == .consumed { acknowledged.append(context.contextId) }
+        }
+        let stored = persistence.contexts
+        for contextId in acknowledged { #expect(stored[contextId]?.consumedAt != nil, "\(contextId)") }
+    }
+
     @Test func recoveryDropsExpiredContexts() async throws {
         let now = clock.nowMilliseconds()
         let live = AshContext(contextId: AshIdentifier.generate(), binding: "GET /l", mode: .balanced, issuedAt: now - 10, expiresAt: now + 10)

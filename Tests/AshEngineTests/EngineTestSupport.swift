@@ -27,20 +27,20 @@ final class RecordingPersistence: ContextPersistence, @unchecked Sendable {
     func failCommits(with error: ContextStoreError?) { lock.locked { failing = error } }
     var contexts: [String: AshContext] { lock.locked { stored } }
 
-    func recover(now: Int64, _ visit: (AshContext) throws -> Void) async throws {
+    func recover(now: Int64, _ visit: (PersistedContext) throws -> Void) async throws {
         let live = lock.locked { stored.values.filter { $0.expiresAt > now } }
-        for context in live { try visit(context) }
+        for context in live { try visit(PersistedContext(context)) }
     }
 
-    func commit(_ changes: [PersistedChange]) async throws {
+    func commit(_ changes: [PersistedChange], isolation: isolated (any Actor)?) async throws {
         try lock.locked { () throws(ContextStoreError) in
             if let failing { throw failing }
             commits += 1
             for change in changes {
                 switch change {
-                case .put(let context): stored[context.contextId] = context
-                case .consume(let id, let at): stored[id]?.consumedAt = at
-                case .delete(let id): stored.removeValue(forKey: id)
+                case .put(let context): stored[context.id.description] = AshContext(context)
+                case .consume(let id, _, let at): stored[id.description]?.consumedAt = at
+                case .delete(let id, _): stored.removeValue(forKey: id.description)
                 }
             }
         }

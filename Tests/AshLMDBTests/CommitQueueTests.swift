@@ -7,7 +7,7 @@ struct CommitQueueTests {
     private let start = ContinuousClock.now
 
     private func changes(_ count: Int) -> [PersistedChange] {
-        (0..<count).map { PersistedChange.delete(contextId: "c\($0)") }
+        (0..<count).map { PersistedChange.delete(.foreign("c\($0)"), expiresAt: 0) }
     }
 
     private func batch(_ work: CommitQueue<Int>.Work) -> [Int]? {

@@ -51,4 +51,33 @@ import Testing
         #expect(await reopened.stats().total.live == 390)
         try await again.close()
     }
+
+    @Test("an id stored twice loads once, consumed if either record is, and the disk is repaired")
+    func duplicatedIdIsRepaired() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let clock = Clock()
+        let now = clock.nowMilliseconds()
+        let early = AshContext(contextId: "dup", binding: "POST /d", mode: .balanced, issuedAt: now, expiresAt: now + 1_000)
+        var late = early
+        late.expiresAt = now + 5_000
+        let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        try await store.commit([.put(early), .put(late), .consume(late, at: now)])
+        try await store.close()
+
+        let (engine, persistence) = try await open(folder, .strict, clock: clock)
+        #expect(try await engine.consume("dup", now: now + 1) == .alreadyConsumed)
+        #expect(await engine.stats().total.live == 1)
+        try await persistence.close()
+
+        // One record is left, consumed: after the kept one expires, nothing
+        // consumable comes back.
+        let reopened = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        let recovered = try await reopened.recoveredContexts(now: now)
+        #expect(recovered.count == 1)
+        #expect(recovered["dup"]?.consumedAt == now)
+        #expect(recovered["dup"]?.expiresAt == now + 1_000)
+        #expect(try await reopened.recoveredContexts(now: now + 1_000).isEmpty)
+        try await reopened.close()
+    }
 }

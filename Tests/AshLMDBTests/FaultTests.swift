@@ -97,10 +97,10 @@ struct FaultTests {
         // A full store still consumes, and deletes free space that a later,
         // smaller write uses.
         let consumedId = try #require(committed.last)
-        try await store.commit([.consume(contextId: consumedId, at: TestTime.base + 1)])
+        try await store.commit([.consume(makeContext(consumedId), at: TestTime.base + 1)])
         let deleted = committed.prefix(committed.count / 2)
         for slice in stride(from: 0, to: deleted.count, by: 100) {
-            try await store.commit(deleted.dropFirst(slice).prefix(100).map { .delete(contextId: $0) })
+            try await store.commit(deleted.dropFirst(slice).prefix(100).map { .delete(makeContext($0)) })
         }
         try await store.commit([.put(makeContext("after-delete"))])
         #expect(try store.statistics().dataFileBytes <= configuration.maxMapSize + max(configuration.reserve, 1 << 20))
@@ -152,11 +152,27 @@ struct FaultTests {
         defer { folder.remove() }
         try await LMDBContextPersistence(directory: folder.path, durability: .strict).close()
         try RawLMDB.update(folder: folder.path, database: StoreFormat.metadataDatabase, key: StoreFormat.formatKey) {
-            $0 = StoreFormat.magic + [2, 0]
+            $0 = StoreFormat.magic + [StoreFormat.major + 1, 0]
         }
         let error = try #require(openError(folder.path))
         #expect(error.code == .corruptData)
         #expect(error.message.contains("newer version"))
+    }
+
+    @Test("a store of the older format (records keyed by id alone) is refused and left untouched")
+    func olderFormat() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try await LMDBContextPersistence(directory: folder.path, durability: .strict).close()
+        try RawLMDB.update(folder: folder.path, database: StoreFormat.metadataDatabase, key: StoreFormat.formatKey) {
+            $0 = StoreFormat.magic + [1, 0]
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: folder.file("data.mdb")))
+        let error = try #require(openError(folder.path))
+        #expect(error.code == .corruptData)
+        #expect(error.message.contains("older version"))
+        #expect(error.message.contains("Nothing was changed"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("data.mdb"))) == before)
     }
 
     @Test("a record of a newer version stops recovery with corruptData")
@@ -166,8 +182,9 @@ struct FaultTests {
         let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)
         try await store.commit([.put(makeContext("future"))])
         try await store.close()
-        try RawLMDB.update(folder: folder.path, database: StoreFormat.contextsDatabase, key: Array("future".utf8)) {
-            $0[0] = 2
+        let key = ContextKey.withKey(.foreign("future"), expiresAt: makeContext("future").expiresAt) { Array($0) }
+        try RawLMDB.update(folder: folder.path, database: StoreFormat.contextsDatabase, key: key) {
+            $0[0] = ContextRecord.version + 1
         }
         let reopened = try LMDBContextPersistence(directory: folder.path, durability: .strict)
         do {

@@ -31,14 +31,14 @@ struct RestartTests {
         }
         for first in stride(from: 0, to: count, by: 20) {
             let consumed = stride(from: first, to: first + 20, by: 2).map { "ctx-\($0)" }
-            try await store.commit(consumed.map { .consume(contextId: $0, at: TestTime.base + 5) })
+            try await store.commit(consumed.map { .consume(expected[$0]!, at: TestTime.base + 5) })
             for contextId in consumed { expected[contextId]?.consumedAt = TestTime.base + 5 }
         }
         // A second consume never moves consumedAt; a consume of a missing
         // record is ignored.
-        try await store.commit([.consume(contextId: "ctx-0", at: TestTime.base + 9), .consume(contextId: "gone", at: 1)])
+        try await store.commit([.consume(expected["ctx-0"]!, at: TestTime.base + 9), .consume(makeContext("gone"), at: 1)])
         let deleted = stride(from: 1, to: count, by: 7).map { "ctx-\($0)" }
-        try await store.commit(deleted.map { .delete(contextId: $0) })
+        try await store.commit(deleted.map { .delete(expected[$0]!) })
         for contextId in deleted { expected[contextId] = nil }
         try await store.close()
 
@@ -89,7 +89,7 @@ struct RestartTests {
                         let contextId = "t\(task)-\(index)"
                         try await store.commit([.put(makeContext(contextId))])
                         if index % 2 == 0 {
-                            try await store.commit([.consume(contextId: contextId, at: TestTime.base + 1)])
+                            try await store.commit([.consume(makeContext(contextId), at: TestTime.base + 1)])
                         }
                     }
                 }
@@ -148,8 +148,8 @@ struct RestartTests {
         }
         let store = try LMDBContextPersistence(directory: folder.path, durability: .relaxed)
         for change in [
-            PersistedChange.put(makeContext("")), .consume(contextId: "", at: 1),
-            .delete(contextId: String(repeating: "x", count: 65)),
+            PersistedChange.put(makeContext("")), .consume(makeContext(""), at: 1),
+            .delete(makeContext(String(repeating: "x", count: 65))),
         ] {
             do {
                 try await store.commit([.put(makeContext("fine")), change])

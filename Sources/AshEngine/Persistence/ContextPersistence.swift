@@ -1,13 +1,33 @@
 import AshCore
 
 /// One change to the set of stored contexts, in the order a shard made it.
+///
+/// Consumes and deletes name the context's `expiresAt` as well as its id:
+/// a persistence may key its records by expiry first, so that the records
+/// written together (and consumed and expired together) sit together.
 public enum PersistedChange: Sendable, Hashable {
     /// A new context (created or put).
-    case put(AshContext)
-    /// The context was consumed at the given Unix ms.
-    case consume(contextId: String, at: Int64)
-    /// The context was deleted, or expired and was reclaimed.
-    case delete(contextId: String)
+    case put(PersistedContext)
+    /// The context, expiring at `expiresAt`, was consumed at `at` (Unix ms).
+    case consume(ContextID, expiresAt: Int64, at: Int64)
+    /// The context expiring at `expiresAt` was deleted, or expired and was
+    /// reclaimed.
+    case delete(ContextID, expiresAt: Int64)
+
+    /// A new context given with string fields.
+    public static func put(_ context: AshContext) -> PersistedChange {
+        .put(PersistedContext(context))
+    }
+
+    /// The consume of `context` at `consumedAt`.
+    public static func consume(_ context: AshContext, at consumedAt: Int64) -> PersistedChange {
+        .consume(ContextID(context.contextId), expiresAt: context.expiresAt, at: consumedAt)
+    }
+
+    /// The removal of `context`.
+    public static func delete(_ context: AshContext) -> PersistedChange {
+        .delete(ContextID(context.contextId), expiresAt: context.expiresAt)
+    }
 }
 
 /// Where the engine makes its contexts durable.
@@ -19,25 +39,43 @@ public enum PersistedChange: Sendable, Hashable {
 ///
 /// ## Implementing a persistence
 ///
-/// - ``commit(_:)`` returns only when the changes are durable to the degree
-///   the implementation's durability mode promises; it throws a
+/// - ``commit(_:isolation:)`` returns only when the changes are durable to
+///   the degree the implementation's durability mode promises; it throws a
 ///   ``ContextStoreError`` (for example `.storageFull`) when they are not,
 ///   and then none of them is durable.
-/// - Changes to one context arrive in order; changes to different contexts
-///   may be reordered.
+/// - It runs on the caller's actor (`isolation`) until it first suspends,
+///   and must take the changes in (queue them) before that: a shard changes
+///   memory and hands over the change in one actor step, so changes to one
+///   context reach the storage in the order the shard made them, even when
+///   their commits overlap. Changes to different contexts may be reordered.
 /// - ``recover(now:_:)`` runs once, before the engine serves, and must
-///   never hand back a consumed context as unconsumed.
+///   never hand back a consumed context as unconsumed. It hands contexts
+///   over in their compact form (``PersistedContext``): the engine loads
+///   them straight into its shards. Handing the same `binding` string for
+///   equal bindings saves the engine from comparing their bytes.
+/// - ``storedContextCount()`` lets the engine reserve memory once before
+///   recovery; returning 0 is always allowed.
 public protocol ContextPersistence: Sendable {
     /// Visits every stored context that has not expired at `now` (Unix ms),
     /// consumed ones included, and deletes the expired ones from storage.
-    func recover(now: Int64, _ visit: (AshContext) throws -> Void) async throws
+    func recover(now: Int64, _ visit: (PersistedContext) throws -> Void) async throws
 
-    /// Makes `changes` durable, then returns.
-    func commit(_ changes: [PersistedChange]) async throws
+    /// About how many contexts ``recover(now:_:)`` will visit (at most
+    /// that many, expired ones included), or 0 when unknown.
+    func storedContextCount() async throws -> Int
+
+    /// Takes `changes` in before its first suspension (still isolated to
+    /// the caller), makes them durable, then returns.
+    func commit(_ changes: [PersistedChange], isolation: isolated (any Actor)?) async throws
 
     /// Commits what is pending and releases the storage. Further commits fail
     /// with `.shutDown`.
     func close() async throws
+}
+
+extension ContextPersistence {
+    /// Unknown: the engine grows its tables as contexts arrive.
+    public func storedContextCount() async throws -> Int { 0 }
 }
 
 /// How durable an acknowledged write is.

@@ -3,7 +3,9 @@ import AshStore
 
 /// One shard: an actor that owns a ``ShardState`` and, when the engine is
 /// durable, writes each change through to the persistence before it
-/// answers.
+/// answers. (Batched consumes are the exception: the shard returns their
+/// changes, and the engine commits those of all shards at once before it
+/// answers.)
 ///
 /// Every state change happens inside one synchronous ``ShardState`` call;
 /// the only suspension is the commit that follows it. While a commit is in
@@ -14,8 +16,8 @@ actor Shard {
     private var state: ShardState
     private let persistence: (any ContextPersistence)?
 
-    init(index: Int, configuration: EngineConfiguration, now: Int64, persistence: (any ContextPersistence)?) {
-        state = ShardState(shardIndex: index, configuration: configuration, now: now)
+    init(state: ShardState, persistence: (any ContextPersistence)?) {
+        self.state = state
         self.persistence = persistence
     }
 
@@ -24,16 +26,16 @@ actor Shard {
     func create(_ request: CreateRequest, now: Int64) async throws(ContextStoreError) -> IssuedContext {
         let issued = try state.create(request, now: now).get()
         if persistence != nil {
-            try await persist([.put(state.get(issued.id, now: now)!)], undo: { $0.rollBack(issued.id) })
+            try await persist([.put(Self.persisted(issued, request))], undo: { $0.rollBack(issued.id) })
         }
         return issued
     }
 
     func put(_ context: AshContext, now: Int64) async throws(ContextStoreError) {
-        try state.put(context, now: now)
+        let persisted = PersistedContext(context)
+        try state.put(persisted, now: now)
         if persistence != nil {
-            let id = ContextID(context.contextId)
-            try await persist([.put(context)], undo: { $0.rollBack(id) })
+            try await persist([.put(persisted)], undo: { $0.rollBack(persisted.id) })
         }
     }
 
@@ -42,17 +44,19 @@ actor Shard {
     }
 
     func consume(_ id: ContextID, now: Int64) async throws(ContextStoreError) -> EngineConsumeResult {
-        let result = state.consume(id, now: now)
+        var expiresAt: Int64 = 0
+        let result = state.consume(id, now: now, expiresAt: &expiresAt)
         if result == .consumed, persistence != nil {
             // On failure the context stays consumed in memory: fail closed.
-            try await persist([.consume(contextId: id.description, at: now)], undo: nil)
+            try await persist([.consume(id, expiresAt: expiresAt, at: now)], undo: nil)
         }
         return result
     }
 
     func delete(_ id: ContextID) async throws(ContextStoreError) -> Bool {
-        guard state.delete(id) else { return false }
-        if persistence != nil { try await persist([.delete(contextId: id.description)], undo: nil) }
+        var expiresAt: Int64 = 0
+        guard state.delete(id, expiresAt: &expiresAt) else { return false }
+        if persistence != nil { try await persist([.delete(id, expiresAt: expiresAt)], undo: nil) }
         return true
     }
 
@@ -62,9 +66,11 @@ actor Shard {
     func create(_ requests: [CreateRequest], now: Int64) async -> [Result<IssuedContext, ContextStoreError>] {
         var results = requests.map { state.create($0, now: now) }
         guard persistence != nil else { return results }
-        let changes = results.compactMap { result -> PersistedChange? in
-            guard case .success(let issued) = result else { return nil }
-            return .put(state.get(issued.id, now: now)!)
+        var changes: [PersistedChange] = []
+        changes.reserveCapacity(requests.count)
+        for (request, result) in zip(requests, results) {
+            guard case .success(let issued) = result else { continue }
+            changes.append(.put(Self.persisted(issued, request)))
         }
         do throws(ContextStoreError) {
             try await persist(changes, undo: nil)
@@ -78,20 +84,22 @@ actor Shard {
         return results
     }
 
-    /// Consumes each id, in one hop and one commit.
-    func consume(_ ids: [ContextID], now: Int64) async -> [Result<EngineConsumeResult, ContextStoreError>] {
-        var results = ids.map { Result<EngineConsumeResult, ContextStoreError>.success(state.consume($0, now: now)) }
-        guard persistence != nil else { return results }
+    /// Consumes each id in memory, in one hop, and returns the consumes
+    /// to make durable (none without a persistence). The engine commits
+    /// the changes of every shard a batch touched together, then answers.
+    func consume(_ ids: [ContextID], now: Int64) -> (results: [EngineConsumeResult], changes: [PersistedChange]) {
+        guard persistence != nil else { return (ids.map { state.consume($0, now: now) }, []) }
+        var results: [EngineConsumeResult] = []
+        results.reserveCapacity(ids.count)
         var changes: [PersistedChange] = []
-        for (id, result) in zip(ids, results) where result == .success(.consumed) {
-            changes.append(.consume(contextId: id.description, at: now))
+        changes.reserveCapacity(ids.count)
+        for id in ids {
+            var expiresAt: Int64 = 0
+            let result = state.consume(id, now: now, expiresAt: &expiresAt)
+            results.append(result)
+            if result == .consumed { changes.append(.consume(id, expiresAt: expiresAt, at: now)) }
         }
-        do throws(ContextStoreError) {
-            try await persist(changes, undo: nil)
-        } catch {
-            for index in results.indices where results[index] == .success(.consumed) { results[index] = .failure(error) }
-        }
-        return results
+        return (results, changes)
     }
 
     func get(_ ids: [ContextID], now: Int64) -> [AshContext?] {
@@ -104,8 +112,8 @@ actor Shard {
     func expire(upTo now: Int64) async -> Int {
         var removed: [PersistedChange] = []
         let durable = persistence != nil
-        let count = state.expire(upTo: now) { id in
-            if durable { removed.append(.delete(contextId: id.description)) }
+        let count = state.expire(upTo: now) { id, expiresAt in
+            if durable { removed.append(.delete(id, expiresAt: expiresAt)) }
         }
         if !removed.isEmpty {
             // Expired contexts are gone from memory and never served again;
@@ -117,16 +125,17 @@ actor Shard {
 
     var statistics: EngineStatistics { state.statistics }
 
-    /// Loads recovered contexts; used before the engine serves.
-    func restore(_ contexts: [AshContext], now: Int64) throws(ContextStoreError) {
-        state.table.reserveCapacity(additional: contexts.count)
-        state.wheel.reserveCapacity(state.wheel.count + contexts.count)
-        for context in contexts { try state.put(context, now: now) }
-    }
-
     func checkInvariants() { state.checkInvariants() }
 
     // MARK: Persistence
+
+    /// What a create stores: the issued context with the request's binding
+    /// string (retained, not copied); no id or nonce string is built.
+    private static func persisted(_ issued: IssuedContext, _ request: CreateRequest) -> PersistedContext {
+        PersistedContext(
+            id: issued.id, binding: request.binding, mode: issued.mode, issuedAt: issued.issuedAt,
+            expiresAt: issued.expiresAt, nonce: issued.nonce.map { .compact($0) })
+    }
 
     private func persist(
         _ changes: [PersistedChange],
@@ -134,7 +143,9 @@ actor Shard {
     ) async throws(ContextStoreError) {
         guard let persistence, !changes.isEmpty else { return }
         do {
-            try await persistence.commit(changes)
+            // Queued within this actor step, so in the order of the state
+            // changes; only then does the actor let other calls in.
+            try await persistence.commit(changes, isolation: self)
         } catch {
             undo?(&state)
             if let error = error as? ContextStoreError { throw error }

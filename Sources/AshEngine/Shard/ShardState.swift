@@ -64,35 +64,69 @@ struct ShardState {
         return id
     }
 
-    /// Stores a context made elsewhere.
-    mutating func put(_ context: AshContext, now: Int64) throws(ContextStoreError) {
-        try ContextLimits.validate(context)
+    /// Stores a context made elsewhere, or recovered.
+    /// - Parameter isNew: `true` when the caller knows the id is not
+    ///   present (recovery looked it up already).
+    mutating func put(_ context: PersistedContext, now: Int64, isNew: Bool = false) throws(ContextStoreError) {
+        try context.validate()
         let ttl = context.expiresAt - context.issuedAt
         guard ttl <= Int64(UInt32.max) else {
             throw ContextStoreError(.invalidArgument, "expiresAt - issuedAt exceeds \(UInt32.max) ms")
         }
-        let id = ContextID(context.contextId)
-        guard table.slot(of: id) == nil else {
+        guard isNew || table.slot(of: context.id) == nil else {
             throw ContextStoreError(.duplicateContext, "a context with this id exists")
         }
         try checkCapacity()
         var flags: StoredRecord.Flags = []
         var compactNonce = AshCompactID(high: 0, low: 0)
         var foreignNonce: String?
-        if let nonce = context.nonce {
-            if let compact = AshCompactID(nonce) {
-                compactNonce = compact
-                flags.insert(.compactNonce)
-            } else {
-                foreignNonce = nonce
-            }
+        switch context.nonce {
+        case .compact(let compact)?:
+            compactNonce = compact
+            flags.insert(.compactNonce)
+        case .foreign(let text)?:
+            foreignNonce = text
+        case nil:
+            break
         }
         let record = StoredRecord(
             id: AshCompactID(high: 0, low: 0), nonce: compactNonce, expiresAt: context.expiresAt,
             consumedAt: context.consumedAt ?? StoredRecord.notConsumed, ttl: UInt32(ttl),
             binding: bindings.retain(context.binding), generation: 0, mode: context.mode, flags: flags)
-        insert(record, id: id, foreignNonce: foreignNonce)
+        insert(record, id: context.id, foreignNonce: foreignNonce)
         counters.created += 1
+    }
+
+    /// Loads a recovered context.
+    ///
+    /// The same id stored twice (possible only when a delete's commit
+    /// failed and the id was put again, with another expiry) loads once: the
+    /// first record recovered stays, consumed if either record is, and
+    /// `repairs` receives the changes that make the storage agree (the
+    /// consume of the kept record, the delete of the other), so that a
+    /// consumed context never becomes consumable again once the kept one
+    /// expires.
+    mutating func restore(
+        _ context: PersistedContext, now: Int64, repairs: inout [PersistedChange]
+    ) throws(ContextStoreError) {
+        guard let slot = table.slot(of: context.id) else {
+            try put(context, now: now, isNew: true)
+            return
+        }
+        if let consumedAt = context.consumedAt, !table[slot].isConsumed {
+            table[slot].consumedAt = consumedAt
+            counters.consumedLive += 1
+            repairs.append(.consume(context.id, expiresAt: table[slot].expiresAt, at: consumedAt))
+        }
+        if context.expiresAt != table[slot].expiresAt {
+            repairs.append(.delete(context.id, expiresAt: context.expiresAt))
+        }
+    }
+
+    /// Makes room for `additional` more contexts (recovery).
+    mutating func reserveCapacity(additional: Int) {
+        table.reserveCapacity(additional: additional)
+        wheel.reserveCapacity(wheel.count + additional)
     }
 
     private func checkCapacity() throws(ContextStoreError) {
@@ -126,11 +160,19 @@ struct ShardState {
 
     /// Look up, check expiry, check consumed, set `consumedAt`: one step.
     mutating func consume(_ id: ContextID, now: Int64) -> EngineConsumeResult {
+        var expiresAt: Int64 = 0
+        return consume(id, now: now, expiresAt: &expiresAt)
+    }
+
+    /// ``consume(_:now:)``, also telling the context's `expiresAt` (set
+    /// whenever the context was found).
+    mutating func consume(_ id: ContextID, now: Int64, expiresAt: inout Int64) -> EngineConsumeResult {
         guard let slot = table.slot(of: id) else {
             counters.consumesOfMissing += 1
             return .missing
         }
-        if table[slot].expiresAt <= now {
+        expiresAt = table[slot].expiresAt
+        if expiresAt <= now {
             counters.consumesOfExpired += 1
             return .expired
         }
@@ -147,7 +189,14 @@ struct ShardState {
     /// Removes a context; its timer is left to fire and find the slot reused
     /// (generations tell them apart), which keeps delete O(1).
     mutating func delete(_ id: ContextID) -> Bool {
+        var expiresAt: Int64 = 0
+        return delete(id, expiresAt: &expiresAt)
+    }
+
+    /// ``delete(_:)``, also telling the `expiresAt` the context had.
+    mutating func delete(_ id: ContextID, expiresAt: inout Int64) -> Bool {
         guard let slot = table.slot(of: id) else { return false }
+        expiresAt = table[slot].expiresAt
         remove(at: slot)
         counters.deleted += 1
         return true
@@ -163,8 +212,9 @@ struct ShardState {
     // MARK: Expiry
 
     /// Advances the wheel to `now` and removes what expired, handing each
-    /// removed id to `removed`; returns how many it removed.
-    mutating func expire(upTo now: Int64, _ removed: (ContextID) -> Void) -> Int {
+    /// removed id and its `expiresAt` to `removed`; returns how many it
+    /// removed.
+    mutating func expire(upTo now: Int64, _ removed: (ContextID, Int64) -> Void) -> Int {
         var fired: [UInt64] = []
         wheel.advance(to: now) { fired.append($0) }
         var count = 0
@@ -179,7 +229,7 @@ struct ShardState {
                 wheel.schedule(timer, at: record.expiresAt)
                 continue
             }
-            removed(table.id(at: slot))
+            removed(table.id(at: slot), record.expiresAt)
             remove(at: slot)
             count += 1
         }
@@ -213,3 +263,9 @@ extension AshCompactID {
         self.init(high: words.0, low: words.1)
     }
 }
+
+/// A value with no shared mutable references: recovery fills one per shard
+/// and hands it whole to its shard actor. Unchecked only because
+/// `AshIdentifierGenerator` (a value holding an array) is not marked
+/// `Sendable` in AshCore.
+extension ShardState: @unchecked Sendable {}

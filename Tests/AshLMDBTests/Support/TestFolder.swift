@@ -46,7 +46,8 @@ extension LMDBContextPersistence {
     /// Every context `recover` hands back, by id.
     func recoveredContexts(now: Int64) async throws -> [String: AshContext] {
         var contexts: [String: AshContext] = [:]
-        try await recover(now: now) { context in
+        try await recover(now: now) { persisted in
+            let context = AshContext(persisted)
             precondition(contexts.updateValue(context, forKey: context.contextId) == nil, "visited twice")
         }
         return contexts
