@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := pkg-config liblmdb-dev liblmdb0 redis-server postgresql
 DATA_DIR ?= ./ash-data
 
-.PHONY: run test deps build bench conformance clean
+.PHONY: run test deps build bench bench-micro conformance clean
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
@@ -24,8 +24,13 @@ test: deps
 conformance: deps
 	$(SWIFT) run -c release ash conformance Tests/AshConformanceTests/Resources/ash-v1-public-vectors.json
 
-# package-benchmark suites (Benchmarks/), in a build folder of their own.
+# The engine, ashd, Redis and PostgreSQL side by side (ash-bench): starts the
+# servers on loopback, writes bench-results/results.{json,svg}, prints the table.
 bench: deps
+	@scripts/bench.sh
+
+# package-benchmark micro-suites (Benchmarks/), in a build folder of their own.
+bench-micro: deps
 	ASH_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-bench benchmark
 
 clean:

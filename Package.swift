@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "AshClient", targets: ["AshClient"]),
         .executable(name: "ashd", targets: ["ashd"]),
         .executable(name: "ash", targets: ["ash"]),
+        .executable(name: "ash-bench", targets: ["ash-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // ASH v1 primitives: no I/O.
@@ -134,7 +136,28 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
+        // Whole-system benchmark: one workload, several stores, one run.
+        .target(
+            name: "AshBenchKit",
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshClient", "AshRedis", "AshPostgres",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ash-bench",
+            dependencies: ["AshBenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "AshCoreTests", dependencies: ["AshCore"]),
+        .testTarget(
+            name: "AshBenchKitTests",
+            dependencies: [
+                "AshBenchKit", "AshCore", "AshStore", "AshEngine",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         .testTarget(
             name: "AshConformanceTests",
             dependencies: ["AshConformance"],

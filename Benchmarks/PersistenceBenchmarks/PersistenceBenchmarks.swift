@@ -11,7 +11,7 @@ let pairs = 20_000
 let batch = 256
 let tasks = 16
 
-nonisolated(unsafe) let benchmarks: @Sendable () -> Void = {
+let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.throughput, .wallClock, .mallocCountTotal],
         scalingFactor: .kilo,

@@ -1,0 +1,132 @@
+/// Everything one run needs to know: targets, workloads and load shape.
+public struct BenchOptions: Sendable {
+    /// The targets, in the order given.
+    public var targets: [TargetSpec]
+    /// The workloads, in the order they run.
+    public var workloads: [Workload] = Workload.allCases
+    /// Per target name, the only workloads it runs (all when absent).
+    public var workloadsByTarget: [String: [Workload]] = [:]
+    /// Connections per client (pool size).
+    public var connections = 50
+    /// Outstanding requests per connection: `connections × depth` tasks run.
+    public var depths: [Int] = [1, 16]
+    /// How long each timed part lasts (unless ``count`` is set).
+    public var duration: Duration = .seconds(5)
+    /// Iterations per timed part instead of a duration (a pair, a flow, a
+    /// replay cycle, …).
+    public var count: Int?
+    /// The warm-up before each timed part; its results are discarded.
+    public var warmup: Duration = .seconds(1)
+    /// The TTL of the contexts created, in ms.
+    public var ttlMilliseconds: Int64 = 30_000
+    /// How many contexts `consume` pre-creates (and consumes at most).
+    public var keyspace = 200_000
+    /// How many replays follow each consume in `replay`.
+    public var replays = 3
+    /// How many contexts the memory measurement creates per target (0: skip).
+    public var memoryContexts = 100_000
+    /// The target ratios are computed against.
+    public var baseline = "redis"
+    /// Extra ratio rows: (target, reference).
+    public var comparisons: [Comparison] = []
+    /// Server process ids by target name, for CPU and memory from `/proc`.
+    public var serverPIDs: [String: Int32] = [:]
+    /// Whether to run the `redis-benchmark` fairness check.
+    public var fairness = true
+    /// The `redis-benchmark` executable.
+    public var redisBenchmarkPath = "redis-benchmark"
+    /// Requests per unit of depth in the fairness check (`redis-benchmark
+    /// -n` = this × depth); our side stops there or after `max(duration, 5 s)`.
+    public var fairnessRequestsPerDepth = 50_000
+
+    /// A pair of targets to report a ratio for.
+    public struct Comparison: Sendable, Hashable, Codable {
+        public var target: String
+        public var reference: String
+
+        public init(target: String, reference: String) {
+            self.target = target
+            self.reference = reference
+        }
+
+        /// Parses `TARGET=REFERENCE`.
+        public init(parsing text: String) throws(BenchError) {
+            let parts = text.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw BenchError(.invalidOption, "comparison \"\(text)\" must be TARGET=REFERENCE")
+            }
+            self.init(target: String(parts[0]), reference: String(parts[1]))
+        }
+    }
+
+    public init(targets: [TargetSpec]) {
+        self.targets = targets
+    }
+
+    /// The workloads `target` runs, in run order.
+    public func workloads(for target: String) -> [Workload] {
+        guard let only = workloadsByTarget[target] else { return workloads }
+        return workloads.filter(only.contains)
+    }
+
+    /// Checks names and numbers.
+    /// - Throws: ``BenchError/Code/invalidOption`` naming the problem.
+    public func validate() throws(BenchError) {
+        guard !targets.isEmpty else { throw BenchError(.invalidOption, "give at least one --target NAME=URL") }
+        var names = Set<String>()
+        for target in targets where !names.insert(target.name).inserted {
+            throw BenchError(.invalidOption, "target name \"\(target.name)\" is used twice")
+        }
+        for name in workloadsByTarget.keys where !names.contains(name) {
+            throw BenchError(.invalidOption, "--workloads-for names unknown target \"\(name)\"")
+        }
+        for name in serverPIDs.keys where !names.contains(name) {
+            throw BenchError(.invalidOption, "--pid names unknown target \"\(name)\"")
+        }
+        for comparison in comparisons {
+            for name in [comparison.target, comparison.reference] where !names.contains(name) {
+                throw BenchError(.invalidOption, "--compare names unknown target \"\(name)\"")
+            }
+        }
+        guard !workloads.isEmpty else { throw BenchError(.invalidOption, "no workload selected") }
+        guard (1...64).contains(connections) else { throw BenchError(.invalidOption, "--connections must be 1...64") }
+        guard !depths.isEmpty, depths.allSatisfy({ (1...1_024).contains($0) }) else {
+            throw BenchError(.invalidOption, "--depth values must be 1...1024")
+        }
+        guard duration > .zero || count != nil else { throw BenchError(.invalidOption, "--duration must be positive") }
+        if let count, count <= 0 { throw BenchError(.invalidOption, "--count must be positive") }
+        guard ttlMilliseconds > 0 else { throw BenchError(.invalidOption, "--ttl-ms must be positive") }
+        guard keyspace > 0 else { throw BenchError(.invalidOption, "--keyspace must be positive") }
+        guard replays > 0 else { throw BenchError(.invalidOption, "--replays must be positive") }
+        guard memoryContexts >= 0 else { throw BenchError(.invalidOption, "--memory-contexts must not be negative") }
+    }
+
+    /// Parses `1,16`.
+    public static func parseDepths(_ text: String) throws(BenchError) -> [Int] {
+        var depths: [Int] = []
+        for part in text.split(separator: ",") {
+            guard let depth = Int(part), depth > 0 else {
+                throw BenchError(.invalidOption, "invalid depth \"\(part)\": expected e.g. 1,16")
+            }
+            depths.append(depth)
+        }
+        return depths
+    }
+
+    /// Parses `NAME=PID`.
+    public static func parsePID(_ text: String) throws(BenchError) -> (String, Int32) {
+        let parts = text.split(separator: "=", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, let pid = Int32(parts[1]), pid > 0 else {
+            throw BenchError(.invalidOption, "--pid \"\(text)\" must be NAME=PID")
+        }
+        return (String(parts[0]), pid)
+    }
+
+    /// Parses `NAME=WORKLOAD[,WORKLOAD…]`.
+    public static func parseTargetWorkloads(_ text: String) throws(BenchError) -> (String, [Workload]) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw BenchError(.invalidOption, "--workloads-for \"\(text)\" must be NAME=WORKLOAD[,WORKLOAD]")
+        }
+        return (String(text[..<equals]), try Workload.parseList(String(text[text.index(after: equals)...])))
+    }
+}

@@ -1,0 +1,96 @@
+/// One target × workload × depth measurement.
+public struct BenchResult: Sendable, Hashable, Codable {
+    /// The target's name (`--target NAME=URL`).
+    public var target: String
+    /// `engine`, `ashd`, `redis` or `postgres`.
+    public var kind: String
+    public var workload: Workload
+    /// Pipeline depth: outstanding requests per connection.
+    public var depth: Int
+    /// Connections of the client pool.
+    public var connections: Int
+    /// Concurrent worker tasks: connections × depth.
+    public var concurrency: Int
+    /// Operations in the timed part (see ``Workload/unit``).
+    public var operations: Int
+    /// Length of the timed part.
+    public var elapsedSeconds: Double
+    public var opsPerSecond: Double
+    /// For `create+consume`: pairs per second (half of ``opsPerSecond``).
+    public var pairsPerSecond: Double?
+    /// Latency of one operation.
+    public var latencyMicroseconds: LatencySummary
+    /// ``opsPerSecond`` over the baseline's for the same workload and depth.
+    public var ratioToRedis: Double?
+    /// Memory per live context (measured once per target).
+    public var bytesPerContext: Double?
+    public var errors: Int
+    public var violations: Int
+    /// Replays rejected, as they must be (`replay`, `mixed`).
+    public var replaysRejected: Int
+    /// CPU seconds of the server process during the timed part; `nil` when
+    /// not measurable (the engine runs in the load generator's process).
+    public var serverCpuSeconds: Double?
+    /// CPU seconds of the load generator during the timed part.
+    public var clientCpuSeconds: Double
+    public var firstError: String?
+    public var firstViolation: String?
+
+    public init(
+        target: String, kind: String, workload: Workload, depth: Int, connections: Int, concurrency: Int,
+        operations: Int, elapsedSeconds: Double, latencyMicroseconds: LatencySummary,
+        errors: Int, violations: Int, replaysRejected: Int,
+        serverCpuSeconds: Double?, clientCpuSeconds: Double,
+        bytesPerContext: Double? = nil, ratioToRedis: Double? = nil,
+        firstError: String? = nil, firstViolation: String? = nil
+    ) {
+        self.target = target
+        self.kind = kind
+        self.workload = workload
+        self.depth = depth
+        self.connections = connections
+        self.concurrency = concurrency
+        self.operations = operations
+        self.elapsedSeconds = elapsedSeconds
+        self.opsPerSecond = elapsedSeconds > 0 ? Double(operations) / elapsedSeconds : 0
+        self.pairsPerSecond = workload.countsPairs ? opsPerSecond / 2 : nil
+        self.latencyMicroseconds = latencyMicroseconds
+        self.ratioToRedis = ratioToRedis
+        self.bytesPerContext = bytesPerContext
+        self.errors = errors
+        self.violations = violations
+        self.replaysRejected = replaysRejected
+        self.serverCpuSeconds = serverCpuSeconds
+        self.clientCpuSeconds = clientCpuSeconds
+        self.firstError = firstError
+        self.firstViolation = firstViolation
+    }
+}
+
+extension BenchResult {
+    /// Writes every field, unmeasured ones as `null`, so the schema's keys
+    /// are always present.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(target, forKey: .target)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(workload, forKey: .workload)
+        try container.encode(depth, forKey: .depth)
+        try container.encode(connections, forKey: .connections)
+        try container.encode(concurrency, forKey: .concurrency)
+        try container.encode(operations, forKey: .operations)
+        try container.encode(elapsedSeconds, forKey: .elapsedSeconds)
+        try container.encode(opsPerSecond, forKey: .opsPerSecond)
+        try container.encode(pairsPerSecond, forKey: .pairsPerSecond)
+        try container.encode(latencyMicroseconds, forKey: .latencyMicroseconds)
+        try container.encode(ratioToRedis, forKey: .ratioToRedis)
+        try container.encode(bytesPerContext, forKey: .bytesPerContext)
+        try container.encode(errors, forKey: .errors)
+        try container.encode(violations, forKey: .violations)
+        try container.encode(replaysRejected, forKey: .replaysRejected)
+        try container.encode(serverCpuSeconds, forKey: .serverCpuSeconds)
+        try container.encode(clientCpuSeconds, forKey: .clientCpuSeconds)
+        try container.encode(firstError, forKey: .firstError)
+        try container.encode(firstViolation, forKey: .firstViolation)
+    }
+}

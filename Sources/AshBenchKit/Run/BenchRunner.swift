@@ -1,0 +1,195 @@
+import AshEngine
+import AshStore
+import Foundation
+
+/// Runs a whole benchmark: opens the targets, measures memory per
+/// context, runs every workload × depth × target, checks fairness against
+/// `redis-benchmark`, and computes the ratios.
+///
+/// Runs go workload by workload, and within one depth target by target, so
+/// that the targets compared are measured close together in time.
+public struct BenchRunner: Sendable {
+    public var options: BenchOptions
+    public var progress: ProgressLine
+
+    public init(options: BenchOptions, progress: ProgressLine) {
+        self.options = options
+        self.progress = progress
+    }
+
+    /// Runs everything and returns the report.
+    /// - Throws: ``BenchError`` for bad options or a target that cannot be opened.
+    public func run() async throws -> BenchReport {
+        try options.validate()
+        let startedAt = ISO8601DateFormatter().string(from: Date())
+        let request = try FlowRequest()
+        var opened: [(spec: TargetSpec, target: any BenchTarget)] = []
+        do {
+            for spec in options.targets {
+                progress.note("opening \(spec.name) (\(URLRedaction.redact(Self.url(of: spec))))")
+                let target = try await TargetFactory.open(
+                    spec, connections: options.connections, pid: options.serverPIDs[spec.name])
+                opened.append((spec, target))
+            }
+        } catch {
+            for (_, target) in opened { await target.close() }
+            throw error
+        }
+
+        var bytesPerContext: [String: Double] = [:]
+        if options.memoryContexts > 0 {
+            for (spec, target) in opened {
+                bytesPerContext[spec.name] = await measureMemory(spec.name, target, binding: request.binding)
+            }
+        }
+
+        var results: [BenchResult] = []
+        let settings = WorkloadSettings(ttlMilliseconds: options.ttlMilliseconds, replays: options.replays, request: request)
+        for workload in options.workloads {
+            for depth in options.depths {
+                for (spec, target) in opened where options.workloads(for: spec.name).contains(workload) {
+                    var result = await measure(spec, target, workload, depth: depth, settings: settings)
+                    result.bytesPerContext = bytesPerContext[spec.name]
+                    results.append(result)
+                    progress.note(Self.summary(result))
+                }
+            }
+        }
+
+        var fairness: [FairnessCheck] = []
+        if options.fairness, let baseline = opened.first(where: { $0.spec.name == options.baseline })?.target as? RedisTarget {
+            let runner = RedisBenchmarkRunner(executable: options.redisBenchmarkPath)
+            for depth in options.depths {
+                fairness.append(
+                    await FairnessProbe.check(
+                        target: options.baseline, redis: baseline, runner: runner, connections: options.connections,
+                        depth: depth, requests: options.fairnessRequestsPerDepth * depth,
+                        timeLimit: max(options.duration, .seconds(5)), progress: progress))
+            }
+        }
+        for (_, target) in opened { await target.close() }
+
+        Ratios.applyBaseline(options.baseline, to: &results)
+        let comparisons = Ratios.compare(options.comparisons, in: results)
+        return BenchReport(
+            metadata: metadata(startedAt: startedAt), results: results, comparisons: comparisons, fairness: fairness)
+    }
+
+    /// Creates ``BenchOptions/memoryContexts`` contexts that outlive the
+    /// measurement and divides the memory delta by them.
+    func measureMemory(_ name: String, _ target: any BenchTarget, binding: String) async -> Double? {
+        let counter = ProgressCounter()
+        let before = await target.sample()
+        let (_, created) = await progress.track("memory: \(name) creating \(options.memoryContexts) contexts", counter) {
+            await LoadGenerator.precreate(
+                options.memoryContexts, on: target, binding: binding, ttlMilliseconds: Self.longTTL,
+                tasks: options.connections, keepIds: false, progress: counter)
+        }
+        let after = await target.sample()
+        let bytes = ResourceSample.bytesPerContext(before: before, after: after, created: created)
+        progress.note("memory: \(name) \(bytes.map { Format.fixed($0, 0) } ?? "n/a") bytes per context")
+        return bytes
+    }
+
+    /// Warm-up, preparation and the timed part of one workload at one depth.
+    func measure(
+        _ spec: TargetSpec, _ target: any BenchTarget, _ workload: Workload, depth: Int, settings: WorkloadSettings
+    ) async -> BenchResult {
+        // Depth is pipelining where the workload allows it (one worker per
+        // connection), else concurrent workers.
+        let pipelined = workload.pipelines && depth > 1
+        let tasks = pipelined ? options.connections : options.connections * depth
+        var settings = settings
+        settings.pipelineDepth = pipelined ? depth : 1
+        let label = "\(spec.name) \(workload.rawValue) d=\(depth)"
+        if options.warmup > .zero {
+            let stop = StopCondition(deadline: Self.deadline(after: options.warmup))
+            _ = await progress.track("\(label) warm-up", ProgressCounter()) {
+                await LoadGenerator.run(
+                    workload == .consume ? .createConsume : workload, on: target, settings: settings, tasks: tasks,
+                    stop: stop)
+            }
+        }
+        var prepared: [[String]] = []
+        if workload == .consume {
+            let count = options.count ?? options.keyspace
+            let counter = ProgressCounter()
+            prepared = await progress.track("\(label) pre-creating \(count)", counter) {
+                await LoadGenerator.precreate(
+                    count, on: target, binding: settings.request.binding,
+                    ttlMilliseconds: max(settings.ttlMilliseconds, Self.longTTL), tasks: tasks, keepIds: true,
+                    progress: counter
+                ).ids
+            }
+        }
+        let stop: StopCondition =
+            if let count = options.count, workload != .consume {
+                StopCondition(iterations: count)
+            } else {
+                StopCondition(deadline: Self.deadline(after: options.duration))
+            }
+        let counter = ProgressCounter()
+        let serverBefore = await target.sample()
+        let clientBefore = ProcessCPU.selfSeconds()
+        let phase = await progress.track(label, counter) {
+            await LoadGenerator.run(
+                workload, on: target, settings: settings, tasks: tasks, stop: stop, prepared: prepared,
+                progress: counter)
+        }
+        let clientCPU = ProcessCPU.selfSeconds() - clientBefore
+        let serverAfter = await target.sample()
+        let tally = phase.tally
+        return BenchResult(
+            target: spec.name, kind: spec.kind, workload: workload, depth: depth, connections: options.connections,
+            concurrency: tasks, operations: tally.operations, elapsedSeconds: phase.elapsedSeconds,
+            latencyMicroseconds: tally.latencies.summary, errors: tally.errors, violations: tally.violations,
+            replaysRejected: tally.replaysRejected,
+            serverCpuSeconds: ResourceSample.cpuSeconds(before: serverBefore, after: serverAfter),
+            clientCpuSeconds: clientCPU, firstError: tally.firstError, firstViolation: tally.firstViolation)
+    }
+
+    /// The TTL of contexts that must outlive a measurement: ten minutes.
+    static let longTTL: Int64 = 600_000
+
+    static func deadline(after duration: Duration) -> UInt64 {
+        let components = duration.components
+        let nanoseconds = UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds) / 1_000_000_000)
+        return MonotonicClock.nanoseconds() + nanoseconds
+    }
+
+    static func url(of spec: TargetSpec) -> String {
+        switch spec.endpoint {
+        case .engine(let durability, let directory, let shards):
+            var url = "engine:\(durability == .none ? "" : durability.rawValue)"
+            var parameters: [String] = []
+            if let directory { parameters.append("dir=\(directory)") }
+            if let shards { parameters.append("shards=\(shards)") }
+            if !parameters.isEmpty { url += "?" + parameters.joined(separator: "&") }
+            return url
+        case .ashd(let url), .redis(let url), .postgres(let url): return url
+        }
+    }
+
+    static func summary(_ result: BenchResult) -> String {
+        var line = "\(result.target) \(result.workload.rawValue) d=\(result.depth): \(Format.rate(result.opsPerSecond)) ops/s"
+        line += ", p99 \(Format.micros(result.latencyMicroseconds.p99)) µs"
+        if result.errors > 0 { line += ", \(result.errors) errors" }
+        if result.violations > 0 { line += ", \(result.violations) VIOLATIONS" }
+        return line
+    }
+
+    func metadata(startedAt: String) -> RunMetadata {
+        RunMetadata(
+            startedAt: startedAt, hostname: ProcessInfo.processInfo.hostName,
+            processorCount: ProcessInfo.processInfo.activeProcessorCount, connections: options.connections,
+            depths: options.depths, durationSeconds: options.count == nil ? BenchDuration.seconds(options.duration) : nil,
+            count: options.count, warmupSeconds: BenchDuration.seconds(options.warmup),
+            ttlMilliseconds: options.ttlMilliseconds, keyspace: options.keyspace, replays: options.replays,
+            memoryContexts: options.memoryContexts, baseline: options.baseline,
+            targets: options.targets.map {
+                RunMetadata.TargetInfo(
+                    name: $0.name, kind: $0.kind, url: URLRedaction.redact(Self.url(of: $0)),
+                    workloads: options.workloads(for: $0.name))
+            })
+    }
+}

@@ -1,0 +1,65 @@
+import AshClient
+import AshCore
+import AshStore
+import AshWire
+
+/// ashd over TCP, through `AshClient` with one connection per
+/// `--connections`. CPU and memory come from the server's `STATS`
+/// (`process.cpu.*`, `process.memory.resident.bytes`, `contexts.live`) or,
+/// when it lacks them, from `/proc/<pid>` of a `--pid` given for it.
+public final class AshdTarget: BenchTarget {
+    public let client: AshClient
+    public var store: any ContextStore { client }
+    private let pid: Int32?
+
+    public init(url: String, connections: Int, pid: Int32?) async throws {
+        var configuration = try AshClientConfiguration(url: url)
+        configuration.connectionCount = connections
+        configuration.clientName = "ash-bench"
+        client = try AshClient(configuration: configuration)
+        self.pid = pid
+        do {
+            try await client.ping()
+        } catch {
+            await client.close()
+            throw BenchError(.targetUnavailable, "ashd at \(url) does not answer: \(error)")
+        }
+    }
+
+    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
+        try await client.create(binding: binding, ttlMilliseconds: ttlMilliseconds)
+    }
+
+    public func consume(_ contextId: String) async throws -> ConsumeResult {
+        try await client.consumeOutcome(contextId).consumeResult
+    }
+
+    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
+        let request = WireCreate(binding: binding, ttlMilliseconds: ttlMilliseconds)
+        return await client.create(Array(repeating: request, count: count)).map { $0.mapError { $0 } }
+    }
+
+    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
+        await client.consumeOutcomes(contextIds).map { $0.map(\.consumeResult).mapError { $0 } }
+    }
+
+    public func sample() async -> ResourceSample {
+        let stats = (try? await client.stats()) ?? [:]
+        var sample = ResourceSample(liveContexts: stats["contexts.live"])
+        if let user = stats["process.cpu.user.microseconds"], let system = stats["process.cpu.system.microseconds"] {
+            sample.cpuSeconds = Double(user + system) / 1e6
+        } else if let pid {
+            sample.cpuSeconds = ProcessProbe.cpuSeconds(of: pid)
+        }
+        if let resident = stats["process.memory.resident.bytes"] {
+            sample.memoryBytes = resident
+        } else if let pid {
+            sample.memoryBytes = ProcessProbe.residentBytes(of: pid)
+        }
+        return sample
+    }
+
+    public func close() async {
+        await client.close()
+    }
+}

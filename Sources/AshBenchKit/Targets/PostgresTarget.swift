@@ -1,0 +1,87 @@
+import AshCore
+import AshPostgres
+import AshStore
+import Logging
+import PostgresNIO
+
+/// PostgreSQL through `PostgresContextStore`, in a table of its own
+/// (`ash_bench_contexts`, emptied when the target opens), over a pool of
+/// `--connections` connections.
+///
+/// Memory is `pg_total_relation_size` of the table over its row count. CPU
+/// is the postmaster's process tree from `/proc`: its own time, its exited
+/// children's, and its live children's (the backends). The postmaster is
+/// the `--pid` given for the target or, when none is, the parent of the
+/// backend that answers `SELECT pg_backend_pid()` (this needs the server on
+/// this machine; otherwise CPU is not reported).
+public final class PostgresTarget: BenchTarget {
+    public let client: PostgresClient
+    public let postgres: PostgresContextStore
+    public var store: any ContextStore { postgres }
+    private let service: Task<Void, Never>
+    private let postmaster: Int32?
+    private let clock = SystemWallClock()
+    private static let logger = Logger(label: "ash-bench.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// The table the benchmark's contexts go in.
+    public static let tableName = "ash_bench_contexts"
+
+    public init(url: String, connections: Int, pid: Int32?) async throws {
+        var configuration = try PostgresConfiguration(url: url)
+        configuration.maximumConnections = connections
+        let client = PostgresClient(configuration: configuration.makeClientConfiguration(), backgroundLogger: Self.logger)
+        self.client = client
+        service = Task { await client.run() }
+        let table = try PostgresTableName(Self.tableName)
+        postgres = PostgresContextStore(client: client, table: table)
+        do {
+            try await postgres.migrate()
+            try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE \(Self.tableName)"), logger: Self.logger)
+            if let pid {
+                postmaster = pid
+            } else {
+                var backend: Int32?
+                for try await value in try await client.query("SELECT pg_backend_pid()", logger: Self.logger)
+                    .decode(Int32.self)
+                {
+                    backend = value
+                }
+                postmaster = backend.flatMap { ProcessProbe.stat(of: $0)?.parentPID }
+            }
+        } catch {
+            service.cancel()
+            await service.value
+            throw BenchError(.targetUnavailable, "PostgreSQL at \(configuration) cannot be used: \(error)")
+        }
+    }
+
+    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
+        try await postgres.createContext(binding: binding, ttlMilliseconds: ttlMilliseconds, clock: clock)
+    }
+
+    public func consume(_ contextId: String) async throws -> ConsumeResult {
+        try await postgres.consume(contextId, now: clock.nowMilliseconds())
+    }
+
+    public func sample() async -> ResourceSample {
+        var sample = ResourceSample(cpuSeconds: postmaster.flatMap(ProcessProbe.treeCPUSeconds(of:)))
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT pg_total_relation_size('\(Self.tableName)')::int8, (SELECT count(*) FROM \(Self.tableName))::int8")
+        if let rows = try? await client.query(query, logger: Self.logger) {
+            do {
+                for try await (size, count) in rows.decode((Int64, Int64).self) {
+                    sample.memoryBytes = size
+                    sample.liveContexts = count
+                }
+            } catch {
+                return sample
+            }
+        }
+        return sample
+    }
+
+    public func close() async {
+        service.cancel()
+        await service.value
+    }
+}

@@ -1,0 +1,89 @@
+import AshCore
+import AshRedis
+import AshStore
+
+/// Redis through `RedisContextStore` (the JavaScript SDK's layout, the Lua
+/// consume), with one pooled connection per `--connections`. CPU is
+/// `INFO cpu` (`used_cpu_user + used_cpu_sys`), memory `INFO memory`
+/// `used_memory`.
+public final class RedisTarget: BenchTarget {
+    public let redis: RedisContextStore
+    public var store: any ContextStore { redis }
+    /// Where the server is, for `redis-benchmark`.
+    public let configuration: RedisConfiguration
+    private let clock = SystemWallClock()
+
+    /// The key prefix of the benchmark's contexts, apart from an application's.
+    public static let keyPrefix = "ash-bench:ctx:"
+
+    public init(url: String, connections: Int) async throws {
+        var configuration = try RedisConfiguration(url: url)
+        configuration.connectionCount = connections
+        self.configuration = configuration
+        redis = try RedisContextStore(configuration: configuration, keyPrefix: Self.keyPrefix)
+        do {
+            _ = try await info("server")
+        } catch {
+            await redis.shutdown()
+            throw BenchError(.targetUnavailable, "Redis at \(configuration) does not answer: \(error)")
+        }
+    }
+
+    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
+        try await redis.createContext(binding: binding, ttlMilliseconds: ttlMilliseconds, clock: clock)
+    }
+
+    public func consume(_ contextId: String) async throws -> ConsumeResult {
+        try await redis.consume(contextId, now: clock.nowMilliseconds())
+    }
+
+    /// Contexts made here (id and nonce from the CSPRNG, as `createContext`
+    /// does) and stored with pipelined `SET … PX … NX`.
+    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
+        let now = clock.nowMilliseconds()
+        let contexts = (0..<count).map { _ in
+            AshContext(
+                contextId: AshIdentifier.generate(), binding: binding, mode: .default, issuedAt: now,
+                expiresAt: now + ttlMilliseconds)
+        }
+        return zip(contexts, await redis.put(contexts)).map { context, result in
+            result.map { context.publicInfo }.mapError { $0 }
+        }
+    }
+
+    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
+        await redis.consume(contextIds, now: clock.nowMilliseconds()).map { $0.mapError { $0 } }
+    }
+
+    /// `count` plain `SET key value`s pipelined, for the fairness check;
+    /// returns how many succeeded.
+    public func set(_ key: String, _ value: String, count: Int) async -> Int {
+        let replies = await redis.send(Array(repeating: RESPCommand("SET", key, value), count: count))
+        return replies.count { if case .success(.simpleString) = $0 { true } else { false } }
+    }
+
+    /// A plain `SET key value`, for the fairness check.
+    public func set(_ key: String, _ value: String) async throws {
+        switch try await redis.send(RESPCommand("SET", key, value)) {
+        case .simpleString: return
+        case let reply: throw BenchError(.targetUnavailable, "SET answered \(reply)")
+        }
+    }
+
+    /// `INFO section`, parsed.
+    public func info(_ section: String) async throws -> RedisInfo {
+        let reply = try await redis.send(RESPCommand("INFO", section))
+        guard let text = reply.string else { throw BenchError(.malformedInput, "INFO answered \(reply)") }
+        return RedisInfo(parsing: text)
+    }
+
+    public func sample() async -> ResourceSample {
+        let cpu = try? await info("cpu")
+        let memory = try? await info("memory")
+        return ResourceSample(cpuSeconds: cpu?.cpuSeconds, memoryBytes: memory?.integer("used_memory"))
+    }
+
+    public func close() async {
+        await redis.shutdown()
+    }
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# `make bench`: the engine, ashd, Redis and PostgreSQL side by side, in one run.
+#
+# Builds ash-bench and ashd in release mode, starts on loopback, in a temporary
+# folder and on free ports:
+#   redis            redis-server, no persistence (the baseline of every ratio)
+#   redis-always     redis-server, appendonly yes, appendfsync always
+#   redis-everysec   redis-server, appendonly yes, appendfsync everysec
+#   postgres         PostgreSQL via scripts/test-servers/postgres.sh (as the postgres
+#                    user when root; that cluster runs with fsync=off)
+#   ashd             ashd --durability none
+#   ashd-relaxed     ashd --durability relaxed
+#   ashd-strict      ashd --durability strict
+# plus the embedded engine in the ash-bench process (`engine`), runs the standard
+# suite, writes bench-results/results.json and bench-results/results.svg, prints
+# the table, and stops everything on exit.
+#
+# The durable targets run create+consume only and are paired with their Redis
+# (ashd-strict / redis-always, ashd-relaxed / redis-everysec).
+#
+# Environment (defaults in brackets):
+#   BENCH_DURATION [3s]  BENCH_WARMUP [1s]  BENCH_DEPTHS [1,16]  BENCH_CONNECTIONS [50]
+#   BENCH_KEYSPACE [50000]  BENCH_MEMORY_CONTEXTS [50000]  BENCH_OUT [bench-results]
+#   BENCH_ARGS     extra ash-bench arguments
+#   ASH_PACKAGE_DIR the package to build (default: this repository)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+package_dir=$(cd "${ASH_PACKAGE_DIR:-$here/..}" && pwd)
+out=${BENCH_OUT:-bench-results}
+log() { printf 'bench.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+"$here/install-deps.sh" pkg-config liblmdb-dev liblmdb0 redis-server redis-tools postgresql
+command -v redis-benchmark >/dev/null 2>&1 || log "redis-benchmark not found: the fairness check will say n/a"
+
+log "building ash-bench and ashd (release) in $package_dir"
+(cd "$package_dir" && swift build -c release --product ash-bench >&2 && swift build -c release --product ashd >&2)
+bin=$(cd "$package_dir" && swift build -c release --show-bin-path)
+
+work=$(mktemp -d -t ash-bench.XXXXXX)
+chmod 755 "$work"
+ashd_pids=()
+postgres_started=no
+cleanup() {
+    local pid
+    for pid in "${ashd_pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${ashd_pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    for name in redis redis-always redis-everysec; do
+        if [ -f "$work/$name/redis.pid" ]; then kill "$(cat "$work/$name/redis.pid")" 2>/dev/null || true; fi
+    done
+    if [ "$postgres_started" = yes ]; then "$here/test-servers/postgres.sh" stop "$work/postgres" >/dev/null 2>&1 || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_port() {
+    local port=$1 what=$2
+    for _ in $(seq 1 200); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    die "$what did not listen on port $port"
+}
+
+# start_redis NAME EXTRA-ARGS... ; prints the port
+start_redis() {
+    local name=$1; shift
+    local dir="$work/$name" port
+    mkdir -p "$dir"
+    port=$(free_port)
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+        --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" "$@" >&2
+    for _ in $(seq 1 200); do
+        [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ] && { echo "$port"; return 0; }
+        sleep 0.05
+    done
+    die "$name did not answer PING; see $dir/redis.log"
+}
+
+redis_port=$(start_redis redis --appendonly no)
+redis_always_port=$(start_redis redis-always --appendonly yes --appendfsync always)
+redis_everysec_port=$(start_redis redis-everysec --appendonly yes --appendfsync everysec)
+log "redis on $redis_port, redis-always on $redis_always_port, redis-everysec on $redis_everysec_port"
+
+mkdir -p "$work/postgres"
+postgres_started=yes
+eval "$("$here/test-servers/postgres.sh" start "$work/postgres")"
+postgres_url=$ASH_TEST_POSTGRES_URL
+postgres_pid=$(head -n 1 "$work/postgres/data/postmaster.pid")
+
+# Started directly (not in $(...)) so the pids stay children of this shell.
+pids=()
+ports=()
+for durability in none relaxed strict; do
+    port=$(free_port)
+    mkdir -p "$work/ashd-$durability"
+    "$bin/ashd" --host 127.0.0.1 --port "$port" --data-dir "$work/ashd-$durability/data" \
+        --durability "$durability" --log-level warning >"$work/ashd-$durability/ashd.log" 2>&1 &
+    ashd_pids+=("$!")
+    pids+=("$!")
+    ports+=("$port")
+done
+for index in 0 1 2; do wait_for_port "${ports[$index]}" "ashd (${pids[$index]})"; done
+log "ashd none/relaxed/strict on ${ports[*]}"
+
+mkdir -p "$out"
+durable=create+consume
+status=0
+"$bin/ash-bench" \
+    --target "engine=engine:" \
+    --target "ashd=ash://127.0.0.1:${ports[0]}" \
+    --target "ashd-relaxed=ash://127.0.0.1:${ports[1]}" \
+    --target "ashd-strict=ash://127.0.0.1:${ports[2]}" \
+    --target "redis=redis://127.0.0.1:$redis_port" \
+    --target "redis-everysec=redis://127.0.0.1:$redis_everysec_port" \
+    --target "redis-always=redis://127.0.0.1:$redis_always_port" \
+    --target "postgres=$postgres_url" \
+    --workloads-for "ashd-relaxed=$durable" --workloads-for "ashd-strict=$durable" \
+    --workloads-for "redis-everysec=$durable" --workloads-for "redis-always=$durable" \
+    --compare ashd-strict=redis-always --compare ashd-relaxed=redis-everysec \
+    --pid "ashd=${pids[0]}" --pid "ashd-relaxed=${pids[1]}" --pid "ashd-strict=${pids[2]}" \
+    --pid "postgres=$postgres_pid" \
+    --baseline redis \
+    --connections "${BENCH_CONNECTIONS:-50}" --depth "${BENCH_DEPTHS:-1,16}" \
+    --duration "${BENCH_DURATION:-3s}" --warmup "${BENCH_WARMUP:-1s}" \
+    --keyspace "${BENCH_KEYSPACE:-50000}" --memory-contexts "${BENCH_MEMORY_CONTEXTS:-50000}" \
+    --json "$out/results.json" --svg "$out/results.svg" \
+    ${BENCH_ARGS:-} || status=$?
+if [ $status -eq 0 ]; then
+    log "results: $out/results.json, $out/results.svg"
+else
+    log "ash-bench FAILED (exit status $status)"
+fi
+exit $status
