@@ -29,8 +29,9 @@ import Testing
 
     @Test func escapesStringsLikeJSONStringify() {
         // JSON.stringify("q\"b\\s/\b\f\n\r\t\u0001\u001f\u007fé☃👍") in Node.
-        var json = ""
-        ContextJSON.appendString("q\"b\\s/\u{08}\u{0C}\n\r\t\u{01}\u{1F}\u{7F}é☃👍", to: &json)
+        var bytes: [UInt8] = []
+        ContextJSON.appendString("q\"b\\s/\u{08}\u{0C}\n\r\t\u{01}\u{1F}\u{7F}é☃👍", to: &bytes)
+        let json = String(decoding: bytes, as: UTF8.self)
         #expect(json == #""q\"b\\s/\b\f\n\r\t\u0001\u001f"# + "\u{7F}é☃👍\"")
     }
 

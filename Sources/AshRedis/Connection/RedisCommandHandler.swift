@@ -16,9 +16,11 @@ package struct RedisRequest: Sendable {
 /// fails everything in flight when the connection goes away. Decisions are
 /// made by ``RedisCommandStateMachine``; this handler only executes them.
 ///
-/// Flushes are coalesced: a flush is deferred to the end of the current
-/// event-loop tick, so commands written from many tasks at once leave in
-/// one system call.
+/// Writes are coalesced: commands are encoded into one pending buffer and
+/// the flush is deferred to the end of the current event-loop tick, so
+/// commands written from many tasks at once leave as one buffer in one
+/// system call. A command's write promise succeeds once the handler owns it
+/// (its reply promise then answers for it).
 package final class RedisCommandHandler: ChannelDuplexHandler {
     package typealias InboundIn = RESPValue
     package typealias OutboundIn = RedisRequest
@@ -29,6 +31,7 @@ package final class RedisCommandHandler: ChannelDuplexHandler {
     private let endpoint: String
     private var timer: Scheduled<Void>?
     private var flushScheduled = false
+    private var pending: ByteBuffer?
     private var isRemoved = false
     private let liveness: ConnectionLiveness
 
@@ -42,9 +45,11 @@ package final class RedisCommandHandler: ChannelDuplexHandler {
         let request = unwrapOutboundIn(data)
         switch stateMachine.commandWritten(request.promise, deadline: context.eventLoop.now + commandTimeout) {
         case .write(let armTimerAt):
-            var buffer = context.channel.allocator.buffer(capacity: request.command.encodedLength)
+            // Taken out while encoding, so the storage stays uniquely owned.
+            var buffer = pending.take() ?? context.channel.allocator.buffer(capacity: max(request.command.encodedLength, 1_024))
             request.command.encode(into: &buffer)
-            context.write(wrapOutboundOut(buffer), promise: promise)
+            pending = buffer
+            promise?.succeed(())
             if let armTimerAt { scheduleTimer(context: context, at: armTimerAt) }
         case .fail(let error):
             request.promise.fail(error)
@@ -57,7 +62,9 @@ package final class RedisCommandHandler: ChannelDuplexHandler {
         flushScheduled = true
         context.eventLoop.assumeIsolated().execute {
             self.flushScheduled = false
-            if !self.isRemoved { context.flush() }
+            guard !self.isRemoved else { return }
+            if let buffer = self.pending.take() { context.write(self.wrapOutboundOut(buffer), promise: nil) }
+            context.flush()
         }
     }
 

@@ -21,21 +21,27 @@ package enum ContextJSON {
 
     /// The stored form of `context`.
     package static func encode(_ context: AshContext) -> String {
-        var json = #"{"contextId":"#
+        // Built as UTF-8 bytes: one buffer, no per-scalar String work.
+        var json: [UInt8] = []
+        json.reserveCapacity(160 + context.binding.utf8.count)
+        append(#"{"contextId":"#, to: &json)
         appendString(context.contextId, to: &json)
-        json += #","binding":"#
+        append(#","binding":"#, to: &json)
         appendString(context.binding, to: &json)
-        json += #","mode":"#
+        append(#","mode":"#, to: &json)
         appendString(context.mode.rawValue, to: &json)
-        json += #","issuedAt":\#(context.issuedAt),"expiresAt":\#(context.expiresAt)"#
+        append(#","issuedAt":"#, to: &json)
+        append(String(context.issuedAt), to: &json)
+        append(#","expiresAt":"#, to: &json)
+        append(String(context.expiresAt), to: &json)
         if let nonce = context.nonce {
-            json += #","nonce":"#
+            append(#","nonce":"#, to: &json)
             appendString(nonce, to: &json)
         }
-        json += #","consumedAt":"#
-        json += context.consumedAt.map { String($0) } ?? "null"
-        json += "}"
-        return json
+        append(#","consumedAt":"#, to: &json)
+        append(context.consumedAt.map { String($0) } ?? "null", to: &json)
+        json.append(UInt8(ascii: "}"))
+        return String(decoding: json, as: UTF8.self)
     }
 
     /// Reads a stored context.
@@ -73,36 +79,30 @@ package enum ContextJSON {
     /// Appends `"text"` escaped as `JSON.stringify` does: `\"`, `\\`, the
     /// short escapes `\b \f \n \r \t`, other controls as `\u00xx`, and
     /// everything else as raw UTF-8.
-    package static func appendString(_ text: String, to json: inout String) {
-        json += "\""
-        var plainStart = text.unicodeScalars.startIndex
-        var index = plainStart
-        let scalars = text.unicodeScalars
-        while index < scalars.endIndex {
-            let scalar = scalars[index]
-            let escape: String?
-            switch scalar {
-            case "\"": escape = "\\\""
-            case "\\": escape = "\\\\"
-            case "\u{08}": escape = "\\b"
-            case "\u{0C}": escape = "\\f"
-            case "\n": escape = "\\n"
-            case "\r": escape = "\\r"
-            case "\t": escape = "\\t"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                escape = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escape = nil
+    package static func appendString(_ text: String, to json: inout [UInt8]) {
+        json.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): json.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): json.append(contentsOf: [0x5C, 0x5C])
+            case 0x08: json.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: json.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            case 0x0A: json.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: json.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: json.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                json.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default:
+                // ASCII and every byte of a multi-byte UTF-8 sequence.
+                json.append(byte)
             }
-            if let escape {
-                json.unicodeScalars.append(contentsOf: scalars[plainStart..<index])
-                json += escape
-                plainStart = scalars.index(after: index)
-            }
-            index = scalars.index(after: index)
         }
-        json.unicodeScalars.append(contentsOf: scalars[plainStart..<scalars.endIndex])
-        json += "\""
+        json.append(UInt8(ascii: "\""))
+    }
+
+    private static func append(_ text: String, to json: inout [UInt8]) {
+        json.append(contentsOf: text.utf8)
     }
 
     // MARK: Reading
