@@ -19,9 +19,17 @@ public struct AshCompactID: Sendable, Hashable, CustomStringConvertible {
     public init?<Text: StringProtocol>(_ text: Text) {
         guard text.utf8.count == AshIdentifier.length else { return nil }
         let decoded =
-            text.utf8.withContiguousStorageIfAvailable(Self.decode)
-            ?? Array(text.utf8).withUnsafeBufferPointer(Self.decode)
+            text.utf8.withContiguousStorageIfAvailable { Self.decode(UnsafeRawBufferPointer($0)) }
+            ?? Array(text.utf8).withUnsafeBytes(Self.decode)
         guard let (high, low) = decoded else { return nil }
+        self.init(high: high, low: low)
+    }
+
+    /// Parses a canonical id from its UTF-8 bytes (for storage layers that
+    /// hold ids as bytes); `nil` for anything else.
+    /// - Complexity: O(1).
+    package init?(utf8 text: UnsafeRawBufferPointer) {
+        guard text.count == AshIdentifier.length, let (high, low) = Self.decode(text) else { return nil }
         self.init(high: high, low: low)
     }
 
@@ -32,7 +40,7 @@ public struct AshCompactID: Sendable, Hashable, CustomStringConvertible {
         return table
     }()
 
-    private static func decode(_ text: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
+    private static func decode(_ text: UnsafeRawBufferPointer) -> (UInt64, UInt64)? {
         // 22 symbols carry 132 bits: 128 of data and 4 that must be zero.
         var bytes = (UInt64(0), UInt64(0))
         var accumulator: UInt32 = 0
@@ -59,26 +67,30 @@ public struct AshCompactID: Sendable, Hashable, CustomStringConvertible {
         return bytes
     }
 
+    /// Writes the 22 base64url characters of ``description`` into `buffer`
+    /// (at least 22 bytes long); returns how many it wrote.
+    package func encode(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var out = 0
+        var accumulator: UInt32 = 0
+        var bits: UInt32 = 0
+        for index in 0..<16 {
+            let word = index < 8 ? high : low
+            let byte = UInt32(truncatingIfNeeded: word >> UInt64((index % 8) * 8)) & 0xFF
+            accumulator = accumulator << 8 | byte
+            bits += 8
+            while bits >= 6 {
+                bits -= 6
+                buffer[out] = Self.symbols[Int(accumulator >> bits & 0x3F)]
+                out += 1
+            }
+            accumulator &= (1 << bits) - 1
+        }
+        buffer[out] = Self.symbols[Int(accumulator << (6 - bits) & 0x3F)]
+        return out + 1
+    }
+
     /// The 22-character base64url form.
     public var description: String {
-        String(unsafeUninitializedCapacity: AshIdentifier.length) { buffer in
-            var out = 0
-            var accumulator: UInt32 = 0
-            var bits: UInt32 = 0
-            for index in 0..<16 {
-                let word = index < 8 ? high : low
-                let byte = UInt32(truncatingIfNeeded: word >> UInt64((index % 8) * 8)) & 0xFF
-                accumulator = accumulator << 8 | byte
-                bits += 8
-                while bits >= 6 {
-                    bits -= 6
-                    buffer[out] = Self.symbols[Int(accumulator >> bits & 0x3F)]
-                    out += 1
-                }
-                accumulator &= (1 << bits) - 1
-            }
-            buffer[out] = Self.symbols[Int(accumulator << (6 - bits) & 0x3F)]
-            return out + 1
-        }
+        String(unsafeUninitializedCapacity: AshIdentifier.length) { encode(into: $0) }
     }
 }

@@ -72,7 +72,7 @@ struct ContextRecordTests {
         let ordered = [Int64.min, -5, 0, 7, 1 << 40, .max].map { ContextKey.withKey(.foreign("a"), expiresAt: $0) { Array($0) } }
         #expect(ordered == ordered.sorted { $0.lexicographicallyPrecedes($1) })
         for text in ["short", String(repeating: "A", count: 21) + "B", String(repeating: "*", count: 22)] {
-            #expect(Array(text.utf8).withUnsafeBytes { ContextKey.compactID($0) } == nil)
+            #expect(Array(text.utf8).withUnsafeBytes { AshCompactID(utf8: $0) } == nil)
         }
     }
 

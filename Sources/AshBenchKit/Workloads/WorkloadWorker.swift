@@ -87,16 +87,23 @@ public struct WorkloadWorker {
     private func consumeFresh(_ ids: [String], _ tally: inout WorkerTally) async -> UInt64 {
         let start = MonotonicClock.nanoseconds()
         var end = start
-        for result in await target.consume(ids) {
-            switch result {
-            case .success(let outcome):
-                end = tally.succeeded(since: start)
-                if outcome != .consumed { tally.violated("first consume of a fresh context answered \(outcome)") }
-            case .failure(let error):
-                end = tally.failed(since: start, error)
-            }
-        }
+        for result in await target.consume(ids) { end = Self.countFresh(result, since: start, &tally) }
         return end
+    }
+
+    /// Counts the consume of a context never consumed before: anything but
+    /// `consumed` is a violation.
+    private static func countFresh(
+        _ result: Result<ConsumeResult, any Error>, since start: UInt64, _ tally: inout WorkerTally
+    ) -> UInt64 {
+        switch result {
+        case .success(let outcome):
+            let end = tally.succeeded(since: start)
+            if outcome != .consumed { tally.violated("first consume of a fresh context answered \(outcome)") }
+            return end
+        case .failure(let error):
+            return tally.failed(since: start, error)
+        }
     }
 
     private func create(_ tally: inout WorkerTally) async -> UInt64 {
@@ -113,14 +120,7 @@ public struct WorkloadWorker {
     /// is a violation.
     private func consumeFresh(_ id: String, _ tally: inout WorkerTally) async -> UInt64 {
         let start = MonotonicClock.nanoseconds()
-        do {
-            let result = try await target.consume(id)
-            let end = tally.succeeded(since: start)
-            if result != .consumed { tally.violated("first consume of a fresh context answered \(result)") }
-            return end
-        } catch {
-            return tally.failed(since: start, error)
-        }
+        return Self.countFresh(await Result { try await target.consume(id) }, since: start, &tally)
     }
 
     /// Consumes a context that was consumed before: it must be rejected.
