@@ -68,6 +68,7 @@ public struct Daemon: Sendable {
         if let port = configuration.adminPort, !(0...65_535).contains(port) {
             throw DaemonError(.configurationInvalid, "admin port must be 0...65535, got \(port)")
         }
+        let metrics = DaemonMetrics()
         let engine: ContextEngine
         var persistence: LMDBContextPersistence?
         do {
@@ -79,7 +80,8 @@ public struct Daemon: Sendable {
                 let lmdb = try LMDBContextPersistence(
                     directory: configuration.dataDirectory,
                     durability: configuration.durability,
-                    logger: logger
+                    logger: logger,
+                    commitObserver: { duration, changes in metrics.recordCommit(duration: duration, changes: changes) }
                 )
                 persistence = lmdb
                 engine = try await ContextEngine.open(configuration: configuration.engine, persistence: lmdb)
@@ -88,7 +90,6 @@ public struct Daemon: Sendable {
             try? await persistence?.close()
             throw DaemonError(.storageFailed, "cannot open the store: \(error)")
         }
-        let metrics = DaemonMetrics()
         let server: AshServer
         let admin: AdminServer?
         do {

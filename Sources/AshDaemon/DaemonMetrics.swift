@@ -21,6 +21,10 @@ import Synchronization
 /// - `ashd_persistence_commits_total`, `ashd_persistence_committed_changes_total`:
 ///   LMDB transactions and the changes they carried (their ratio is the
 ///   mean commit batch size), when the daemon is durable.
+/// - `ashd_persistence_commit_duration_seconds`: a histogram of the time
+///   each group commit took (write, and sync in `strict`).
+/// - `ashd_persistence_commit_changes`: a histogram of the changes each
+///   group commit carried (its batch size).
 public final class DaemonMetrics: Sendable {
     /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
@@ -29,6 +33,8 @@ public final class DaemonMetrics: Sendable {
     private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
     private let gauges: [String: CoreMetrics.Gauge]
     private let connections: CoreMetrics.Meter
+    private let commitDuration: CoreMetrics.Timer
+    private let commitChanges: CoreMetrics.Recorder
 
     private struct CounterKey: Hashable {
         var command: UInt8
@@ -59,6 +65,8 @@ public final class DaemonMetrics: Sendable {
         }
         self.gauges = gauges
         connections = CoreMetrics.Meter(label: "ashd_connections_open", factory: factory)
+        commitDuration = CoreMetrics.Timer(label: "ashd_persistence_commit_duration_seconds", factory: factory)
+        commitChanges = CoreMetrics.Recorder(label: "ashd_persistence_commit_changes", aggregate: true, factory: factory)
     }
 
     private static let engineGauges = [
@@ -105,6 +113,12 @@ public final class DaemonMetrics: Sendable {
     public func updatePersistence(commits: Int, changes: Int) {
         gauges["ashd_persistence_commits_total"]?.record(commits)
         gauges["ashd_persistence_committed_changes_total"]?.record(changes)
+    }
+
+    /// Records one group commit (from the persistence's writer thread).
+    public func recordCommit(duration: Duration, changes: Int) {
+        commitDuration.recordNanoseconds(duration.nanoseconds)
+        commitChanges.record(changes)
     }
 
     /// The Prometheus text exposition of every metric.

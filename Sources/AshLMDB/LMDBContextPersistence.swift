@@ -63,7 +63,8 @@ public final class LMDBContextPersistence: ContextPersistence {
         directory: String,
         durability: Durability,
         configuration: Configuration = Configuration(),
-        logger: Logger = Logger(label: "ash.lmdb")
+        logger: Logger = Logger(label: "ash.lmdb"),
+        commitObserver: CommitObserver? = nil
     ) throws(ContextStoreError) {
         guard durability != .none else {
             throw ContextStoreError(
@@ -94,7 +95,8 @@ public final class LMDBContextPersistence: ContextPersistence {
             limits: configuration.mapLimits,
             maxBatchChanges: configuration.maxBatchChanges,
             syncInterval: durability == .relaxed ? configuration.syncInterval : nil,
-            logger: logger
+            logger: logger,
+            commitObserver: commitObserver
         )
         writer.start()
     }
@@ -102,6 +104,10 @@ public final class LMDBContextPersistence: ContextPersistence {
     deinit {
         writer.requestClose()
     }
+
+    /// Told, on the writer thread, how long each group commit took and how
+    /// many changes it carried (for metrics; keep it short and non-blocking).
+    public typealias CommitObserver = @Sendable (_ duration: Duration, _ changes: Int) -> Void
 
     /// Visits every stored context with `expiresAt > now`, consumed ones
     /// included, and deletes the expired ones from the disk.

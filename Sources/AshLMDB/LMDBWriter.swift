@@ -22,11 +22,13 @@ final class LMDBWriter: @unchecked Sendable {
     private let folderLock: FolderLock
     private let limits: MapLimits
     private let logger: Logger
+    private let commitObserver: LMDBContextPersistence.CommitObserver?
 
     init(
         environment: LMDBEnvironment, folderLock: FolderLock, limits: MapLimits, maxBatchChanges: Int,
-        syncInterval: Duration?, logger: Logger
+        syncInterval: Duration?, logger: Logger, commitObserver: LMDBContextPersistence.CommitObserver? = nil
     ) {
+        self.commitObserver = commitObserver
         self.environment = environment
         self.folderLock = folderLock
         self.limits = limits
@@ -114,7 +116,11 @@ final class LMDBWriter: @unchecked Sendable {
                 }
             case .commit(let batch):
                 condition.unlock()
+                let started = ContinuousClock.now
                 let outcome = commit(batch, buffer: &buffer)
+                if outcome.committed.transactions > 0, let commitObserver {
+                    commitObserver(ContinuousClock.now - started, outcome.committed.changes)
+                }
                 condition.lock()
                 if outcome.committed.transactions > 0 { queue.batchCommitted(now: .now) }
                 counters.transactions += outcome.committed.transactions

@@ -1,0 +1,72 @@
+import AshEngine
+import AshLMDB
+import AshWire
+import Foundation
+import NIOHTTP1
+import Testing
+
+@testable import AshDaemon
+
+/// The admin endpoints without sockets: `/health` and `/metrics` as the
+/// HTTP handler serves them.
+@Suite struct AdminRoutesTests {
+    /// The value of the first sample line named exactly `name` (no labels).
+    func sample(_ name: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+
+    @Test func healthCreatesAndReadsBackAContext() async throws {
+        let engine = try ContextEngine()
+        let routes = AdminRoutes(engine: engine, persistence: nil, metrics: DaemonMetrics())
+        let response = await routes.respond(method: .GET, path: "/health")
+        #expect(response.status == .ok)
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"status":"healthy","store":"connected"}"#)
+        #expect(await engine.stats().total.live == 0, "the health context is deleted again")
+        #expect(await routes.respond(method: .GET, path: "/nope").status == .notFound)
+        #expect(await routes.respond(method: .POST, path: "/health").status == .methodNotAllowed)
+    }
+
+    @Test func metricsCountRequestsAndEngineState() async throws {
+        let engine = try ContextEngine()
+        let metrics = DaemonMetrics()
+        let executor = RequestExecutor(engine: engine, metrics: metrics)
+        _ = await executor.execute([
+            WireEnvelope(requestId: 1, .create(WireCreate(binding: "POST /a", ttlMilliseconds: 60_000))),
+            WireEnvelope(requestId: 2, .consume(WireConsume(contextId: "ctx_missing"))),
+        ])
+        let response = await AdminRoutes(engine: engine, persistence: nil, metrics: metrics)
+            .respond(method: .GET, path: "/metrics")
+        let text = String(decoding: response.body, as: UTF8.self)
+        #expect(response.status == .ok)
+        #expect(response.contentType.hasPrefix("text/plain"))
+        #expect(text.contains("ashd_requests_total"))
+        #expect(text.contains("ashd_request_duration_seconds_bucket"))
+        #expect(sample("ashd_contexts_live", in: text) == 1)
+    }
+
+    @Test func aDurableDaemonReportsCommitLatencyAndBatchSize() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-admin-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let metrics = DaemonMetrics()
+        let persistence = try LMDBContextPersistence(
+            directory: folder, durability: .relaxed,
+            commitObserver: { duration, changes in metrics.recordCommit(duration: duration, changes: changes) })
+        let engine = try await ContextEngine.open(persistence: persistence)
+        let results = await engine.create(
+            Array(repeating: CreateRequest(binding: "POST /a", ttlMilliseconds: 60_000), count: 10))
+        #expect(results.allSatisfy { (try? $0.get()) != nil })
+        let text = String(
+            decoding: await AdminRoutes(engine: engine, persistence: persistence, metrics: metrics)
+                .respond(method: .GET, path: "/metrics").body,
+            as: UTF8.self)
+        try await persistence.close()
+        #expect(sample("ashd_persistence_commits_total", in: text) == 1)
+        #expect(sample("ashd_persistence_committed_changes_total", in: text) == 10)
+        #expect(sample("ashd_persistence_commit_duration_seconds_count", in: text) == 1)
+        #expect(sample("ashd_persistence_commit_changes_count", in: text) == 1)
+        #expect(sample("ashd_persistence_commit_changes_sum", in: text) == 10)
+    }
+}
