@@ -78,4 +78,26 @@ import Testing
             return
         }
     }
+
+    @Test func aPreferredLiveConnectionWinsOverTheRoundRobinTurn() {
+        var slots = Slots(count: 4)
+        for index in 0..<4 {
+            guard case .open(index, let attempt, _) = slots.lease(isAlive: { _ in true }, makePending: { index }) else {
+                Issue.record("slot \(index) not opened")
+                return
+            }
+            _ = slots.opened(index.isMultiple(of: 2) ? "even\(index)" : "odd\(index)", slot: index, attempt: attempt)
+        }
+        func leaseOdd(alive: @escaping (String) -> Bool = { _ in true }) -> Slots.LeaseAction {
+            slots.lease(preferring: { $0.hasPrefix("odd") }, isAlive: alive, makePending: { 9 })
+        }
+        guard case .use("odd1") = leaseOdd() else { Issue.record("odd1 not preferred"); return }
+        guard case .use("odd3") = leaseOdd() else { Issue.record("odd3 not next among the preferred"); return }
+        guard case .use("odd1") = leaseOdd() else { Issue.record("the preferred ones are not used in turn"); return }
+        // No live preferred connection: the round-robin turn decides.
+        guard case .use("even2") = leaseOdd(alive: { !$0.hasPrefix("odd") }) else {
+            Issue.record("no fallback to the round-robin turn")
+            return
+        }
+    }
 }

@@ -29,4 +29,13 @@ import Testing
         let decoded = try RESPDecoder().decode(&buffer)
         #expect(decoded == .array(command.arguments.map { .bulkString(ByteBuffer(string: $0)) }))
     }
+
+    @Test func lengthsOfSeveralDigitsAndNonASCIIText() {
+        let long = String(repeating: "é", count: 6_000)  // 12,000 bytes
+        let command = RESPCommand("SET", "k", long)
+        var buffer = ByteBuffer(string: "prefix")
+        command.encode(into: &buffer)
+        #expect(String(buffer: buffer) == "prefix*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$12000\r\n" + long + "\r\n")
+        #expect(command.encodedLength == buffer.readableBytes - 6)
+    }
 }

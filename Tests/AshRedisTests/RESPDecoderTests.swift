@@ -1,7 +1,6 @@
 import AshTesting
 import AshRedis
 import NIOCore
-import NIOTestUtils
 import Testing
 
 @Suite struct RESPDecoderTests {
@@ -54,13 +53,6 @@ import Testing
         (">2\r\n+message\r\n$2\r\nhi\r\n", [.push([.simpleString(bytes("message")), bulk("hi")])]),
         ("|1\r\n+key-popularity\r\n%0\r\n:7\r\n", [.integer(7)]),
     ]
-
-    @Test func verifierFeedsWholeDripAndBatched() throws {
-        try ByteToMessageDecoderVerifier.verifyDecoder(
-            stringInputOutputPairs: Self.samples,
-            decoderFactory: { RESPMessageDecoder() }
-        )
-    }
 
     /// Decodes everything in `chunks`, fed one at a time.
     static func decodeAll(_ chunks: [[UInt8]], limits: RESPDecoder.Limits = RESPDecoder.Limits()) throws -> [RESPValue]

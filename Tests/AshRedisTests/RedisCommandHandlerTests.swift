@@ -26,34 +26,40 @@ import Testing
 
     func makeChannel(timeout: TimeAmount = .seconds(2)) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandlers([
-            ByteToMessageHandler(RESPMessageDecoder()),
-            RedisCommandHandler(commandTimeout: timeout, endpoint: "test:6379"),
-        ])
+        try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(commandTimeout: timeout, endpoint: "test:6379"))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
         return channel
     }
 
     func send(_ command: RESPCommand, on channel: EmbeddedChannel) -> Outcome {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush(RedisRequest(command: command, promise: promise), promise: nil)
+        channel.writeAndFlush([RedisRequest(command: command, reply: .promise(promise))], promise: nil)
         return Outcome(promise.futureResult)
     }
 
+    /// Sends `commands` as one batch, as a pipeline from another thread arrives.
+    func send(batch commands: [RESPCommand], on channel: EmbeddedChannel) -> [Outcome] {
+        let promises = commands.map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
+        let requests = zip(commands, promises).map { RedisRequest(command: $0, reply: .promise($1)) }
+        channel.writeAndFlush(requests, promise: nil)
+        return promises.map { Outcome($0.futureResult) }
+    }
+
     func written(_ channel: EmbeddedChannel) throws -> String {
-        channel.embeddedEventLoop.run()  // the coalesced flush
         var text = ""
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
         return text
     }
 
-    @Test func pipelinedCommandsGetTheirRepliesInOrderAndFlushTogether() throws {
+    @Test func aBatchLeavesAsOneBufferAndGetsItsRepliesInOrder() throws {
         let channel = try makeChannel()
-        let first = send(RESPCommand("GET", "a"), on: channel)
-        let second = send(RESPCommand("INCR", "b"), on: channel)
-        let third = send(RESPCommand("PING"), on: channel)
+        let outcomes = send(batch: [RESPCommand("GET", "a"), RESPCommand("INCR", "b"), RESPCommand("PING")], on: channel)
+        let (first, second, third) = (outcomes[0], outcomes[1], outcomes[2])
+        let buffer = try channel.readOutbound(as: ByteBuffer.self)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "more than one write for one batch")
         #expect(
-            try written(channel) == "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n*1\r\n$4\r\nPING\r\n")
+            buffer.map { String(buffer: $0) }
+                == "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n*1\r\n$4\r\nPING\r\n")
         try channel.writeInbound(ByteBuffer(string: "$1\r\nx\r\n:7"))
         #expect(first.value == .bulkString(ByteBuffer(string: "x")))
         #expect(second.isPending && third.isPending)
@@ -125,5 +131,25 @@ import Testing
         #expect(!channel.isActive)
         let after = send(RESPCommand("PING"), on: channel)
         #expect(after.errorCode == .protocolViolation)
+    }
+
+    @Test func repliesFedOneByteAtATimeAreTheSameReplies() throws {
+        let channel = try makeChannel()
+        let wire = "$1\r\nx\r\n*2\r\n:1\r\n$-1\r\n-ERR no\r\n+OK\r\n"
+        let outcomes = send(batch: Array(repeating: RESPCommand("PING"), count: 4), on: channel)
+        for byte in wire.utf8 { try channel.writeInbound(ByteBuffer(bytes: [byte])) }
+        #expect(outcomes[0].value == .bulkString(ByteBuffer(string: "x")))
+        #expect(outcomes[1].value == .array([.integer(1), .null]))
+        #expect(outcomes[2].value == .error(RESPErrorReply(message: "ERR no")))
+        #expect(outcomes[3].value == .simpleString(ByteBuffer(string: "OK")))
+        #expect(channel.isActive)
+        _ = try channel.finish()
+    }
+
+    @Test func aBatchWrittenAfterTheConnectionFailedFailsAtOnce() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(ByteBuffer(string: "+OK\r\n"))  // unsolicited: the handler gives up
+        let outcomes = send(batch: [RESPCommand("PING"), RESPCommand("PING")], on: channel)
+        #expect(outcomes.allSatisfy { $0.errorCode == .protocolViolation })
     }
 }

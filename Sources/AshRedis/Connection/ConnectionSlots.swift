@@ -36,10 +36,28 @@ package struct ConnectionSlots<Connection, Pending> {
     /// Picks the connection for the next command.
     ///
     /// - Parameters:
+    ///   - isPreferred: when given, the next open, live connection it
+    ///     accepts is taken first (say, one on the caller's event loop);
+    ///     only when there is none does the round-robin turn decide.
     ///   - isAlive: whether an open connection can still carry commands.
     ///   - makePending: makes the value waiters of a new attempt wait on.
-    package mutating func lease(isAlive: (Connection) -> Bool, makePending: () -> Pending) -> LeaseAction {
+    /// - Complexity: O(1) without a preference; O(*n*) in the number of
+    ///   slots with one.
+    package mutating func lease(
+        preferring isPreferred: ((Connection) -> Bool)? = nil,
+        isAlive: (Connection) -> Bool,
+        makePending: () -> Pending
+    ) -> LeaseAction {
         guard !isShutDown else { return .shutDown }
+        if let isPreferred {
+            for offset in 0..<slots.count {
+                let index = (nextSlot + offset) % slots.count
+                if case .open(let connection) = slots[index], isPreferred(connection), isAlive(connection) {
+                    nextSlot = (index + 1) % slots.count
+                    return .use(connection)
+                }
+            }
+        }
         let index = nextSlot
         nextSlot = (nextSlot + 1) % slots.count
         switch slots[index] {

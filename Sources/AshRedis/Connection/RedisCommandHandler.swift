@@ -1,114 +1,145 @@
 import AshStore
 import NIOCore
 
-/// A command and the promise its reply completes.
-package struct RedisRequest: Sendable {
-    package var command: RESPCommand
-    package var promise: EventLoopPromise<RESPValue>
-
-    package init(command: RESPCommand, promise: EventLoopPromise<RESPValue>) {
-        self.command = command
-        self.promise = promise
-    }
-}
-
-/// Writes commands, matches replies to them in order, times them out, and
-/// fails everything in flight when the connection goes away. Decisions are
-/// made by ``RedisCommandStateMachine``; this handler only executes them.
+/// Writes commands, parses replies and matches them to commands in order,
+/// times them out, and fails everything in flight when the connection goes
+/// away. Decisions are made by ``RedisCommandStateMachine``; this handler
+/// only executes them.
 ///
-/// Writes are coalesced: commands are encoded into one pending buffer and
-/// the flush is deferred to the end of the current event-loop tick, so
-/// commands written from many tasks at once leave as one buffer in one
-/// system call. A command's write promise succeeds once the handler owns it
-/// (its reply promise then answers for it).
+/// Commands arrive as outbound batches of ``RedisRequest`` (so any thread
+/// can send), are encoded into one pending buffer as they are written and
+/// leave on `flush`: a batch is one `write` system call. Replies are parsed
+/// here, straight from the received bytes, with ``RESPDecoder``. Every
+/// request is completed exactly once: with its reply, its timeout, or the
+/// connection's failure. The write promise of a batch succeeds once the
+/// handler owns it.
 package final class RedisCommandHandler: ChannelDuplexHandler {
-    package typealias InboundIn = RESPValue
-    package typealias OutboundIn = RedisRequest
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = [RedisRequest]
     package typealias OutboundOut = ByteBuffer
 
-    private var stateMachine = RedisCommandStateMachine<EventLoopPromise<RESPValue>>()
+    private var stateMachine = RedisCommandStateMachine<RedisReply>()
+    private let decoder: RESPDecoder
     private let commandTimeout: TimeAmount
     private let endpoint: String
     private var timer: Scheduled<Void>?
-    private var flushScheduled = false
     private var pending: ByteBuffer?
-    private var isRemoved = false
+    /// Received bytes not yet parsed: the start of a reply still arriving.
+    private var received: ByteBuffer?
     private let liveness: ConnectionLiveness
 
-    package init(commandTimeout: TimeAmount, endpoint: String, liveness: ConnectionLiveness = ConnectionLiveness()) {
+    package init(
+        commandTimeout: TimeAmount,
+        endpoint: String,
+        decodingLimits: RESPDecoder.Limits = RESPDecoder.Limits(),
+        liveness: ConnectionLiveness = ConnectionLiveness()
+    ) {
+        self.decoder = RESPDecoder(limits: decodingLimits)
         self.commandTimeout = commandTimeout
         self.endpoint = endpoint
         self.liveness = liveness
     }
 
+    // MARK: Outbound
+
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        switch stateMachine.commandWritten(request.promise, deadline: context.eventLoop.now + commandTimeout) {
-        case .write(let armTimerAt):
-            // Taken out while encoding, so the storage stays uniquely owned.
-            var buffer = pending.take() ?? context.channel.allocator.buffer(capacity: max(request.command.encodedLength, 1_024))
-            request.command.encode(into: &buffer)
-            pending = buffer
-            promise?.succeed(())
-            if let armTimerAt { scheduleTimer(context: context, at: armTimerAt) }
-        case .fail(let error):
-            request.promise.fail(error)
-            promise?.fail(error)
+        let batch = unwrapOutboundIn(data)
+        promise?.succeed(())
+        let deadline = context.eventLoop.now + commandTimeout
+        // Taken out while encoding, so the storage stays uniquely owned.
+        var buffer = pending.take() ?? context.channel.allocator.buffer(capacity: 1_024)
+        for request in batch {
+            switch stateMachine.commandWritten(request.reply, deadline: deadline) {
+            case .write(let armTimerAt):
+                request.command.encode(into: &buffer)
+                if let armTimerAt { scheduleTimer(context: context, at: armTimerAt) }
+            case .fail(let error):
+                request.reply.complete(.failure(error))
+            }
         }
+        if buffer.readableBytes > 0 { pending = buffer }
     }
 
     package func flush(context: ChannelHandlerContext) {
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            guard !self.isRemoved else { return }
-            if let buffer = self.pending.take() { context.write(self.wrapOutboundOut(buffer), promise: nil) }
-            context.flush()
+        if let buffer = pending.take() { context.write(wrapOutboundOut(buffer), promise: nil) }
+        context.flush()
+    }
+
+    // MARK: Inbound
+
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if var earlier = received.take() {
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        while true {
+            let reply: RESPValue
+            do {
+                guard let decoded = try decoder.decode(&bytes) else { break }
+                reply = decoded
+            } catch {
+                closeWithError(context: context, RedisErrors.connectionFailure(error, endpoint: endpoint))
+                return
+            }
+            guard deliver(reply, context: context) else { return }
+        }
+        if bytes.readableBytes > 0 {
+            if bytes.readerIndex >= 64 * 1024 { bytes.discardReadBytes() }
+            received = bytes
         }
     }
 
-    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let reply = unwrapInboundIn(data)
+    /// Hands `reply` to the oldest command; `false` when the connection
+    /// closed instead.
+    private func deliver(_ reply: RESPValue, context: ChannelHandlerContext) -> Bool {
         let action = stateMachine.replyReceived(
             unsolicitedError: ContextStoreError(
                 .protocolViolation, "Redis at \(endpoint) sent a reply no command was waiting for"))
         switch action {
-        case .succeed(let promise):
-            promise.succeed(reply)
+        case .succeed(let waiting):
+            waiting.complete(.success(reply))
+            return true
         case .closeConnection(let error, let failing):
             fail(failing, with: error)
             context.close(promise: nil)
+            return false
         case .ignore:
-            break
+            return false
         }
     }
 
     package func channelInactive(context: ChannelHandlerContext) {
         let error = ContextStoreError(.unavailable, "the connection to Redis at \(endpoint) closed")
         fail(stateMachine.close(with: error), with: error)
+        received = nil
         context.fireChannelInactive()
     }
 
     package func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let storeError = RedisErrors.connectionFailure(error, endpoint: endpoint)
-        fail(stateMachine.close(with: storeError), with: storeError)
-        context.close(promise: nil)
+        closeWithError(context: context, RedisErrors.connectionFailure(error, endpoint: endpoint))
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
-        isRemoved = true
         let error = ContextStoreError(.unavailable, "the connection to Redis at \(endpoint) closed")
         fail(stateMachine.close(with: error), with: error)
     }
 
+    private func closeWithError(context: ChannelHandlerContext, _ error: ContextStoreError) {
+        fail(stateMachine.close(with: error), with: error)
+        received = nil
+        context.close(promise: nil)
+    }
+
     /// Fails commands of a connection that is closed or closing.
-    private func fail(_ promises: [EventLoopPromise<RESPValue>], with error: ContextStoreError) {
+    private func fail(_ waiting: [RedisReply], with error: ContextStoreError) {
         liveness.markClosed(error)
         timer?.cancel()
         timer = nil
-        for promise in promises { promise.fail(error) }
+        for reply in waiting { reply.complete(.failure(error)) }
     }
+
+    // MARK: Timeouts
 
     private func scheduleTimer(context: ChannelHandlerContext, at deadline: NIODeadline) {
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
@@ -128,7 +159,8 @@ package final class RedisCommandHandler: ChannelDuplexHandler {
             // caller retrying after the timeout gets a new connection.
             fail(others, with: closedAfterTimeout)
             let seconds = Double(commandTimeout.nanoseconds) / 1e9
-            timedOut.fail(ContextStoreError(.timedOut, "Redis at \(endpoint) did not answer within \(seconds) s"))
+            timedOut.complete(
+                .failure(ContextStoreError(.timedOut, "Redis at \(endpoint) did not answer within \(seconds) s")))
             context.close(promise: nil)
         }
     }

@@ -2,13 +2,27 @@ import AshStore
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One connection to Redis: TCP (optionally TLS), authenticated and on the
 /// configured database, pipelining any number of commands.
+///
+/// Commands submitted from outside the channel's event loop are queued and
+/// handed to the loop in batches: the first one schedules one task on the
+/// loop, those that arrive before it runs ride along, and each batch is
+/// written with one flush. Concurrent callers share hops and `write` system
+/// calls instead of paying one each. From the loop itself, commands are
+/// written at once.
 package final class RedisConnection: Sendable {
     package let channel: any Channel
     package let endpoint: String
     private let liveness: ConnectionLiveness
+    private let queue = Mutex(Queue())
+
+    private struct Queue: ~Copyable {
+        var requests: [RedisRequest] = []
+        var drainScheduled = false
+    }
 
     private init(channel: any Channel, endpoint: String, liveness: ConnectionLiveness) {
         self.channel = channel
@@ -20,39 +34,50 @@ package final class RedisConnection: Sendable {
     /// becomes `true` again.
     package var isActive: Bool { !liveness.isClosed && channel.isActive }
 
-    /// Sends a command; the future holds its reply, which may be an error
-    /// reply. It fails with a ``ContextStoreError`` when the connection
-    /// fails, closes or times out first.
+    /// Sends `requests` back to back; each is completed with its reply
+    /// (possibly an error reply) or a ``ContextStoreError`` when the
+    /// connection fails, closes or times out first.
+    package func submit(_ requests: [RedisRequest]) {
+        if channel.eventLoop.inEventLoop {
+            write(requests)
+            return
+        }
+        let scheduleDrain = queue.withLock { queue in
+            queue.requests.append(contentsOf: requests)
+            guard !queue.drainScheduled else { return false }
+            queue.drainScheduled = true
+            return true
+        }
+        if scheduleDrain { channel.eventLoop.execute { self.drain() } }
+    }
+
+    /// Sends one command; the future holds its reply, which may be an
+    /// error reply.
     package func send(_ command: RESPCommand) -> EventLoopFuture<RESPValue> {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        let endpoint = self.endpoint
-        let liveness = self.liveness
-        channel.writeAndFlush(RedisRequest(command: command, promise: promise)).whenFailure { error in
-            // Completing a completed promise does nothing, so this only
-            // matters when the request never reached the handler.
-            promise.fail(liveness.closeReason ?? RedisErrors.connectionFailure(error, endpoint: endpoint))
-        }
+        submit([RedisRequest(command: command, reply: .promise(promise))])
         return promise.futureResult
     }
 
-    /// Sends commands back to back with one flush (pipelining), in one hop
-    /// to the event loop; the futures hold their replies, in order.
-    package func send(_ commands: [RESPCommand]) -> [EventLoopFuture<RESPValue>] {
-        let eventLoop = channel.eventLoop
-        let promises = commands.map { _ in eventLoop.makePromise(of: RESPValue.self) }
-        let channel = self.channel
+    private func drain() {
+        let batch = queue.withLock { queue in
+            queue.drainScheduled = false
+            var batch: [RedisRequest] = []
+            batch.reserveCapacity(queue.requests.count)
+            swap(&batch, &queue.requests)
+            return batch
+        }
+        write(batch)
+    }
+
+    private func write(_ batch: [RedisRequest]) {
         let endpoint = self.endpoint
         let liveness = self.liveness
-        let write: @Sendable () -> Void = {
-            for (command, promise) in zip(commands, promises) {
-                channel.write(RedisRequest(command: command, promise: promise)).whenFailure { error in
-                    promise.fail(liveness.closeReason ?? RedisErrors.connectionFailure(error, endpoint: endpoint))
-                }
-            }
-            channel.flush()
+        channel.writeAndFlush(batch).whenFailure { error in
+            // The handler never took the batch: the channel had closed.
+            let failure = liveness.closeReason ?? RedisErrors.connectionFailure(error, endpoint: endpoint)
+            for request in batch { request.reply.complete(.failure(failure)) }
         }
-        if eventLoop.inEventLoop { write() } else { eventLoop.execute(write) }
-        return promises.map(\.futureResult)
     }
 
     /// Closes the connection; commands in flight fail with `unavailable`.
@@ -82,9 +107,10 @@ package final class RedisConnection: Sendable {
                         try pipeline.addHandler(
                             NIOSSLClientHandler(context: sslContext, serverHostname: serverHostname))
                     }
-                    try pipeline.addHandler(ByteToMessageHandler(RESPMessageDecoder(limits: decodingLimits)))
                     try pipeline.addHandler(
-                        RedisCommandHandler(commandTimeout: commandTimeout, endpoint: endpoint, liveness: liveness))
+                        RedisCommandHandler(
+                            commandTimeout: commandTimeout, endpoint: endpoint, decodingLimits: decodingLimits,
+                            liveness: liveness))
                 }
             }
         return bootstrap.connect(host: configuration.host, port: configuration.port)

@@ -1,5 +1,6 @@
 import AshStore
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Synchronization
 
@@ -46,11 +47,15 @@ final class RedisConnectionPool: Sendable {
     ///   from the handshake, `protocolViolation`, `shutDown`.
     func send(_ command: RESPCommand) async throws(ContextStoreError) -> RESPValue {
         let connection = try await lease()
-        return try await Self.await(connection.send(command), endpoint: configuration.endpoint)
+        let result = await withUnsafeContinuation { continuation in
+            connection.submit([RedisRequest(command: command, reply: .single(continuation))])
+        }
+        return try result.get()
     }
 
     /// Sends commands back to back on one connection and returns each
-    /// reply (possibly an error reply) or failure, in order.
+    /// reply (possibly an error reply) or failure, in order. The caller
+    /// waits once, for all of them.
     func send(_ commands: [RESPCommand]) async -> [Result<RESPValue, ContextStoreError>] {
         guard !commands.isEmpty else { return [] }
         let connection: RedisConnection
@@ -59,12 +64,11 @@ final class RedisConnectionPool: Sendable {
         } catch {
             return Array(repeating: .failure(error), count: commands.count)
         }
-        let futures = connection.send(commands)
-        let endpoint = configuration.endpoint
-        let all = EventLoopFuture.whenAllComplete(futures, on: connection.channel.eventLoop)
-        // whenAllComplete never fails: each result carries its own outcome.
-        let results = (try? await all.get()) ?? []
-        return results.map { $0.mapError { RedisErrors.connectionFailure($0, endpoint: endpoint) } }
+        return await withUnsafeContinuation { continuation in
+            let replies = RedisPipelineReplies(count: commands.count, continuation: continuation)
+            connection.submit(
+                commands.enumerated().map { RedisRequest(command: $1, reply: .pipelined(replies, index: $0)) })
+        }
     }
 
     /// Closes every connection; later commands fail with `shutDown`.
@@ -73,10 +77,17 @@ final class RedisConnectionPool: Sendable {
         for connection in open { try? await connection.close().get() }
     }
 
+    /// The next connection, round-robin; among those on the caller's event
+    /// loop when the caller runs on one (then commands and replies never
+    /// leave that thread).
     private func lease() async throws(ContextStoreError) -> RedisConnection {
+        let current = MultiThreadedEventLoopGroup.currentEventLoop
         let eventLoop = eventLoopGroup.next()
         let action = slots.withLock { slots in
-            slots.lease(isAlive: { $0.isActive }, makePending: { eventLoop.makePromise(of: RedisConnection.self) })
+            slots.lease(
+                preferring: current.map { loop in { $0.channel.eventLoop === loop } },
+                isAlive: { $0.isActive },
+                makePending: { eventLoop.makePromise(of: RedisConnection.self) })
         }
         switch action {
         case .use(let connection):
