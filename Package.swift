@@ -142,6 +142,8 @@ let package = Package(
             dependencies: [
                 "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshClient", "AshRedis", "AshPostgres",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

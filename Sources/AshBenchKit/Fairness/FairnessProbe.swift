@@ -49,8 +49,8 @@ public enum FairnessProbe {
         let stop = StopCondition(iterations: max(1, requests / depth), deadline: BenchRunner.deadline(after: timeLimit))
         let start = MonotonicClock.nanoseconds()
         let done = await withTaskGroup(of: Int.self) { group in
-            for _ in 0..<connections {
-                group.addTask {
+            for index in 0..<connections {
+                group.addTask(executorPreference: redis.workerExecutor(index)) {
                     var done = 0
                     while stop.mayContinue(now: MonotonicClock.nanoseconds()) {
                         let succeeded = await redis.set("ash-bench:set", "xxx", count: depth)

@@ -33,7 +33,7 @@ public enum LoadGenerator {
         let tally = await withTaskGroup(of: WorkerTally.self) { group in
             for index in 0..<tasks {
                 let ids = index < prepared.count ? prepared[index] : []
-                group.addTask {
+                group.addTask(executorPreference: target.workerExecutor(index)) {
                     var worker = WorkloadWorker(workload: workload, target: target, settings: settings, prepared: ids)
                     var tally = WorkerTally()
                     var now = MonotonicClock.nanoseconds()
@@ -77,7 +77,7 @@ public enum LoadGenerator {
         return await withTaskGroup(of: (Int, [String], Int).self) { group in
             for index in 0..<tasks {
                 let share = count / tasks + (index < count % tasks ? 1 : 0)
-                group.addTask {
+                group.addTask(executorPreference: target.workerExecutor(index)) {
                     var ids: [String] = []
                     if keepIds { ids.reserveCapacity(share) }
                     var created = 0

@@ -2,12 +2,15 @@ import AshClient
 import AshCore
 import AshStore
 import AshWire
+import NIOPosix
 
 /// ashd over TCP, through `AshClient` with one connection per
 /// `--connections`. CPU and memory come from the server's `STATS`
 /// (`process.cpu.*`, `process.memory.resident.bytes`, `contexts.live`) or,
 /// when it lacks them, from `/proc/<pid>` of a `--pid` given for it.
 public final class AshdTarget: BenchTarget {
+    /// One per event loop of NIO's shared group, which the client runs on.
+    public let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
     public let client: AshClient
     public var store: any ContextStore { client }
     private let pid: Int32?

@@ -29,9 +29,26 @@ public protocol BenchTarget: Sendable {
 
     /// Releases connections, tasks and files.
     func close() async
+
+    /// Where the load workers run: worker *i* prefers executor
+    /// *i* mod *n*; the global executor when empty.
+    ///
+    /// Network targets give one executor per event loop their client uses,
+    /// and their clients prefer a connection on the caller's loop: a
+    /// request, its reply and the worker's next step then stay on one
+    /// thread, as in a server whose handlers run on their event loops.
+    var workerExecutors: [any TaskExecutor] { get }
 }
 
 extension BenchTarget {
+    public var workerExecutors: [any TaskExecutor] { [] }
+
+    /// The executor worker `index` prefers, if any.
+    func workerExecutor(_ index: Int) -> (any TaskExecutor)? {
+        let executors = workerExecutors
+        return executors.isEmpty ? nil : executors[index % executors.count]
+    }
+
     /// Reads a context.
     public func get(_ contextId: String) async throws -> AshContext? {
         try await store.get(contextId)

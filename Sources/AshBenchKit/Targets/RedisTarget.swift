@@ -1,12 +1,16 @@
 import AshCore
 import AshRedis
 import AshStore
+import AshWire
+import NIOPosix
 
 /// Redis through `RedisContextStore` (the JavaScript SDK's layout, the Lua
 /// consume), with one pooled connection per `--connections`. CPU is
 /// `INFO cpu` (`used_cpu_user + used_cpu_sys`), memory `INFO memory`
 /// `used_memory`.
 public final class RedisTarget: BenchTarget {
+    /// One per event loop of NIO's shared group, which the client runs on.
+    public let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
     public let redis: RedisContextStore
     public var store: any ContextStore { redis }
     /// Where the server is, for `redis-benchmark`.
