@@ -58,8 +58,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         Task(executorPreference: EventLoopTaskExecutor(eventLoop: eventLoop)) {
             for await batch in stream {
                 let replies = await executor.execute(batch)
-                eventLoop.execute {
+                // Normally still on the loop (the task prefers it): answer
+                // now rather than a loop tick later.
+                if eventLoop.inEventLoop {
                     loopBound.value.repliesReady(replies, context: contextBound.value)
+                } else {
+                    eventLoop.execute { loopBound.value.repliesReady(replies, context: contextBound.value) }
                 }
             }
         }
