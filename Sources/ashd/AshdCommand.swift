@@ -2,6 +2,7 @@ import AshDaemon
 import AshEngine
 import ArgumentParser
 import Logging
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 
@@ -19,7 +20,7 @@ struct AshdCommand: AsyncParsableCommand {
         abstract: "The ASH context store server.",
         discussion: """
             Every option can also be set by environment variable (the option wins): ASHD_HOST, ASHD_PORT, \
-            ASHD_DATA_DIR, ASHD_DURABILITY, ASHD_SHARDS, ASHD_MAX_CONTEXTS, ASHD_AUTH_TOKEN or \
+            ASHD_DATA_DIR, ASHD_DURABILITY, ASHD_THREADS, ASHD_SHARDS, ASHD_MAX_CONTEXTS, ASHD_AUTH_TOKEN or \
             ASHD_AUTH_TOKEN_FILE, ASHD_TLS_CERT, ASHD_TLS_KEY, ASHD_ADMIN_PORT, ASHD_LOG_LEVEL. \
             SIGTERM or SIGINT: stop accepting, answer in-flight requests, commit, exit 0.
             """
@@ -39,6 +40,9 @@ struct AshdCommand: AsyncParsableCommand {
 
     @Option(help: "Shard actors. (default: twice the cores)")
     var shards: Int?
+
+    @Option(help: "Event-loop threads: network I/O and request execution. (default: one per core)")
+    var threads: Int?
 
     @Option(help: "Most contexts held at once. (default: 10000000)")
     var maxContexts: Int?
@@ -79,6 +83,10 @@ struct AshdCommand: AsyncParsableCommand {
             settings = try Settings(command: self, environment: Environment.current)
         } catch {
             Self.fail("\(error)")
+        }
+        if let threads = settings.eventLoopThreads {
+            // Before anything touches NIO's shared group, which sizes itself once.
+            NIOSingletons.groupLoopCountSuggestion = threads
         }
         let level = settings.logLevel
         LoggingSystem.bootstrap { label in

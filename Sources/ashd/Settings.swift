@@ -42,6 +42,8 @@ struct SettingsError: Error, CustomStringConvertible {
 struct Settings {
     var daemon: Daemon.Configuration
     var logLevel: Logger.Level
+    /// Event-loop threads; `nil` for one per core (NIO's default).
+    var eventLoopThreads: Int?
 
     init(command: AshdCommand, environment: Environment) throws {
         func integer(_ option: Int?, _ name: String) throws -> Int? {
@@ -76,6 +78,11 @@ struct Settings {
             break
         default:
             throw SettingsError(description: "TLS needs both --tls-cert and --tls-key")
+        }
+
+        eventLoopThreads = try integer(command.threads, "ASHD_THREADS")
+        if let threads = eventLoopThreads, !(1...256).contains(threads) {
+            throw SettingsError(description: "the thread count must be 1...256, got \(threads)")
         }
 
         var engine = EngineConfiguration()
