@@ -86,6 +86,27 @@ public final class DaemonMetrics: Sendable {
         counter(command: command, code: code).increment()
     }
 
+    /// Records the answers to `command`s that were handed to the engine
+    /// together at `start`: one clock read and one counter update for the
+    /// batch's successes, a latency observation per request.
+    func record(
+        _ command: WireRequest.ID, answers: ArraySlice<WireEnvelope<WireResponse>>, since start: ContinuousClock.Instant
+    ) {
+        guard !answers.isEmpty else { return }
+        let nanoseconds = (ContinuousClock.now - start).nanoseconds
+        let timer = timers[command.rawValue]
+        var succeeded = 0
+        for answer in answers {
+            timer?.recordNanoseconds(nanoseconds)
+            if case .error(let error) = answer.message {
+                counter(command: command, code: error.code.rawValue).increment()
+            } else {
+                succeeded += 1
+            }
+        }
+        if succeeded > 0 { counter(command: command, code: 0).increment(by: succeeded) }
+    }
+
     /// Counts a request the session answered itself (PING, a decoding error).
     func recordSessionReply(opcode: UInt8, response: WireResponse) {
         guard let command = WireRequest.ID(rawValue: opcode) else { return }

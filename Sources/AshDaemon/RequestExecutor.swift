@@ -93,15 +93,16 @@ struct RequestExecutor: Sendable {
     ) async {
         let start = ContinuousClock.now
         let results = await engine.create(creates.map(\.request))
+        let first = replies.endIndex
         for (create, result) in zip(creates, results) {
             let response: WireResponse
             switch result {
             case .success(let issued): response = .created(issued.publicInfo)
             case .failure(let error): response = .error(WireError(error))
             }
-            metrics?.record(.create, response: response, since: start)
             replies.append(WireEnvelope(requestId: create.requestId, response))
         }
+        metrics?.record(.create, answers: replies[first...], since: start)
     }
 
     private func runConsumes(
@@ -111,15 +112,16 @@ struct RequestExecutor: Sendable {
     ) async {
         let start = ContinuousClock.now
         let results = await engine.consume(consumes.map(\.id), now: now)
+        let first = replies.endIndex
         for (consume, result) in zip(consumes, results) {
             let response: WireResponse
             switch result {
             case .success(let outcome): response = .consumed(WireConsumeOutcome(outcome))
             case .failure(let error): response = .error(WireError(error))
             }
-            metrics?.record(.consume, response: response, since: start)
             replies.append(WireEnvelope(requestId: consume.requestId, response))
         }
+        metrics?.record(.consume, answers: replies[first...], since: start)
     }
 
     private func runGets(
@@ -128,11 +130,11 @@ struct RequestExecutor: Sendable {
     ) async {
         let start = ContinuousClock.now
         let contexts = await engine.get(gets.map(\.id))
+        let first = replies.endIndex
         for (get, context) in zip(gets, contexts) {
-            let response = WireResponse.context(context)
-            metrics?.record(.get, response: response, since: start)
-            replies.append(WireEnvelope(requestId: get.requestId, response))
+            replies.append(WireEnvelope(requestId: get.requestId, .context(context)))
         }
+        metrics?.record(.get, answers: replies[first...], since: start)
     }
 
     private func runSingle(_ request: WireRequest, serverNow: Int64) async -> WireResponse {
