@@ -22,10 +22,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var encoder = WireEncoder(limits: .default)
     /// Replies are read with the widest limits: the client trusts its server.
     private var frames = WireFrameBuffer(maximumFrameLength: WireLimits.maximumFrameLengthCeiling)
-    private var waiting: [UInt64: ClientRequest.Reply] = [:]
-    private var deadlines = CircularBuffer<(token: UInt64, deadline: NIODeadline)>()
+    private var outstanding = OutstandingRequests<ClientRequest.Reply>()
     private var timer: Scheduled<Void>?
-    private var nextToken: UInt64 = 0
     private let requestTimeout: TimeAmount
     private let handshake: EventLoopPromise<WireHelloReply>
     private var handshakeDone = false
@@ -68,15 +66,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         promise?.succeed(())
         let deadline = NIODeadline.now() + requestTimeout
         for submitted in batch {
-            nextToken &+= 1
-            let token = nextToken
-            waiting[token] = submitted.reply
-            deadlines.append((token, deadline))
+            let token = outstanding.add(submitted.reply, deadline: deadline)
             switch session.requestSubmitted(submitted.request, waiter: token) {
             case .none:
                 break
             case .sendRequest(let envelope):
-                encode([envelope])
+                encode(envelope)
             case .failRequest(let token, let error):
                 complete(token, .failure(error.contextStoreError))
             }
@@ -137,15 +132,18 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Helpers
 
     private func encode(_ envelopes: [WireEnvelope<WireRequest>]) {
-        for envelope in envelopes where !encodingFailed {
-            do {
-                try encoder.encode(envelope.message, requestId: envelope.requestId)
-            } catch {
-                // The client checks fields before sending, so this means a
-                // request the server's limits refuse: the connection's
-                // bookkeeping cannot recover from an unsent request.
-                encodingFailed = true
-            }
+        for envelope in envelopes { encode(envelope) }
+    }
+
+    private func encode(_ envelope: WireEnvelope<WireRequest>) {
+        guard !encodingFailed else { return }
+        do {
+            try encoder.encode(envelope.message, requestId: envelope.requestId)
+        } catch {
+            // The client checks fields before sending, so this means a
+            // request the server's limits refuse: the connection's
+            // bookkeeping cannot recover from an unsent request.
+            encodingFailed = true
         }
     }
 
@@ -159,9 +157,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func armTimer(context: ChannelHandlerContext) {
-        guard timer == nil, let first = deadlines.first else { return }
+        guard timer == nil, let deadline = outstanding.nextDeadline else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: first.deadline) {
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             handler.timer = nil
             handler.expire(now: .now())
@@ -171,23 +169,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Fails every request whose deadline has passed.
     private func expire(now: NIODeadline) {
-        while let first = deadlines.first {
-            guard waiting[first.token] != nil else {
-                deadlines.removeFirst()
-                continue
-            }
-            guard first.deadline <= now else { return }
-            // Removes this entry, and the answered ones behind it.
-            complete(first.token, .failure(ContextStoreError(.timedOut, "no reply from ashd in time")))
+        while let reply = outstanding.takeOverdue(now: now) {
+            reply.complete(.failure(ContextStoreError(.timedOut, "no reply from ashd in time")))
         }
     }
 
     private func complete(_ token: UInt64, _ result: Result<WireResponse, ContextStoreError>) {
-        guard let reply = waiting.removeValue(forKey: token) else { return }
-        // Replies mostly arrive in order: drop the answered front entries
-        // so the deadline queue stays as short as what is outstanding.
-        while let first = deadlines.first, waiting[first.token] == nil { deadlines.removeFirst() }
-        reply.complete(result)
+        outstanding.take(token)?.complete(result)
     }
 
     private func fail(_ tokens: [UInt64], with error: WireError) {
@@ -196,10 +184,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func failAllWaiting(with error: ContextStoreError) {
-        let all = waiting
-        waiting.removeAll()
-        deadlines.removeAll()
-        for reply in all.values { reply.complete(.failure(error)) }
+        for reply in outstanding.takeAll() { reply.complete(.failure(error)) }
     }
 
     private func finishHandshake(_ result: Result<WireHelloReply, ContextStoreError>) {
