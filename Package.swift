@@ -66,10 +66,15 @@ let package = Package(
             dependencies: ["AshCore", "AshStore", .product(name: "NIOCore", package: "swift-nio")]
         ),
         // RESP client on SwiftNIO and the Redis ContextStore (JavaScript SDK's value format).
+        // NIO glue shared by the clients, the server and ash-bench.
+        .target(
+            name: "AshNIOSupport",
+            dependencies: ["AshStore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "AshRedis",
             dependencies: [
-                "AshCore", "AshStore",
+                "AshCore", "AshStore", "AshNIOSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,7 +96,7 @@ let package = Package(
         .target(
             name: "AshDaemon",
             dependencies: [
-                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire",
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshNIOSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -117,7 +122,7 @@ let package = Package(
         .target(
             name: "AshClient",
             dependencies: [
-                "AshCore", "AshStore", "AshWire",
+                "AshCore", "AshStore", "AshWire", "AshNIOSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -141,7 +146,7 @@ let package = Package(
         .target(
             name: "AshBenchKit",
             dependencies: [
-                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshClient", "AshRedis", "AshPostgres",
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshClient", "AshRedis", "AshPostgres", "AshNIOSupport",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

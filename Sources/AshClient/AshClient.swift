@@ -1,4 +1,5 @@
 import AshCore
+import AshNIOSupport
 import AshStore
 import AshWire
 import NIOCore
@@ -166,7 +167,9 @@ public final class AshClient: ContextStore, Sendable {
             return Array(repeating: .failure(error), count: requests.count)
         }
         return await withUnsafeContinuation { continuation in
-            let group = PipelinedReplies(count: requests.count, continuation: continuation)
+            let group = PipelineReplies(
+                count: requests.count, placeholder: .failure(ContextStoreError(.unavailable, "no reply")),
+                continuation: continuation)
             connection.submit(requests.enumerated().map { ClientRequest(request: $1, reply: .pipelined(group, index: $0)) })
         }
     }

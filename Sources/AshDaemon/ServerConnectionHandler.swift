@@ -1,3 +1,4 @@
+import AshNIOSupport
 import AshWire
 import Logging
 import NIOCore

@@ -1,5 +1,6 @@
 import AshClient
 import AshCore
+import AshNIOSupport
 import AshStore
 import AshWire
 import NIOPosix

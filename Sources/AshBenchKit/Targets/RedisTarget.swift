@@ -1,4 +1,5 @@
 import AshCore
+import AshNIOSupport
 import AshRedis
 import AshStore
 import AshWire

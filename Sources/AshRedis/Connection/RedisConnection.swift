@@ -1,33 +1,28 @@
+import AshNIOSupport
 import AshStore
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 /// One connection to Redis: TCP (optionally TLS), authenticated and on the
-/// configured database, pipelining any number of commands.
-///
-/// Commands submitted from outside the channel's event loop are queued and
-/// handed to the loop in batches: the first one schedules one task on the
-/// loop, those that arrive before it runs ride along, and each batch is
-/// written with one flush. Concurrent callers share hops and `write` system
-/// calls instead of paying one each. From the loop itself, commands are
-/// written at once.
+/// configured database, pipelining any number of commands. Commands from
+/// other threads reach the event loop in batches (``ChannelBatchQueue``),
+/// one flush each.
 package final class RedisConnection: Sendable {
     package let channel: any Channel
     package let endpoint: String
     private let liveness: ConnectionLiveness
-    private let queue = Mutex(Queue())
-
-    private struct Queue: ~Copyable {
-        var requests: [RedisRequest] = []
-        var drainScheduled = false
-    }
+    private let outbound: ChannelBatchQueue<RedisRequest>
 
     private init(channel: any Channel, endpoint: String, liveness: ConnectionLiveness) {
         self.channel = channel
         self.endpoint = endpoint
         self.liveness = liveness
+        self.outbound = ChannelBatchQueue(channel: channel) { batch, error in
+            // The handler never took the batch: the channel had closed.
+            let failure = liveness.closeReason ?? RedisErrors.connectionFailure(error, endpoint: endpoint)
+            for request in batch { request.reply.complete(.failure(failure)) }
+        }
     }
 
     /// Whether the connection can carry commands; once `false`, it never
@@ -38,17 +33,7 @@ package final class RedisConnection: Sendable {
     /// (possibly an error reply) or a ``ContextStoreError`` when the
     /// connection fails, closes or times out first.
     package func submit(_ requests: [RedisRequest]) {
-        if channel.eventLoop.inEventLoop {
-            write(requests)
-            return
-        }
-        let scheduleDrain = queue.withLock { queue in
-            queue.requests.append(contentsOf: requests)
-            guard !queue.drainScheduled else { return false }
-            queue.drainScheduled = true
-            return true
-        }
-        if scheduleDrain { channel.eventLoop.execute { self.drain() } }
+        outbound.submit(requests)
     }
 
     /// Sends one command; the future holds its reply, which may be an
@@ -57,27 +42,6 @@ package final class RedisConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
         submit([RedisRequest(command: command, reply: .promise(promise))])
         return promise.futureResult
-    }
-
-    private func drain() {
-        let batch = queue.withLock { queue in
-            queue.drainScheduled = false
-            var batch: [RedisRequest] = []
-            batch.reserveCapacity(queue.requests.count)
-            swap(&batch, &queue.requests)
-            return batch
-        }
-        write(batch)
-    }
-
-    private func write(_ batch: [RedisRequest]) {
-        let endpoint = self.endpoint
-        let liveness = self.liveness
-        channel.writeAndFlush(batch).whenFailure { error in
-            // The handler never took the batch: the channel had closed.
-            let failure = liveness.closeReason ?? RedisErrors.connectionFailure(error, endpoint: endpoint)
-            for request in batch { request.reply.complete(.failure(failure)) }
-        }
     }
 
     /// Closes the connection; commands in flight fail with `unavailable`.

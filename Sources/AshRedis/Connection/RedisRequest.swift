@@ -1,3 +1,4 @@
+import AshNIOSupport
 import AshStore
 import NIOCore
 
@@ -20,7 +21,7 @@ package enum RedisReply: Sendable {
     /// One task waits for this command alone.
     case single(UnsafeContinuation<Result<RESPValue, ContextStoreError>, Never>)
     /// Entry `index` of a pipeline whose caller waits once for all.
-    case pipelined(RedisPipelineReplies, index: Int)
+    case pipelined(PipelineReplies<RESPValue>, index: Int)
 
     /// Delivers the outcome. Call on the connection's event loop, once.
     func complete(_ result: Result<RESPValue, ContextStoreError>) {
@@ -29,30 +30,5 @@ package enum RedisReply: Sendable {
         case .single(let continuation): continuation.resume(returning: result)
         case .pipelined(let replies, let index): replies.complete(index, result)
         }
-    }
-}
-
-/// The replies of commands sent back to back on one connection; their
-/// caller is resumed once, when the last one is in.
-///
-/// Completed only on the connection's event loop (by its handler, or by
-/// the write-failure callback, which runs there too).
-package final class RedisPipelineReplies: @unchecked Sendable {
-    private var results: [Result<RESPValue, ContextStoreError>]
-    private var remaining: Int
-    private let continuation: UnsafeContinuation<[Result<RESPValue, ContextStoreError>], Never>
-
-    /// - Parameter count: the number of commands; at least one.
-    package init(count: Int, continuation: UnsafeContinuation<[Result<RESPValue, ContextStoreError>], Never>) {
-        precondition(count > 0, "a pipeline holds at least one command")
-        results = Array(repeating: .success(.null), count: count)
-        remaining = count
-        self.continuation = continuation
-    }
-
-    func complete(_ index: Int, _ result: Result<RESPValue, ContextStoreError>) {
-        results[index] = result
-        remaining -= 1
-        if remaining == 0 { continuation.resume(returning: results) }
     }
 }

@@ -1,0 +1,36 @@
+import AshStore
+
+/// The replies of requests sent back to back on one connection: their
+/// caller is resumed once, with every result in request order, when the
+/// last one is in.
+///
+/// Completed only on the connection's event loop (by its handler, or by a
+/// write-failure callback, which runs there too), each index exactly once.
+package final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
+    @usableFromInline var results: [Result<Reply, ContextStoreError>]
+    @usableFromInline var remaining: Int
+    @usableFromInline let continuation: UnsafeContinuation<[Result<Reply, ContextStoreError>], Never>
+
+    /// - Parameters:
+    ///   - count: the number of requests; at least one.
+    ///   - placeholder: fills the slots until their results arrive.
+    @inlinable
+    package init(
+        count: Int,
+        placeholder: Result<Reply, ContextStoreError>,
+        continuation: UnsafeContinuation<[Result<Reply, ContextStoreError>], Never>
+    ) {
+        precondition(count > 0, "a pipeline holds at least one request")
+        results = Array(repeating: placeholder, count: count)
+        remaining = count
+        self.continuation = continuation
+    }
+
+    /// Delivers the result of request `index`.
+    @inlinable
+    package func complete(_ index: Int, _ result: Result<Reply, ContextStoreError>) {
+        results[index] = result
+        remaining -= 1
+        if remaining == 0 { continuation.resume(returning: results) }
+    }
+}
