@@ -8,12 +8,14 @@ import Synchronization
 /// those that arrive before it runs ride along, and the batch is written
 /// with one flush. Concurrent callers share hops and `write` system calls
 /// instead of paying one each. The channel's handler takes `[Element]`.
-package final class ChannelBatchQueue<Element: Sendable>: Sendable {
+///
+/// `public` and `@inlinable` for the reason given on ``PipelineReplies``.
+public final class ChannelBatchQueue<Element: Sendable>: Sendable {
     /// Called on the event loop with a batch the handler never took (the
     /// channel had closed), so each element can still be answered.
-    package typealias FailureHandler = @Sendable ([Element], any Error) -> Void
+    public typealias FailureHandler = @Sendable ([Element], any Error) -> Void
 
-    package let channel: any Channel
+    public let channel: any Channel
     @usableFromInline let queue = Mutex(Pending())
     @usableFromInline let writeFailed: FailureHandler
 
@@ -24,14 +26,14 @@ package final class ChannelBatchQueue<Element: Sendable>: Sendable {
         @usableFromInline init() {}
     }
 
-    package init(channel: any Channel, writeFailed: @escaping FailureHandler) {
+    public init(channel: any Channel, writeFailed: @escaping FailureHandler) {
         self.channel = channel
         self.writeFailed = writeFailed
     }
 
     /// Sends `elements` after those submitted before.
     @inlinable
-    package func submit(_ elements: [Element]) {
+    public func submit(_ elements: [Element]) {
         if channel.eventLoop.inEventLoop {
             write(elements)
             return

@@ -6,7 +6,12 @@ import AshStore
 ///
 /// Completed only on the connection's event loop (by its handler, or by a
 /// write-failure callback, which runs there too), each index exactly once.
-package final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
+///
+/// `public` and `@inlinable` (the module is not a product) so that each
+/// client gets code specialized for its reply type: `package` inlinable
+/// bodies are not specialized across modules (measured: an unspecialized
+/// `complete` and runtime metadata lookups on every reply).
+public final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
     @usableFromInline var results: [Result<Reply, ContextStoreError>]
     @usableFromInline var remaining: Int
     @usableFromInline let continuation: UnsafeContinuation<[Result<Reply, ContextStoreError>], Never>
@@ -15,7 +20,7 @@ package final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
     ///   - count: the number of requests; at least one.
     ///   - placeholder: fills the slots until their results arrive.
     @inlinable
-    package init(
+    public init(
         count: Int,
         placeholder: Result<Reply, ContextStoreError>,
         continuation: UnsafeContinuation<[Result<Reply, ContextStoreError>], Never>
@@ -28,7 +33,7 @@ package final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
 
     /// Delivers the result of request `index`.
     @inlinable
-    package func complete(_ index: Int, _ result: Result<Reply, ContextStoreError>) {
+    public func complete(_ index: Int, _ result: Result<Reply, ContextStoreError>) {
         results[index] = result
         remaining -= 1
         if remaining == 0 { continuation.resume(returning: results) }
