@@ -4,6 +4,9 @@ public struct WireEnvelope<Message: Sendable & Hashable>: Sendable, Hashable {
     public var requestId: UInt32
     public var message: Message
 
+    /// Inlinable so that other modules (server, client) build envelopes of
+    /// their concrete message type without generic value-witness copies.
+    @inlinable
     public init(requestId: UInt32, _ message: Message) {
         self.requestId = requestId
         self.message = message
