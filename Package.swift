@@ -156,7 +156,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "ash-bench",
-            dependencies: ["AshBenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "AshBenchKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "AshCoreTests", dependencies: ["AshCore"]),
         .testTarget(

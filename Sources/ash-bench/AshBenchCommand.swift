@@ -1,6 +1,7 @@
 import AshBenchKit
 import ArgumentParser
 import Foundation
+import NIOCore
 
 /// `ash-bench`: one workload against several context stores in one run,
 /// with ratios to Redis.
@@ -35,6 +36,11 @@ struct AshBenchCommand: AsyncParsableCommand {
 
     @Option(help: "Connections per client (1...64).")
     var connections = 50
+
+    @Option(
+        name: .customLong("client-threads"),
+        help: "Event-loop threads of ash-bench's clients (1...64; default: one per core). redis-benchmark uses one.")
+    var clientThreads: Int?
 
     @Option(help: "Pipeline depths, comma-separated: connections × depth tasks run.")
     var depth = "1,16"
@@ -96,6 +102,10 @@ struct AshBenchCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
+            if let clientThreads = options.clientThreads {
+                // Before any client touches NIO's shared group, which sizes itself once.
+                NIOSingletons.groupLoopCountSuggestion = clientThreads
+            }
             // The \r-updated line only on a terminal; logs get one line per result.
             let progress = ProgressLine(enabled: !noProgress && isatty(STDERR_FILENO) != 0)
             report = try await BenchRunner(options: options, progress: progress).run()
@@ -128,6 +138,7 @@ struct AshBenchCommand: AsyncParsableCommand {
         options.comparisons = try comparisons.map { text throws(BenchError) in try BenchOptions.Comparison(parsing: text) }
         options.connections = connections
         options.depths = try BenchOptions.parseDepths(depth)
+        options.clientThreads = clientThreads
         options.duration = try BenchDuration.parse(duration)
         options.count = count
         options.warmup = try BenchDuration.parse(warmup)

@@ -115,6 +115,11 @@ struct ParsingTests {
         #expect(options.workloads(for: "a") == Workload.allCases)
         options.connections = 65
         #expect(throws: BenchError.self) { try options.validate() }
+        options.connections = 50
+        options.clientThreads = 1
+        try options.validate()
+        options.clientThreads = 0
+        #expect(throws: BenchError.self) { try options.validate() }
     }
 
     @Test func passwordsAreRedacted() {

@@ -8,6 +8,8 @@ public struct BenchOptions: Sendable {
     public var workloadsByTarget: [String: [Workload]] = [:]
     /// Connections per client (pool size).
     public var connections = 50
+    /// Event-loop threads of the network clients; `nil` for one per core.
+    public var clientThreads: Int?
     /// Outstanding requests per connection: `connections × depth` tasks run.
     public var depths: [Int] = [1, 16]
     /// How long each timed part lasts (unless ``count`` is set).
@@ -90,6 +92,9 @@ public struct BenchOptions: Sendable {
         }
         guard !workloads.isEmpty else { throw BenchError(.invalidOption, "no workload selected") }
         guard (1...64).contains(connections) else { throw BenchError(.invalidOption, "--connections must be 1...64") }
+        if let clientThreads, !(1...64).contains(clientThreads) {
+            throw BenchError(.invalidOption, "--client-threads must be 1...64")
+        }
         guard !depths.isEmpty, depths.allSatisfy({ (1...1_024).contains($0) }) else {
             throw BenchError(.invalidOption, "--depth values must be 1...1024")
         }

@@ -31,6 +31,9 @@ public struct RunMetadata: Sendable, Hashable, Codable {
     public var startedAt: String
     public var hostname: String
     public var processorCount: Int
+    /// Event-loop threads of ash-bench's network clients; absent in
+    /// reports written before the option existed.
+    public var clientThreads: Int?
     public var connections: Int
     public var depths: [Int]
     /// The timed part's length, unless ``count`` was given.
@@ -61,7 +64,8 @@ public struct RunMetadata: Sendable, Hashable, Codable {
     }
 
     public init(
-        tool: String = "ash-bench", startedAt: String, hostname: String, processorCount: Int, connections: Int,
+        tool: String = "ash-bench", startedAt: String, hostname: String, processorCount: Int,
+        clientThreads: Int? = nil, connections: Int,
         depths: [Int], durationSeconds: Double?, count: Int?, warmupSeconds: Double, ttlMilliseconds: Int64,
         keyspace: Int, replays: Int, memoryContexts: Int, baseline: String, targets: [TargetInfo]
     ) {
@@ -69,6 +73,7 @@ public struct RunMetadata: Sendable, Hashable, Codable {
         self.startedAt = startedAt
         self.hostname = hostname
         self.processorCount = processorCount
+        self.clientThreads = clientThreads
         self.connections = connections
         self.depths = depths
         self.durationSeconds = durationSeconds

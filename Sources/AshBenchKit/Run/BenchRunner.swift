@@ -1,6 +1,7 @@
 import AshEngine
 import AshStore
 import Foundation
+import NIOCore
 
 /// Runs a whole benchmark: opens the targets, measures memory per
 /// context, runs every workload × depth × target, checks fairness against
@@ -181,7 +182,8 @@ public struct BenchRunner: Sendable {
     func metadata(startedAt: String) -> RunMetadata {
         RunMetadata(
             startedAt: startedAt, hostname: ProcessInfo.processInfo.hostName,
-            processorCount: ProcessInfo.processInfo.activeProcessorCount, connections: options.connections,
+            processorCount: ProcessInfo.processInfo.activeProcessorCount,
+            clientThreads: options.clientThreads ?? NIOSingletons.groupLoopCountSuggestion, connections: options.connections,
             depths: options.depths, durationSeconds: options.count == nil ? BenchDuration.seconds(options.duration) : nil,
             count: options.count, warmupSeconds: BenchDuration.seconds(options.warmup),
             ttlMilliseconds: options.ttlMilliseconds, keyspace: options.keyspace, replays: options.replays,
