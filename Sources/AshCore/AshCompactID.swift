@@ -69,24 +69,33 @@ public struct AshCompactID: Sendable, Hashable, CustomStringConvertible {
 
     /// Writes the 22 base64url characters of ``description`` into `buffer`
     /// (at least 22 bytes long); returns how many it wrote.
+    ///
+    /// Three bytes make four characters, looked up in a constant table (no
+    /// lazily initialised global on this path: every key the LMDB store
+    /// writes and every id ashd sends goes through here).
+    /// - Complexity: O(1).
     package func encode(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        var out = 0
-        var accumulator: UInt32 = 0
-        var bits: UInt32 = 0
-        for index in 0..<16 {
-            let word = index < 8 ? high : low
-            let byte = UInt32(truncatingIfNeeded: word >> UInt64((index % 8) * 8)) & 0xFF
-            accumulator = accumulator << 8 | byte
-            bits += 8
-            while bits >= 6 {
-                bits -= 6
-                buffer[out] = Self.symbols[Int(accumulator >> bits & 0x3F)]
-                out += 1
+        precondition(buffer.count >= AshIdentifier.length, "an id needs 22 bytes")
+        let symbols: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        let table = symbols.utf8Start
+        withUnsafeBytes(of: (high.littleEndian, low.littleEndian)) { source in
+            var input = 0
+            var output = 0
+            while input < 15 {
+                let group = UInt32(source[input]) << 16 | UInt32(source[input + 1]) << 8 | UInt32(source[input + 2])
+                buffer[output] = table[Int(group >> 18)]
+                buffer[output + 1] = table[Int(group >> 12 & 0x3F)]
+                buffer[output + 2] = table[Int(group >> 6 & 0x3F)]
+                buffer[output + 3] = table[Int(group & 0x3F)]
+                input += 3
+                output += 4
             }
-            accumulator &= (1 << bits) - 1
+            // The 16th byte: its 8 bits in two characters, 4 zero bits last.
+            let last = Int(source[15])
+            buffer[20] = table[last >> 2]
+            buffer[21] = table[(last & 0x3) << 4]
         }
-        buffer[out] = Self.symbols[Int(accumulator << (6 - bits) & 0x3F)]
-        return out + 1
+        return AshIdentifier.length
     }
 
     /// The 22-character base64url form.

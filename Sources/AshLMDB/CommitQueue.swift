@@ -1,18 +1,17 @@
-import AshEngine
-
 /// The state of the group-commit writer: pending commits, what to do next,
-/// when to sync, and shutting down. A pure state machine, generic over how
-/// callers are answered; ``LMDBWriter`` executes its decisions.
+/// when to sync, and shutting down. A pure state machine, generic over what
+/// a commit carries (a collection of changes) and how callers are answered;
+/// ``LMDBWriter`` executes its decisions.
 ///
 /// Batching: the writer takes, in arrival order, every pending request
 /// until the batch holds ``maxBatchChanges`` changes (always at least one
 /// request), so the requests that arrive while one batch commits form the
 /// next one. Under load batches fill up; when idle a commit goes alone,
 /// without waiting for company.
-package struct CommitQueue<Waiter> {
+package struct CommitQueue<Changes: Collection, Waiter> {
     /// One caller's changes and how to answer it.
     package struct Request {
-        package var changes: [PersistedChange]
+        package var changes: Changes
         package var waiter: Waiter
     }
 
@@ -61,7 +60,7 @@ package struct CommitQueue<Waiter> {
     }
 
     /// Queues a commit; `false` when the store is closing or closed.
-    package mutating func commitRequested(_ changes: [PersistedChange], waiter: Waiter) -> Bool {
+    package mutating func commitRequested(_ changes: Changes, waiter: Waiter) -> Bool {
         guard case .running = phase else { return false }
         pending.append(Request(changes: changes, waiter: waiter))
         return true

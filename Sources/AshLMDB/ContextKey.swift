@@ -26,24 +26,44 @@ package enum ContextKey {
     package static func withKey<Result>(
         _ id: ContextID, expiresAt: Int64, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) rethrows -> Result {
-        let order = (UInt64(bitPattern: expiresAt) ^ (1 << 63)).bigEndian
+        try withUnsafeTemporaryAllocation(byteCount: length(of: id), alignment: 8) { buffer in
+            write(id, expiresAt: expiresAt, into: buffer)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    /// The length of the key of `id`.
+    /// - Complexity: O(1).
+    package static func length(of id: ContextID) -> Int {
+        switch id {
+        case .compact: expiryLength + compactLength
+        case .foreign(let text): expiryLength + text.utf8.count
+        }
+    }
+
+    /// Writes the key of the context `id` expiring at `expiresAt` into the
+    /// start of `bytes` (at least ``length(of:)`` bytes).
+    /// - Complexity: O(1) for a canonical id; O(*n*) otherwise.
+    @inline(__always)
+    package static func write(_ id: ContextID, expiresAt: Int64, into bytes: UnsafeMutableRawBufferPointer) {
+        bytes.storeBytes(of: order(of: expiresAt), as: UInt64.self)
         switch id {
         case .compact(let compact):
-            return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: expiryLength + compactLength) { buffer in
-                UnsafeMutableRawBufferPointer(buffer).storeBytes(of: order, as: UInt64.self)
-                _ = compact.encode(into: UnsafeMutableBufferPointer(rebasing: buffer[expiryLength...]))
-                return try body(UnsafeRawBufferPointer(buffer))
-            }
+            let text = UnsafeMutableRawBufferPointer(rebasing: bytes[expiryLength..<expiryLength + compactLength])
+            _ = compact.encode(into: text.bindMemory(to: UInt8.self))
         case .foreign(let text):
             var text = text
-            return try text.withUTF8 { utf8 in
-                try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: expiryLength + utf8.count) { buffer in
-                    UnsafeMutableRawBufferPointer(buffer).storeBytes(of: order, as: UInt64.self)
-                    _ = UnsafeMutableBufferPointer(rebasing: buffer[expiryLength...]).initialize(from: utf8)
-                    return try body(UnsafeRawBufferPointer(buffer))
-                }
+            text.withUTF8 { utf8 in
+                UnsafeMutableRawBufferPointer(rebasing: bytes[expiryLength..<expiryLength + utf8.count])
+                    .copyMemory(from: UnsafeRawBufferPointer(utf8))
             }
         }
+    }
+
+    /// The expiry prefix of a key, as stored (big-endian, sign bit flipped).
+    @inline(__always)
+    package static func order(of expiresAt: Int64) -> UInt64 {
+        (UInt64(bitPattern: expiresAt) ^ (1 << 63)).bigEndian
     }
 
     /// The `expiresAt` of a key, or `nil` for a key too short to be ours.

@@ -164,7 +164,7 @@ public final class LMDBContextPersistence: ContextPersistence {
         var index = 0
         while index < deletes.count {
             let end = min(index + configuration.maxBatchChanges, deletes.count)
-            let changes = Array(deletes[index..<end])
+            let changes = EncodedChanges(unchecked: Array(deletes[index..<end]))
             do {
                 try await writer.submit(changes)
             } catch where error.code == .storageFull {
@@ -190,16 +190,9 @@ public final class LMDBContextPersistence: ContextPersistence {
         isolation: isolated (any Actor)? = #isolation
     ) async throws(ContextStoreError) {
         guard !changes.isEmpty else { return }
-        for change in changes {
-            switch change {
-            case .put(let context): try context.validate()
-            case .consume(.foreign(let contextId), _, _), .delete(.foreign(let contextId), _):
-                try ContextLimits.validateId(contextId)
-            case .consume(.compact, _, _), .delete(.compact, _):
-                break
-            }
-        }
-        try await writer.submit(changes, isolation: isolation)
+        // Checked and encoded here, on the caller's thread, in parallel
+        // with the writer's work on earlier commits.
+        try await writer.submit(EncodedChanges(checking: changes, into: writer.buffers()), isolation: isolation)
     }
 
     /// Commits what is queued, syncs, closes the files and releases the

@@ -60,37 +60,27 @@ struct LMDBWriteTransaction {
     let transaction: OpaquePointer
     let contexts: MDB_dbi
 
-    /// Applies `changes` in order: `.put` stores (overwriting), `.consume`
-    /// sets `consumedAt` of a stored, unconsumed record (a missing record is
-    /// ignored), `.delete` removes (a missing record is ignored).
+    /// Applies `changes` in their key order: a put stores (overwriting), a
+    /// consume sets `consumedAt` of a stored, unconsumed record (a missing
+    /// record is ignored), a delete removes (a missing record is ignored).
+    /// One cursor walks them; taken in key order, most find their page
+    /// without a search from the root (see ``EncodedChanges``). Changes to
+    /// one key keep their given order.
     ///
     /// A consume of a version 2 record rewrites it in place at the cursor,
-    /// at the same size: one search, no allocation.
+    /// at the same size.
     ///
-    /// - Parameter buffer: scratch space for encoding, reused across calls.
-    func apply(_ changes: [PersistedChange], buffer: inout [UInt8]) throws {
+    /// - Parameter buffer: scratch space for a consume, reused across calls.
+    func apply(_ changes: EncodedChanges, buffer: inout [UInt8]) throws {
         var opened: OpaquePointer?
         try LMDBError.check(mdb_cursor_open(transaction, contexts, &opened))
         guard let cursor = opened else { throw LMDBError.noHandle }
         defer { mdb_cursor_close(cursor) }
-        for change in changes {
-            switch change {
-            case .put(let context):
-                let size = ContextRecord.size(of: context)
-                if buffer.count < size { buffer = [UInt8](repeating: 0, count: max(size, 2 * buffer.count)) }
-                try buffer.withUnsafeMutableBytes { bytes in
-                    let record = UnsafeMutableRawBufferPointer(rebasing: bytes[0..<size])
-                    ContextRecord.encode(context, into: record)
-                    try ContextKey.withKey(context.id, expiresAt: context.expiresAt) { key in
-                        try put(cursor, key: key, UnsafeRawBufferPointer(record), flags: 0)
-                    }
-                }
-            case .consume(let id, let expiresAt, let consumedAt):
-                try ContextKey.withKey(id, expiresAt: expiresAt) { key in
-                    try consume(cursor, key: key, at: consumedAt, buffer: &buffer)
-                }
-            case .delete(let id, let expiresAt):
-                try ContextKey.withKey(id, expiresAt: expiresAt) { key in try delete(key) }
+        try changes.visit { operation, key, record in
+            switch operation.kind {
+            case .put: try put(cursor, key: key, record, flags: 0)
+            case .consume: try consume(cursor, key: key, at: operation.consumedAt, buffer: &buffer)
+            case .delete: try delete(key)
             }
         }
     }

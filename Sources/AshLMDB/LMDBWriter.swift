@@ -2,6 +2,7 @@ import AshEngine
 import AshStore
 import Foundation
 import Logging
+import Synchronization
 
 /// The one writer of an LMDB context store: a dedicated thread that commits
 /// queued changes in batches (group commit) and answers each caller once
@@ -16,7 +17,9 @@ final class LMDBWriter: @unchecked Sendable {
     typealias Waiter = CheckedContinuation<Result<Void, ContextStoreError>, Never>
 
     private let condition = NSCondition()
-    private var queue: CommitQueue<Waiter>
+    private var queue: CommitQueue<EncodedChanges, Waiter>
+    /// The memory of committed changes, for callers to encode into.
+    private let spareBuffers = Mutex<[EncodedChanges.Buffers]>([])
     private var counters = Counters()
     private let environment: LMDBEnvironment
     private let folderLock: FolderLock
@@ -49,7 +52,7 @@ final class LMDBWriter: @unchecked Sendable {
     /// executor (`isolation`): a shard's changes are queued in the order
     /// its actor made them.
     func submit(
-        _ changes: [PersistedChange],
+        _ changes: EncodedChanges,
         isolation: isolated (any Actor)? = #isolation
     ) async throws(ContextStoreError) {
         let result = await withCheckedContinuation(isolation: isolation) { (waiter: Waiter) in
@@ -60,6 +63,21 @@ final class LMDBWriter: @unchecked Sendable {
             if !accepted { waiter.resume(returning: .failure(shutDownError)) }
         }
         try result.get()
+    }
+
+    /// Memory to encode a commit into: that of an earlier commit, when one
+    /// is spare.
+    func buffers() -> EncodedChanges.Buffers {
+        spareBuffers.withLock { $0.popLast() } ?? EncodedChanges.Buffers()
+    }
+
+    /// Keeps the memory of committed changes for later commits: up to 16
+    /// buffers of up to 256 KiB each (a batch of a few hundred changes
+    /// needs tens of KiB), so a burst of large commits is not held forever.
+    private func recycle(_ buffers: [EncodedChanges.Buffers]) {
+        spareBuffers.withLock { spare in
+            for buffer in buffers where spare.count < 16 && buffer.capacity <= 256 << 10 { spare.append(buffer) }
+        }
     }
 
     /// Drains pending commits, syncs and closes; returns when closed.
@@ -103,7 +121,6 @@ final class LMDBWriter: @unchecked Sendable {
 
     private func run() {
         var buffer: [UInt8] = []
-        buffer.reserveCapacity(512)
         condition.lock()
         while true {
             switch queue.nextWork(now: .now) {
@@ -114,7 +131,7 @@ final class LMDBWriter: @unchecked Sendable {
                 } else {
                     condition.wait()
                 }
-            case .commit(let batch):
+            case .commit(var batch):
                 condition.unlock()
                 let started = ContinuousClock.now
                 let outcome = commit(batch, buffer: &buffer)
@@ -126,6 +143,11 @@ final class LMDBWriter: @unchecked Sendable {
                 counters.transactions += outcome.committed.transactions
                 counters.changes += outcome.committed.changes
                 condition.unlock()
+                // The batch's memory is spare before its callers, answered,
+                // encode their next commits.
+                let buffers = batch.map(\.changes.buffers)
+                batch = []
+                recycle(consume buffers)
                 // Answer after the counters count the batch.
                 for (waiter, result) in outcome.answers { waiter.resume(returning: result) }
                 condition.lock()
@@ -148,7 +170,7 @@ final class LMDBWriter: @unchecked Sendable {
     ///
     /// - Returns: what was committed, and the answer for each caller.
     private func commit(
-        _ batch: [CommitQueue<Waiter>.Request], buffer: inout [UInt8]
+        _ batch: [CommitQueue<EncodedChanges, Waiter>.Request], buffer: inout [UInt8]
     ) -> (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]) {
         var committed = Counters()
         let result = write(batch, buffer: &buffer)
@@ -175,16 +197,13 @@ final class LMDBWriter: @unchecked Sendable {
     }
 
     private func write(
-        _ batch: [CommitQueue<Waiter>.Request], buffer: inout [UInt8]
+        _ batch: [CommitQueue<EncodedChanges, Waiter>.Request], buffer: inout [UInt8]
     ) -> Result<Void, ContextStoreError> {
-        var scratch = buffer
-        defer { buffer = scratch }
-        let addsData = batch.reduce(0) { count, request in
-            count + request.changes.reduce(0) { if case .put = $1 { $0 + 1 } else { $0 } }
-        }
+        let addsData = batch.reduce(0) { $0 + $1.changes.puts }
         do {
             try environment.write(limits: limits, addsData: addsData, logger: logger) { transaction in
-                for request in batch { try transaction.apply(request.changes, buffer: &scratch) }
+                // Each caller's changes in key order, callers in queue order.
+                for request in batch { try transaction.apply(request.changes, buffer: &buffer) }
             }
             return .success(())
         } catch {

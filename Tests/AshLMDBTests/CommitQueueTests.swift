@@ -10,14 +10,14 @@ struct CommitQueueTests {
         (0..<count).map { PersistedChange.delete(.foreign("c\($0)"), expiresAt: 0) }
     }
 
-    private func batch(_ work: CommitQueue<Int>.Work) -> [Int]? {
+    private func batch(_ work: CommitQueue<[PersistedChange], Int>.Work) -> [Int]? {
         guard case .commit(let requests) = work else { return nil }
         return requests.map(\.waiter)
     }
 
     @Test("closes a batch by change count, in arrival order; a large request goes alone")
     func batchesByCount() {
-        var queue = CommitQueue<Int>(maxBatchChanges: 4096, syncInterval: nil)
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 4096, syncInterval: nil)
         for (waiter, size) in [1, 1, 3000, 2000, 1, 5000, 1].enumerated() {
             let accepted = queue.commitRequested(changes(size), waiter: waiter)
             #expect(accepted)
@@ -34,14 +34,14 @@ struct CommitQueueTests {
 
     @Test("takes everything that queued up while the writer was busy")
     func groupsConcurrentCallers() {
-        var queue = CommitQueue<Int>(maxBatchChanges: 4096, syncInterval: nil)
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 4096, syncInterval: nil)
         for waiter in 0..<100 { _ = queue.commitRequested(changes(2), waiter: waiter) }
         #expect(batch(queue.nextWork(now: start)) == Array(0..<100))
     }
 
     @Test("close drains pending commits, then finishes; later requests are refused")
     func closeDrains() {
-        var queue = CommitQueue<Int>(maxBatchChanges: 4096, syncInterval: .seconds(1))
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 4096, syncInterval: .seconds(1))
         _ = queue.commitRequested(changes(1), waiter: 1)
         #expect(queue.closeRequested(waiter: 100) == .pending)
         let acceptedWhileClosing = queue.commitRequested(changes(1), waiter: 2)
@@ -61,7 +61,7 @@ struct CommitQueueTests {
 
     @Test("relaxed: a sync is due one interval after the first unsynced commit")
     func relaxedSync() {
-        var queue = CommitQueue<Int>(maxBatchChanges: 10, syncInterval: .seconds(1))
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: .seconds(1))
         _ = queue.commitRequested(changes(1), waiter: 1)
         _ = queue.nextWork(now: start)
         queue.batchCommitted(now: start)
@@ -90,7 +90,7 @@ struct CommitQueueTests {
 
     @Test("strict: commits need no later sync")
     func strictNeverSyncs() {
-        var queue = CommitQueue<Int>(maxBatchChanges: 10, syncInterval: nil)
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: nil)
         queue.batchCommitted(now: start)
         guard case .wait(until: nil) = queue.nextWork(now: start + .seconds(10)) else {
             Issue.record("expected an idle wait")
