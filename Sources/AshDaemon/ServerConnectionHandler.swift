@@ -10,12 +10,14 @@ struct ConnectionShutdownEvent: Sendable {}
 /// One client connection: feeds each channel event to a
 /// ``ServerSessionStateMachine`` and executes the action it returns.
 ///
-/// The requests of one read go to a per-connection worker task as one batch;
-/// batches run one after another, so requests for the same context id keep
-/// their order across reads too. The worker prefers the channel's event
-/// loop as its executor (``EventLoopTaskExecutor``), so a batch normally
-/// runs on the loop that read it, without waking another thread. Replies are encoded into one buffer and flushed once per
-/// batch.
+/// The requests of one read are executed as one batch; batches run one
+/// after another (one runs, later ones wait in order), so requests for the
+/// same context id keep their order across reads too. A batch starts in a
+/// task that runs at once on the loop that read it (`Task.immediate`) and
+/// prefers that loop as its executor (``EventLoopTaskExecutor``): the
+/// engine's shard actors run there too when free, and a memory-only batch
+/// is answered without a hop to another thread or a later loop tick.
+/// Replies are encoded into one buffer and flushed once per batch.
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -27,7 +29,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private let executor: RequestExecutor
     private let handshakeTimeout: Duration
     private let logger: Logger
-    private var batches: AsyncStream<[WireEnvelope<WireRequest>]>.Continuation?
+    private var taskExecutor: EventLoopTaskExecutor?
+    /// Whether a batch is executing; later ones wait in `waitingBatches`.
+    private var isRunningBatch = false
+    private var waitingBatches = CircularBuffer<[WireEnvelope<WireRequest>]>()
     private var handshakeTimer: Scheduled<Void>?
 
     init(
@@ -52,22 +57,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let handler = loopBound.value
             handler.execute(handler.session.handshakeTimedOut(), context: contextBound.value)
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: [WireEnvelope<WireRequest>].self)
-        batches = continuation
-        let executor = executor
-        let eventLoop = context.eventLoop
-        Task(executorPreference: EventLoopTaskExecutor(eventLoop: eventLoop)) {
-            for await batch in stream {
-                let replies = await executor.execute(batch)
-                // Normally still on the loop (the task prefers it): answer
-                // now rather than a loop tick later.
-                if eventLoop.inEventLoop {
-                    loopBound.value.repliesReady(replies, context: contextBound.value)
-                } else {
-                    eventLoop.execute { loopBound.value.repliesReady(replies, context: contextBound.value) }
-                }
-            }
-        }
+        taskExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop)
         context.fireChannelActive()
     }
 
@@ -75,8 +65,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         session.connectionClosed()
         handshakeTimer?.cancel()
         handshakeTimer = nil
-        batches?.finish()
-        batches = nil
+        // Nobody can be answered any more: waiting batches are not run.
+        waitingBatches.removeAll()
         context.fireChannelInactive()
     }
 
@@ -120,7 +110,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if case .executeRequests(let requests) = session.readCompleted() {
-            batches?.yield(requests)
+            submit(requests, context: context)
         }
         flushReplies(context: context)
     }
@@ -154,6 +144,49 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if case .read = session.readRequested() {
             context.read()
         }
+    }
+
+    // MARK: Batches
+
+    /// Runs `batch` now, or after the batches before it.
+    private func submit(_ batch: [WireEnvelope<WireRequest>], context: ChannelHandlerContext) {
+        guard !isRunningBatch else {
+            waitingBatches.append(batch)
+            return
+        }
+        isRunningBatch = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let executor = executor
+        let eventLoop = context.eventLoop
+        Task.immediate(executorPreference: taskExecutor) {
+            var next: [WireEnvelope<WireRequest>]? = batch
+            while let batch = next {
+                let replies = await executor.execute(batch)
+                if eventLoop.inEventLoop {
+                    next = loopBound.value.batchFinished(replies, context: contextBound.value)
+                } else {
+                    next = await withCheckedContinuation { continuation in
+                        eventLoop.execute {
+                            continuation.resume(
+                                returning: loopBound.value.batchFinished(replies, context: contextBound.value))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a batch's replies; returns the next batch to run, if one waits.
+    private func batchFinished(
+        _ replies: [WireEnvelope<WireResponse>], context: ChannelHandlerContext
+    ) -> [WireEnvelope<WireRequest>]? {
+        repliesReady(replies, context: context)
+        guard let next = waitingBatches.popFirst() else {
+            isRunningBatch = false
+            return nil
+        }
+        return next
     }
 
     // MARK: Actions
@@ -206,8 +239,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func close(with error: WireError, context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
         handshakeTimer = nil
-        batches?.finish()
-        batches = nil
+        waitingBatches.removeAll()
         encode(WireEnvelope(requestId: WireProtocol.connectionRequestId, .error(error)))
         logger.debug("closing a connection", metadata: ["code": "\(error.code.name)"])
         let channel = context.channel
