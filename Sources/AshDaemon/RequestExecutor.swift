@@ -33,6 +33,8 @@ struct RequestExecutor: Sendable {
 
     /// Splits requests into phases in which no context id appears twice.
     static func phases(of requests: [WireEnvelope<WireRequest>]) -> [[WireEnvelope<WireRequest>]] {
+        // A lone request (every request at depth 1) is its own phase.
+        guard requests.count > 1 else { return requests.isEmpty ? [] : [requests] }
         var phases: [[WireEnvelope<WireRequest>]] = []
         var current: [WireEnvelope<WireRequest>] = []
         var named = Set<String>()
@@ -60,7 +62,9 @@ struct RequestExecutor: Sendable {
 
     private func run(_ phase: [WireEnvelope<WireRequest>], into replies: inout [WireEnvelope<WireResponse>]) async {
         var creates: [(requestId: UInt32, request: CreateRequest)] = []
-        var consumes: [Int64: [(requestId: UInt32, id: ContextID)]] = [:]
+        // Grouped by the time they are judged at: one group unless clients
+        // send their own `now`, so a list beats a dictionary here.
+        var consumes: [(now: Int64, batch: [(requestId: UInt32, id: ContextID)])] = []
         var gets: [(requestId: UInt32, id: ContextID)] = []
         var others: [WireEnvelope<WireRequest>] = []
         let serverNow = clock.nowMilliseconds()
@@ -69,7 +73,13 @@ struct RequestExecutor: Sendable {
             case .create(let create):
                 creates.append((envelope.requestId, CreateRequest(create)))
             case .consume(let consume):
-                consumes[consume.now ?? serverNow, default: []].append((envelope.requestId, ContextID(consume.contextId)))
+                let now = consume.now ?? serverNow
+                let entry = (requestId: envelope.requestId, id: ContextID(consume.contextId))
+                if let group = consumes.firstIndex(where: { $0.now == now }) {
+                    consumes[group].batch.append(entry)
+                } else {
+                    consumes.append((now, [entry]))
+                }
             case .get(let contextId):
                 gets.append((envelope.requestId, ContextID(contextId)))
             default:

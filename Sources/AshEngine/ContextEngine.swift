@@ -180,6 +180,7 @@ public final class ContextEngine: ContextStore, Service {
         _ body: (Shard, [ContextID]) async -> [Answer]
     ) async -> [Answer] {
         if shards.count == 1 { return await body(shards[0], ids) }
+        if ids.count == 1 { return await body(shard(for: ids[0]), ids) }
         var positions = [[Int]](repeating: [], count: shards.count)
         for (position, id) in ids.enumerated() {
             positions[ShardRouting.shard(ofHash: id.shardHash, among: shards.count)].append(position)
