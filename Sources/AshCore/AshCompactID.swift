@@ -33,12 +33,17 @@ public struct AshCompactID: Sendable, Hashable, CustomStringConvertible {
         self.init(high: high, low: low)
     }
 
-    private static let symbols = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-    private static let values: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (value, symbol) in symbols.enumerated() { table[Int(symbol)] = UInt8(value) }
-        return table
-    }()
+    /// The value of a base64url symbol; `nil` for any other byte. A
+    /// constant table (no lazily initialised global on the path of every
+    /// id a server parses): entry *c* is the value of ASCII *c* plus 48,
+    /// or a space for bytes that are not symbols.
+    @inline(__always)
+    private static func value(of symbol: UInt8) -> UInt8? {
+        let table: StaticString = "                                             n  defghijklm       0123456789:;<=>?@ABCDEFGHI    o JKLMNOPQRSTUVWXYZ[\\]^_`abc     "
+        guard symbol < 128 else { return nil }
+        let entry = table.utf8Start[Int(symbol)]
+        return entry == UInt8(ascii: " ") ? nil : entry &- 48
+    }
 
     private static func decode(_ text: UnsafeRawBufferPointer) -> (UInt64, UInt64)? {
         // 22 symbols carry 132 bits: 128 of data and 4 that must be zero.
@@ -47,8 +52,7 @@ public struct AshCompactID: Sendable, Hashable, CustomStringConvertible {
         var bits: UInt32 = 0
         var produced = 0
         for symbol in text {
-            let value = values[Int(symbol)]
-            if value == 0xFF { return nil }
+            guard let value = Self.value(of: symbol) else { return nil }
             accumulator = accumulator << 6 | UInt32(value)
             bits += 6
             if bits >= 8 {

@@ -38,24 +38,23 @@ struct RequestExecutor: Sendable {
         var phases: [[WireEnvelope<WireRequest>]] = []
         var current: [WireEnvelope<WireRequest>] = []
         var named = Set<String>()
+        func startPhase() {
+            phases.append(current)
+            current = []
+            named.removeAll(keepingCapacity: true)
+        }
         for envelope in requests {
-            let ids = contextIds(of: envelope.message)
-            if ids.contains(where: named.contains) {
-                phases.append(current)
-                current = []
-                named.removeAll(keepingCapacity: true)
+            if case .consumeBatch(let batch) = envelope.message {
+                if batch.contextIds.contains(where: named.contains) { startPhase() }
+                named.formUnion(batch.contextIds)
+            } else if let id = envelope.message.contextId {
+                if named.contains(id) { startPhase() }
+                named.insert(id)
             }
-            named.formUnion(ids)
             current.append(envelope)
         }
         if !current.isEmpty { phases.append(current) }
         return phases
-    }
-
-    private static func contextIds(of request: WireRequest) -> [String] {
-        if let id = request.contextId { return [id] }
-        if case .consumeBatch(let batch) = request { return batch.contextIds }
-        return []
     }
 
     // MARK: One phase

@@ -25,6 +25,20 @@ import Testing
         #expect(AshCompactID(text) == nil)
     }
 
+    @Test func everyByteIsASymbolExactlyWhenBase64URLSaysSo() {
+        let symbols = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        for byte in UInt8.min...UInt8.max {
+            let text = [byte] + Array(repeating: UInt8(ascii: "A"), count: 21)
+            let parsed = text.withUnsafeBytes { AshCompactID(utf8: $0) }
+            if let value = symbols.firstIndex(of: byte) {
+                // The first symbol is the top 6 bits of the first byte.
+                #expect(parsed.map { $0.high & 0xFF } == UInt64(value << 2), "symbol \(byte)")
+            } else {
+                #expect(parsed == nil, "byte \(byte) is not a symbol")
+            }
+        }
+    }
+
     @Test func base64URLRoundTrips() {
         for length in 0..<40 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
