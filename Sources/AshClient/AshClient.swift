@@ -168,7 +168,7 @@ public final class AshClient: ContextStore, Sendable {
         }
         return await withUnsafeContinuation { continuation in
             let group = PipelineReplies(
-                count: requests.count, placeholder: .failure(ContextStoreError(.unavailable, "no reply")),
+                count: requests.count, unanswered: .failure(ContextStoreError(.unavailable, "no reply")),
                 continuation: continuation)
             connection.submit(requests.enumerated().map { ClientRequest(request: $1, reply: .pipelined(group, index: $0)) })
         }

@@ -18,15 +18,15 @@ public final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
 
     /// - Parameters:
     ///   - count: the number of requests; at least one.
-    ///   - placeholder: fills the slots until their results arrive.
+    ///   - unanswered: what each slot holds until its result arrives.
     @inlinable
     public init(
         count: Int,
-        placeholder: Result<Reply, ContextStoreError>,
+        unanswered: Result<Reply, ContextStoreError>,
         continuation: UnsafeContinuation<[Result<Reply, ContextStoreError>], Never>
     ) {
         precondition(count > 0, "a pipeline holds at least one request")
-        results = Array(repeating: placeholder, count: count)
+        results = Array(repeating: unanswered, count: count)
         remaining = count
         self.continuation = continuation
     }
