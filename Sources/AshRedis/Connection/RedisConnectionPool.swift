@@ -9,7 +9,26 @@ import Synchronization
 /// first use and reopened on the next use after they fail.
 final class RedisConnectionPool: Sendable {
     let configuration: RedisConfiguration
-    private let eventLoopGroup: any EventLoopGroup
+    /// The event loop of each slot, fixed, so a reopened connection stays
+    /// on its loop.
+    private let slotLoops: [any EventLoop]
+    /// The slots of each event loop, for callers running on one.
+    private let slotsByLoop: [ObjectIdentifier: LoopSlots]
+
+    /// The slots on one event loop, taken in turn by callers on that loop.
+    private final class LoopSlots: Sendable {
+        let indices: [Int]
+        private let turn = Atomic<UInt>(0)
+
+        init(_ indices: [Int]) {
+            self.indices = indices
+        }
+
+        func next() -> Int {
+            let turn = turn.wrappingAdd(1, ordering: .relaxed).oldValue
+            return indices[Int(turn % UInt(indices.count))]
+        }
+    }
     private let sslContext: NIOSSLContext?
     private let decodingLimits: RESPDecoder.Limits
     private let slots: Mutex<ConnectionSlots<RedisConnection, EventLoopPromise<RedisConnection>>>
@@ -23,7 +42,10 @@ final class RedisConnectionPool: Sendable {
     ) throws(ContextStoreError) {
         try configuration.validate()
         self.configuration = configuration
-        self.eventLoopGroup = eventLoopGroup
+        let loops = (0..<configuration.connectionCount).map { _ in eventLoopGroup.next() }
+        self.slotLoops = loops
+        self.slotsByLoop = Dictionary(grouping: loops.indices, by: { ObjectIdentifier(loops[$0]) })
+            .mapValues(LoopSlots.init)
         self.decodingLimits = decodingLimits
         if let tls = configuration.tls {
             do {
@@ -79,16 +101,15 @@ final class RedisConnectionPool: Sendable {
     }
 
     /// The next connection, round-robin; among those on the caller's event
-    /// loop when the caller runs on one (then commands and replies never
-    /// leave that thread).
+    /// loop when the caller runs on one of the pool's loops (then commands
+    /// and replies never leave that thread).
     private func lease() async throws(ContextStoreError) -> RedisConnection {
-        let current = MultiThreadedEventLoopGroup.currentEventLoop
-        let eventLoop = eventLoopGroup.next()
+        let local = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { slotsByLoop[ObjectIdentifier($0)]?.next() }
+        let loops = slotLoops
         let action = slots.withLock { slots in
             slots.lease(
-                preferring: current.map { loop in { $0.channel.eventLoop === loop } },
-                isAlive: { $0.isActive },
-                makePending: { eventLoop.makePromise(of: RedisConnection.self) })
+                slot: local, isAlive: { $0.isActive },
+                makePending: { loops[$0].makePromise(of: RedisConnection.self) })
         }
         switch action {
         case .use(let connection):
