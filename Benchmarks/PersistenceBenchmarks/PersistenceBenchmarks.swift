@@ -18,6 +18,7 @@ let warmUpPairs = 50_000
 let batch = 256
 let tasks = 16
 let pairsPerSecond = "pairs per second"
+let percentOfNone = "% of none"
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -36,16 +37,36 @@ let benchmarks: @Sendable () -> Void = {
             Benchmark(name) { benchmark in
                 let folder = NSTemporaryDirectory() + "ash-bench-" + UUID().uuidString
                 defer { try? FileManager.default.removeItem(atPath: folder) }
-                let (engine, persistence) = try await Durable.open(durability, folder: folder)
-                if warm { try await Durable.run(engine, pairs: warmUpPairs, batched: true) }
-                let started = ContinuousClock.now
-                benchmark.startMeasurement()
-                try await Durable.run(engine, pairs: pairs, batched: batched)
-                benchmark.stopMeasurement()
-                let seconds = Double((ContinuousClock.now - started) / .microseconds(1)) / 1e6
-                benchmark.measurement(.custom(pairsPerSecond), Int(Double(pairs) / seconds))
-                try await persistence?.close()
+                let rate = try await Durable.measure(durability, pairs: pairs, batched: batched, warm: warm, folder: folder) {
+                    benchmark.startMeasurement()
+                    try await $0()
+                    benchmark.stopMeasurement()
+                }
+                benchmark.measurement(.custom(pairsPerSecond), Int(rate))
             }
+        }
+    }
+
+    // The ratios the durability target is about, each measured as a pair
+    // of back-to-back runs (none, then the durable mode) per iteration, so
+    // both halves of a ratio see the same machine: on a shared VM the
+    // throughput drifts by tens of percent between runs minutes apart.
+    for durability in [Durability.relaxed, .strict] {
+        Benchmark(
+            "ratio \(durability) / none, create+consume, batch \(batch), \(batchedPairs / 1_000)k pairs (%)",
+            configuration: .init(
+                metrics: [.custom(percentOfNone, polarity: .prefersLarger)], scalingFactor: .one,
+                maxDuration: .seconds(10), maxIterations: 15)
+        ) { benchmark in
+            let folder = NSTemporaryDirectory() + "ash-bench-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let none = try await Durable.measure(.none, pairs: batchedPairs, batched: true, warm: true, folder: folder) {
+                try await $0()
+            }
+            let durable = try await Durable.measure(
+                durability, pairs: batchedPairs, batched: true, warm: true, folder: folder
+            ) { try await $0() }
+            benchmark.measurement(.custom(percentOfNone), Int((100 * durable / none).rounded()))
         }
     }
 
@@ -83,6 +104,25 @@ enum Durable {
         guard durability != .none else { return (try ContextEngine(configuration: configuration), nil) }
         let persistence = try LMDBContextPersistence(directory: folder, durability: durability)
         return (try await ContextEngine.open(configuration: configuration, persistence: persistence), persistence)
+    }
+
+    /// Opens a store in `folder`, warms it up with ``warmUpPairs`` pairs
+    /// when `warm`, and returns the pairs per second of `pairs` more, timed
+    /// around `measured` (which must run the closure it is given).
+    static func measure(
+        _ durability: Durability, pairs: Int, batched: Bool, warm: Bool, folder: String,
+        measured: (() async throws -> Void) async throws -> Void
+    ) async throws -> Double {
+        let (engine, persistence) = try await open(durability, folder: folder)
+        if warm { try await run(engine, pairs: warmUpPairs, batched: true) }
+        var elapsed = Duration.zero
+        try await measured {
+            let started = ContinuousClock.now
+            try await run(engine, pairs: pairs, batched: batched)
+            elapsed = ContinuousClock.now - started
+        }
+        try await persistence?.close()
+        return Double(pairs) / (Double(elapsed / .microseconds(1)) / 1e6)
     }
 
     /// `pairs` create+consume pairs, spread over ``tasks`` tasks.
