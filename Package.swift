@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "ashd",
             dependencies: [
-                "AshDaemon", "AshEngine", "AshStore",
+                "AshDaemon", "AshEngine", "AshLMDB", "AshStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

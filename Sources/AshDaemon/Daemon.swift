@@ -21,6 +21,8 @@ public struct Daemon: Sendable {
         public var durability: Durability
         /// The LMDB data folder (unused with durability `none`).
         public var dataDirectory: String
+        /// The LMDB store's tuning (unused with durability `none`).
+        public var persistence: LMDBContextPersistence.Configuration
         /// The admin HTTP port on loopback; off when `nil`.
         public var adminPort: Int?
         /// The admin listener's host: loopback.
@@ -31,6 +33,7 @@ public struct Daemon: Sendable {
             engine: EngineConfiguration = EngineConfiguration(),
             durability: Durability = .relaxed,
             dataDirectory: String = "./ash-data",
+            persistence: LMDBContextPersistence.Configuration = LMDBContextPersistence.Configuration(),
             adminPort: Int? = nil,
             adminHost: String = "127.0.0.1"
         ) {
@@ -38,6 +41,7 @@ public struct Daemon: Sendable {
             self.engine = engine
             self.durability = durability
             self.dataDirectory = dataDirectory
+            self.persistence = persistence
             self.adminPort = adminPort
             self.adminHost = adminHost
         }
@@ -80,6 +84,7 @@ public struct Daemon: Sendable {
                 let lmdb = try LMDBContextPersistence(
                     directory: configuration.dataDirectory,
                     durability: configuration.durability,
+                    configuration: configuration.persistence,
                     logger: logger,
                     commitObserver: { duration, changes in metrics.recordCommit(duration: duration, changes: changes) }
                 )

@@ -6,13 +6,17 @@
 /// Batching: the writer takes, in arrival order, every pending request
 /// until the batch holds ``maxBatchChanges`` changes (always at least one
 /// request), so the requests that arrive while one batch commits form the
-/// next one. Under load batches fill up; when idle a commit goes alone,
-/// without waiting for company.
+/// next one. A batch closes when it is full or when its oldest request has
+/// waited ``maxBatchDelay``; with no delay (the default) it closes as soon
+/// as the writer is free, so under load batches fill up and when idle a
+/// commit goes alone, without waiting for company.
 package struct CommitQueue<Changes: Collection, Waiter> {
     /// One caller's changes and how to answer it.
     package struct Request {
         package var changes: Changes
         package var waiter: Waiter
+        /// When the request was queued.
+        package var queuedAt: ContinuousClock.Instant
     }
 
     /// What the writer does next.
@@ -44,25 +48,32 @@ package struct CommitQueue<Changes: Collection, Waiter> {
     /// The most changes in one batch (a single larger request still goes
     /// through, alone).
     package let maxBatchChanges: Int
+    /// The longest a request waits for company before its batch commits
+    /// anyway; zero commits as soon as the writer is free.
+    package let maxBatchDelay: Duration
     /// How long relaxed commits may stay unsynced; `nil` when every commit
     /// is synced by itself (strict).
     package let syncInterval: Duration?
 
     private var pending: [Request] = []
     private var head = 0
+    /// The changes in `pending[head...]`.
+    private var pendingChanges = 0
     private var closeWaiters: [Waiter] = []
     private var phase = Phase.running
     private var syncDue: ContinuousClock.Instant?
 
-    package init(maxBatchChanges: Int, syncInterval: Duration?) {
+    package init(maxBatchChanges: Int, maxBatchDelay: Duration = .zero, syncInterval: Duration?) {
         self.maxBatchChanges = max(1, maxBatchChanges)
+        self.maxBatchDelay = max(.zero, maxBatchDelay)
         self.syncInterval = syncInterval
     }
 
     /// Queues a commit; `false` when the store is closing or closed.
-    package mutating func commitRequested(_ changes: Changes, waiter: Waiter) -> Bool {
+    package mutating func commitRequested(_ changes: Changes, waiter: Waiter, now: ContinuousClock.Instant) -> Bool {
         guard case .running = phase else { return false }
-        pending.append(Request(changes: changes, waiter: waiter))
+        pending.append(Request(changes: changes, waiter: waiter, queuedAt: now))
+        pendingChanges += changes.count
         return true
     }
 
@@ -79,10 +90,20 @@ package struct CommitQueue<Changes: Collection, Waiter> {
     }
 
     /// Decides the writer's next step. Pending commits go first, also
-    /// while closing, so close drains the queue.
+    /// while closing, so close drains the queue (without waiting for
+    /// company).
     /// - Complexity: O(*k*) in the number of requests taken.
     package mutating func nextWork(now: ContinuousClock.Instant) -> Work {
-        if head < pending.count { return .commit(takeBatch()) }
+        if head < pending.count {
+            if case .running = phase, pendingChanges < maxBatchChanges, now < pending[head].queuedAt + maxBatchDelay {
+                let due = pending[head].queuedAt + maxBatchDelay
+                if let syncDue {
+                    return now >= syncDue ? .sync : .wait(until: min(due, syncDue))
+                }
+                return .wait(until: due)
+            }
+            return .commit(takeBatch())
+        }
         if case .closing = phase {
             phase = .closed
             syncDue = nil
@@ -117,6 +138,7 @@ package struct CommitQueue<Changes: Collection, Waiter> {
             changeCount += count
             end += 1
         }
+        pendingChanges -= changeCount
         let batch = Array(pending[head..<end])
         head = end
         if head == pending.count {

@@ -94,6 +94,7 @@ public final class LMDBContextPersistence: ContextPersistence {
             folderLock: folderLock,
             limits: configuration.mapLimits,
             maxBatchChanges: configuration.maxBatchChanges,
+            maxBatchDelay: configuration.maxBatchDelay,
             syncInterval: durability == .relaxed ? configuration.syncInterval : nil,
             logger: logger,
             commitObserver: commitObserver

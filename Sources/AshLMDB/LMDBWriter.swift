@@ -29,14 +29,15 @@ final class LMDBWriter: @unchecked Sendable {
 
     init(
         environment: LMDBEnvironment, folderLock: FolderLock, limits: MapLimits, maxBatchChanges: Int,
-        syncInterval: Duration?, logger: Logger, commitObserver: LMDBContextPersistence.CommitObserver? = nil
+        maxBatchDelay: Duration = .zero, syncInterval: Duration?, logger: Logger,
+        commitObserver: LMDBContextPersistence.CommitObserver? = nil
     ) {
         self.commitObserver = commitObserver
         self.environment = environment
         self.folderLock = folderLock
         self.limits = limits
         self.logger = logger
-        self.queue = CommitQueue(maxBatchChanges: maxBatchChanges, syncInterval: syncInterval)
+        self.queue = CommitQueue(maxBatchChanges: maxBatchChanges, maxBatchDelay: maxBatchDelay, syncInterval: syncInterval)
     }
 
     /// Starts the writer thread; it runs until the store is closed.
@@ -57,7 +58,7 @@ final class LMDBWriter: @unchecked Sendable {
     ) async throws(ContextStoreError) {
         let result = await withCheckedContinuation(isolation: isolation) { (waiter: Waiter) in
             condition.lock()
-            let accepted = queue.commitRequested(changes, waiter: waiter)
+            let accepted = queue.commitRequested(changes, waiter: waiter, now: .now)
             if accepted { condition.signal() }
             condition.unlock()
             if !accepted { waiter.resume(returning: .failure(shutDownError)) }

@@ -20,7 +20,7 @@ struct AshdCommand: AsyncParsableCommand {
         abstract: "The ASH context store server.",
         discussion: """
             Every option can also be set by environment variable (the option wins): ASHD_HOST, ASHD_PORT, \
-            ASHD_DATA_DIR, ASHD_DURABILITY, ASHD_THREADS, ASHD_SHARDS, ASHD_MAX_CONTEXTS, ASHD_AUTH_TOKEN or \
+            ASHD_DATA_DIR, ASHD_DURABILITY, ASHD_COMMIT_DELAY_US, ASHD_THREADS, ASHD_SHARDS, ASHD_MAX_CONTEXTS, ASHD_AUTH_TOKEN or \
             ASHD_AUTH_TOKEN_FILE, ASHD_TLS_CERT, ASHD_TLS_KEY, ASHD_ADMIN_PORT, ASHD_LOG_LEVEL. \
             SIGTERM or SIGINT: stop accepting, answer in-flight requests, commit, exit 0.
             """
@@ -37,6 +37,12 @@ struct AshdCommand: AsyncParsableCommand {
 
     @Option(help: "strict (fsync every commit), relaxed (survives a process crash) or none (memory only). (default: relaxed)")
     var durability: String?
+
+    @Option(help: """
+        Microseconds a durable commit may wait for more changes to share it, 0...1000000: fewer, \
+        larger commits for some latency. (default: 0, commit as soon as the writer is free)
+        """)
+    var commitDelayUs: Int?
 
     @Option(help: "Shard actors. (default: twice the cores)")
     var shards: Int?

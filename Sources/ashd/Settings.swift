@@ -1,5 +1,6 @@
 import AshDaemon
 import AshEngine
+import AshLMDB
 import AshStore
 import AshWire
 import Logging
@@ -98,6 +99,13 @@ struct Settings {
         guard let durability = Durability(rawValue: durabilityText.lowercased()) else {
             throw SettingsError(description: "durability must be strict, relaxed or none, got \(durabilityText)")
         }
+        var persistence = LMDBContextPersistence.Configuration()
+        if let microseconds = try integer(command.commitDelayUs, "ASHD_COMMIT_DELAY_US") {
+            guard (0...1_000_000).contains(microseconds) else {
+                throw SettingsError(description: "the commit delay must be 0...1000000 µs, got \(microseconds)")
+            }
+            persistence.maxBatchDelay = .microseconds(microseconds)
+        }
         let levelText = command.logLevel ?? environment["ASHD_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw SettingsError(description: "log level must be trace, debug, info, notice, warning, error or critical")
@@ -108,6 +116,7 @@ struct Settings {
             engine: engine,
             durability: durability,
             dataDirectory: command.dataDir ?? environment["ASHD_DATA_DIR"] ?? "./ash-data",
+            persistence: persistence,
             adminPort: adminPort
         )
         logLevel = level

@@ -19,7 +19,7 @@ struct CommitQueueTests {
     func batchesByCount() {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 4096, syncInterval: nil)
         for (waiter, size) in [1, 1, 3000, 2000, 1, 5000, 1].enumerated() {
-            let accepted = queue.commitRequested(changes(size), waiter: waiter)
+            let accepted = queue.commitRequested(changes(size), waiter: waiter, now: start)
             #expect(accepted)
         }
         #expect(batch(queue.nextWork(now: start)) == [0, 1, 2])
@@ -35,16 +35,70 @@ struct CommitQueueTests {
     @Test("takes everything that queued up while the writer was busy")
     func groupsConcurrentCallers() {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 4096, syncInterval: nil)
-        for waiter in 0..<100 { _ = queue.commitRequested(changes(2), waiter: waiter) }
+        for waiter in 0..<100 { _ = queue.commitRequested(changes(2), waiter: waiter, now: start) }
         #expect(batch(queue.nextWork(now: start)) == Array(0..<100))
+    }
+
+    @Test("with a delay, a batch waits for company until full or its oldest request is due")
+    func batchesByDelay() {
+        var queue = CommitQueue<[PersistedChange], Int>(
+            maxBatchChanges: 10, maxBatchDelay: .microseconds(500), syncInterval: nil)
+        _ = queue.commitRequested(changes(2), waiter: 0, now: start)
+        _ = queue.commitRequested(changes(3), waiter: 1, now: start + .microseconds(200))
+        guard case .wait(until: let due) = queue.nextWork(now: start + .microseconds(300)) else {
+            Issue.record("a batch short of its count waits for its oldest request's deadline")
+            return
+        }
+        #expect(due == start + .microseconds(500))
+        #expect(batch(queue.nextWork(now: start + .microseconds(500))) == [0, 1])
+
+        // Full before the deadline: commits at once.
+        _ = queue.commitRequested(changes(4), waiter: 2, now: start + .milliseconds(1))
+        _ = queue.commitRequested(changes(6), waiter: 3, now: start + .milliseconds(1))
+        _ = queue.commitRequested(changes(1), waiter: 4, now: start + .milliseconds(1))
+        #expect(batch(queue.nextWork(now: start + .milliseconds(1))) == [2, 3])
+        // The rest waits for its own oldest request's deadline.
+        guard case .wait(until: let next) = queue.nextWork(now: start + .milliseconds(1)) else {
+            Issue.record("the remainder waits")
+            return
+        }
+        #expect(next == start + .milliseconds(1) + .microseconds(500))
+    }
+
+    @Test("with a delay, closing commits what is pending without waiting")
+    func closeDoesNotWait() {
+        var queue = CommitQueue<[PersistedChange], Int>(
+            maxBatchChanges: 10, maxBatchDelay: .seconds(1), syncInterval: nil)
+        _ = queue.commitRequested(changes(1), waiter: 0, now: start)
+        _ = queue.closeRequested(waiter: nil)
+        #expect(batch(queue.nextWork(now: start)) == [0])
+    }
+
+    @Test("with a delay, a sync that falls due while a batch waits runs first")
+    func syncWhileWaiting() {
+        var queue = CommitQueue<[PersistedChange], Int>(
+            maxBatchChanges: 10, maxBatchDelay: .milliseconds(5), syncInterval: .milliseconds(2))
+        queue.batchCommitted(now: start)
+        _ = queue.commitRequested(changes(1), waiter: 0, now: start + .milliseconds(1))
+        guard case .wait(until: let due) = queue.nextWork(now: start + .milliseconds(1)) else {
+            Issue.record("expected a wait")
+            return
+        }
+        #expect(due == start + .milliseconds(2))
+        guard case .sync = queue.nextWork(now: start + .milliseconds(2)) else {
+            Issue.record("expected the sync")
+            return
+        }
+        queue.syncFinished(succeeded: true, now: start + .milliseconds(3))
+        #expect(batch(queue.nextWork(now: start + .milliseconds(6))) == [0])
     }
 
     @Test("close drains pending commits, then finishes; later requests are refused")
     func closeDrains() {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 4096, syncInterval: .seconds(1))
-        _ = queue.commitRequested(changes(1), waiter: 1)
+        _ = queue.commitRequested(changes(1), waiter: 1, now: start)
         #expect(queue.closeRequested(waiter: 100) == .pending)
-        let acceptedWhileClosing = queue.commitRequested(changes(1), waiter: 2)
+        let acceptedWhileClosing = queue.commitRequested(changes(1), waiter: 2, now: start)
         #expect(!acceptedWhileClosing)
         #expect(queue.closeRequested(waiter: 101) == .pending)
         #expect(batch(queue.nextWork(now: start)) == [1])
@@ -55,14 +109,14 @@ struct CommitQueueTests {
         }
         #expect(waiters == [100, 101])
         #expect(queue.closeRequested(waiter: 102) == .closed)
-        let acceptedWhenClosed = queue.commitRequested(changes(1), waiter: 3)
+        let acceptedWhenClosed = queue.commitRequested(changes(1), waiter: 3, now: start)
         #expect(!acceptedWhenClosed)
     }
 
     @Test("relaxed: a sync is due one interval after the first unsynced commit")
     func relaxedSync() {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: .seconds(1))
-        _ = queue.commitRequested(changes(1), waiter: 1)
+        _ = queue.commitRequested(changes(1), waiter: 1, now: start)
         _ = queue.nextWork(now: start)
         queue.batchCommitted(now: start)
         queue.batchCommitted(now: start + .milliseconds(500))

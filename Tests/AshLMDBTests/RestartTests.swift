@@ -75,13 +75,18 @@ struct RestartTests {
         try await store.close()
     }
 
-    @Test("many concurrent committers all complete and are durable", arguments: [Durability.strict, .relaxed])
-    func groupCommit(durability: Durability) async throws {
+    @Test(
+        "many concurrent committers all complete and are durable",
+        arguments: [(Durability.strict, Duration.zero), (.relaxed, .zero), (.strict, .milliseconds(2)), (.relaxed, .milliseconds(2))]
+    )
+    func groupCommit(durability: Durability, maxBatchDelay: Duration) async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
         let tasks = 64
         let perTask = 25
-        let store = try LMDBContextPersistence(directory: folder.path, durability: durability)
+        let store = try LMDBContextPersistence(
+            directory: folder.path, durability: durability,
+            configuration: LMDBContextPersistence.Configuration(maxBatchDelay: maxBatchDelay))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<tasks {
                 group.addTask {
@@ -137,7 +142,7 @@ struct RestartTests {
         try await reopened.close()
     }
 
-    @Test("refuses durability none and invalid changes")
+    @Test("refuses durability none, bad settings and invalid changes")
     func invalidInput() async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -145,6 +150,18 @@ struct RestartTests {
             _ = try LMDBContextPersistence(directory: folder.path, durability: .none)
         } throws: { error in
             (error as? ContextStoreError)?.code == .invalidArgument
+        }
+        for configuration in [
+            LMDBContextPersistence.Configuration(maxBatchChanges: 0),
+            LMDBContextPersistence.Configuration(maxBatchDelay: .milliseconds(-1)),
+            LMDBContextPersistence.Configuration(maxBatchDelay: .seconds(2)),
+            LMDBContextPersistence.Configuration(syncInterval: .zero),
+        ] {
+            #expect {
+                _ = try LMDBContextPersistence(directory: folder.path, durability: .relaxed, configuration: configuration)
+            } throws: { error in
+                (error as? ContextStoreError)?.code == .invalidArgument
+            }
         }
         let store = try LMDBContextPersistence(directory: folder.path, durability: .relaxed)
         for change in [
