@@ -52,6 +52,31 @@ import Testing
         try await again.close()
     }
 
+    @Test("contexts the wheels expire are deleted from the data file while the engine runs", arguments: [Durability.strict, .relaxed])
+    func expiryDeletesFromDisk(durability: Durability) async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let clock = Clock()
+        let (engine, persistence) = try await open(folder, durability, clock: clock)
+        let short = try await engine.create(Array(repeating: CreateRequest(binding: "POST /s", ttlMilliseconds: 1_000), count: 300))
+            .map { try $0.get() }
+        _ = try await engine.create(Array(repeating: CreateRequest(binding: "POST /l", ttlMilliseconds: 600_000), count: 50))
+            .map { try $0.get() }
+        let consumed = await engine.consume(short.prefix(100).map(\.id), now: clock.nowMilliseconds())
+        #expect(consumed.allSatisfy { (try? $0.get()) == .consumed })
+        #expect(try await persistence.storedContextCount() == 350)
+
+        clock.advance(by: 1_000)
+        #expect(await engine.removeExpired() == 300)
+        // Consumed or not, what expired is gone from the disk, not only from memory.
+        #expect(try await persistence.storedContextCount() == 50)
+        try await persistence.close()
+
+        let (_, again) = try await open(folder, durability, clock: clock)
+        #expect(try await again.storedContextCount() == 50)
+        try await again.close()
+    }
+
     @Test("an id stored twice loads once, consumed if either record is, and the disk is repaired")
     func duplicatedIdIsRepaired() async throws {
         let folder = try TestFolder()
