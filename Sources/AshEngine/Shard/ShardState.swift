@@ -265,7 +265,5 @@ extension AshCompactID {
 }
 
 /// A value with no shared mutable references: recovery fills one per shard
-/// and hands it whole to its shard actor. Unchecked only because
-/// `AshIdentifierGenerator` (a value holding an array) is not marked
-/// `Sendable` in AshCore.
-extension ShardState: @unchecked Sendable {}
+/// and hands it whole to its shard actor.
+extension ShardState: Sendable {}
