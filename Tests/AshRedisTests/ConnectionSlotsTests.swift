@@ -79,22 +79,27 @@ import Testing
         }
     }
 
-    @Test func aNamedSlotIsUsedOrOpenedAndTheTurnIsKeptForOthers() {
+    @Test func aPreferenceSkipsTheSharedTurnAheadToAnAcceptedSlot() {
         var slots = Slots(count: 4)
         var opened: [Int] = []
-        func lease(slot: Int?) -> Slots.LeaseAction {
-            slots.lease(slot: slot, isAlive: { _ in true }, makePending: { slot in
+        func lease(preferring isPreferred: ((Int) -> Bool)?) -> Slots.LeaseAction {
+            slots.lease(preferring: isPreferred, isAlive: { _ in true }, makePending: { slot in
                 opened.append(slot)
                 return slot
             })
         }
-        guard case .open(3, let attempt, 3) = lease(slot: 3) else { Issue.record("slot 3 not opened"); return }
-        guard case .wait(3) = lease(slot: 3) else { Issue.record("no wait on slot 3"); return }
-        _ = slots.opened("c3", slot: 3, attempt: attempt)
-        guard case .use("c3") = lease(slot: 3) else { Issue.record("slot 3 not used"); return }
-        // Without a named slot, the round-robin turn, untouched by named leases.
-        guard case .open(0, _, 0) = lease(slot: nil) else { Issue.record("slot 0 not next"); return }
-        guard case .open(1, _, 1) = lease(slot: nil) else { Issue.record("slot 1 not next"); return }
-        #expect(opened == [3, 0, 1])
+        let odd: (Int) -> Bool = { $0 % 2 == 1 }
+        guard case .open(1, let attempt, 1) = lease(preferring: odd) else { Issue.record("slot 1 not opened"); return }
+        // The turn moved past slot 1: the next odd slot is 3, the next slot 2.
+        guard case .open(3, _, 3) = lease(preferring: odd) else { Issue.record("slot 3 not opened"); return }
+        guard case .wait(1) = lease(preferring: odd) else { Issue.record("no wait on slot 1"); return }
+        _ = slots.opened("c1", slot: 1, attempt: attempt)
+        guard case .open(2, _, 2) = lease(preferring: nil) else { Issue.record("slot 2 not next"); return }
+        guard case .wait(3) = lease(preferring: odd) else { Issue.record("no wait on slot 3"); return }
+        guard case .open(0, _, 0) = lease(preferring: { $0 == 0 }) else { Issue.record("slot 0 not opened"); return }
+        guard case .use("c1") = lease(preferring: odd) else { Issue.record("slot 1 not used"); return }
+        // A preference no slot meets leaves the plain turn.
+        guard case .wait(2) = lease(preferring: { _ in false }) else { Issue.record("slot 2 not next"); return }
+        #expect(opened == [1, 3, 2, 0])
     }
 }

@@ -36,25 +36,29 @@ package struct ConnectionSlots<Connection, Pending> {
     /// Picks the connection for the next command.
     ///
     /// - Parameters:
-    ///   - slot: the slot to use (say, the caller's turn among the slots on
-    ///     its event loop); `nil` for the next one round-robin.
+    ///   - isPreferred: when given, the round-robin turn skips ahead to the
+    ///     next slot it accepts (say, one on the caller's event loop), so
+    ///     callers with different preferences share one turn; `nil` takes
+    ///     the next slot.
     ///   - isAlive: whether an open connection can still carry commands.
     ///   - makePending: makes the value waiters of a new attempt on a slot
     ///     wait on.
-    /// - Complexity: O(1).
+    /// - Complexity: O(1) without a preference; with one, O(*k*) where *k*
+    ///   is the distance to the next accepted slot (at most the slot count).
     package mutating func lease(
-        slot: Int? = nil,
+        preferring isPreferred: ((_ slot: Int) -> Bool)? = nil,
         isAlive: (Connection) -> Bool,
         makePending: (_ slot: Int) -> Pending
     ) -> LeaseAction {
         guard !isShutDown else { return .shutDown }
-        let index: Int
-        if let slot {
-            index = slot
-        } else {
-            index = nextSlot
-            nextSlot = (nextSlot + 1) % slots.count
+        var index = nextSlot
+        if let isPreferred {
+            for offset in 0..<slots.count where isPreferred((nextSlot + offset) % slots.count) {
+                index = (nextSlot + offset) % slots.count
+                break
+            }
         }
+        nextSlot = (index + 1) % slots.count
         switch slots[index] {
         case .open(let connection) where isAlive(connection):
             return .use(connection)
