@@ -10,7 +10,7 @@ import Testing
         func lease(_ slots: inout Slots, alive: Bool = true) -> Slots.LeaseAction {
             slots.lease(
                 isAlive: { _ in alive },
-                makePending: { _ in
+                makePending: {
                     pendings += 1; return pendings
                 })
         }
@@ -26,18 +26,18 @@ import Testing
 
     @Test func aDeadConnectionIsReplacedOnNextUse() {
         var slots = Slots(count: 1)
-        guard case .open(0, let attempt, _) = slots.lease(isAlive: { _ in true }, makePending: { _ in 1 }) else {
+        guard case .open(0, let attempt, _) = slots.lease(isAlive: { _ in true }, makePending: { 1 }) else {
             Issue.record("not opened")
             return
         }
         _ = slots.opened("old", slot: 0, attempt: attempt)
-        guard case .open(0, let again, 2) = slots.lease(isAlive: { $0 != "old" }, makePending: { _ in 2 }) else {
+        guard case .open(0, let again, 2) = slots.lease(isAlive: { $0 != "old" }, makePending: { 2 }) else {
             Issue.record("a dead connection was not replaced")
             return
         }
         #expect(again != attempt)
         _ = slots.opened("new", slot: 0, attempt: again)
-        guard case .use("new") = slots.lease(isAlive: { $0 != "old" }, makePending: { _ in 3 }) else {
+        guard case .use("new") = slots.lease(isAlive: { $0 != "old" }, makePending: { 3 }) else {
             Issue.record("the new connection is not used")
             return
         }
@@ -45,17 +45,17 @@ import Testing
 
     @Test func aFailedAttemptFreesTheSlotAndStaleReportsAreIgnored() {
         var slots = Slots(count: 1)
-        guard case .open(0, let attempt, _) = slots.lease(isAlive: { _ in true }, makePending: { _ in 1 }) else {
+        guard case .open(0, let attempt, _) = slots.lease(isAlive: { _ in true }, makePending: { 1 }) else {
             Issue.record("not opened")
             return
         }
         slots.failed(slot: 0, attempt: attempt)
-        guard case .open(0, let retry, 2) = slots.lease(isAlive: { _ in true }, makePending: { _ in 2 }) else {
+        guard case .open(0, let retry, 2) = slots.lease(isAlive: { _ in true }, makePending: { 2 }) else {
             Issue.record("no retry after a failure")
             return
         }
         slots.failed(slot: 0, attempt: attempt)  // stale: must not clear the new attempt
-        guard case .wait(2) = slots.lease(isAlive: { _ in true }, makePending: { _ in 3 }) else {
+        guard case .wait(2) = slots.lease(isAlive: { _ in true }, makePending: { 3 }) else {
             Issue.record("a stale failure cleared the running attempt")
             return
         }
@@ -64,8 +64,8 @@ import Testing
 
     @Test func shutDownReturnsOpenConnectionsAndRefusesLeases() {
         var slots = Slots(count: 2)
-        guard case .open(0, let attempt, _) = slots.lease(isAlive: { _ in true }, makePending: { _ in 1 }),
-            case .open(1, let opening, _) = slots.lease(isAlive: { _ in true }, makePending: { _ in 2 })
+        guard case .open(0, let attempt, _) = slots.lease(isAlive: { _ in true }, makePending: { 1 }),
+            case .open(1, let opening, _) = slots.lease(isAlive: { _ in true }, makePending: { 2 })
         else {
             Issue.record("not opened")
             return
@@ -73,33 +73,31 @@ import Testing
         _ = slots.opened("c0", slot: 0, attempt: attempt)
         #expect(slots.shutDown() == ["c0"])
         #expect(slots.opened("late", slot: 1, attempt: opening) == .closeAndFail)
-        guard case .shutDown = slots.lease(isAlive: { _ in true }, makePending: { _ in 3 }) else {
+        guard case .shutDown = slots.lease(isAlive: { _ in true }, makePending: { 3 }) else {
             Issue.record("a shut-down pool leased")
             return
         }
     }
 
-    @Test func aPreferenceSkipsTheSharedTurnAheadToAnAcceptedSlot() {
+    @Test func aPreferredLiveConnectionWinsOverTheRoundRobinTurn() {
         var slots = Slots(count: 4)
-        var opened: [Int] = []
-        func lease(preferring isPreferred: ((Int) -> Bool)?) -> Slots.LeaseAction {
-            slots.lease(preferring: isPreferred, isAlive: { _ in true }, makePending: { slot in
-                opened.append(slot)
-                return slot
-            })
+        for index in 0..<4 {
+            guard case .open(index, let attempt, _) = slots.lease(isAlive: { _ in true }, makePending: { index }) else {
+                Issue.record("slot \(index) not opened")
+                return
+            }
+            _ = slots.opened(index.isMultiple(of: 2) ? "even\(index)" : "odd\(index)", slot: index, attempt: attempt)
         }
-        let odd: (Int) -> Bool = { $0 % 2 == 1 }
-        guard case .open(1, let attempt, 1) = lease(preferring: odd) else { Issue.record("slot 1 not opened"); return }
-        // The turn moved past slot 1: the next odd slot is 3, the next slot 2.
-        guard case .open(3, _, 3) = lease(preferring: odd) else { Issue.record("slot 3 not opened"); return }
-        guard case .wait(1) = lease(preferring: odd) else { Issue.record("no wait on slot 1"); return }
-        _ = slots.opened("c1", slot: 1, attempt: attempt)
-        guard case .open(2, _, 2) = lease(preferring: nil) else { Issue.record("slot 2 not next"); return }
-        guard case .wait(3) = lease(preferring: odd) else { Issue.record("no wait on slot 3"); return }
-        guard case .open(0, _, 0) = lease(preferring: { $0 == 0 }) else { Issue.record("slot 0 not opened"); return }
-        guard case .use("c1") = lease(preferring: odd) else { Issue.record("slot 1 not used"); return }
-        // A preference no slot meets leaves the plain turn.
-        guard case .wait(2) = lease(preferring: { _ in false }) else { Issue.record("slot 2 not next"); return }
-        #expect(opened == [1, 3, 2, 0])
+        func leaseOdd(alive: @escaping (String) -> Bool = { _ in true }) -> Slots.LeaseAction {
+            slots.lease(preferring: { $0.hasPrefix("odd") }, isAlive: alive, makePending: { 9 })
+        }
+        guard case .use("odd1") = leaseOdd() else { Issue.record("odd1 not preferred"); return }
+        guard case .use("odd3") = leaseOdd() else { Issue.record("odd3 not next among the preferred"); return }
+        guard case .use("odd1") = leaseOdd() else { Issue.record("the preferred ones are not used in turn"); return }
+        // No live preferred connection: the round-robin turn decides.
+        guard case .use("even2") = leaseOdd(alive: { !$0.hasPrefix("odd") }) else {
+            Issue.record("no fallback to the round-robin turn")
+            return
+        }
     }
 }

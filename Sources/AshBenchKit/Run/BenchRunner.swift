@@ -48,11 +48,17 @@ public struct BenchRunner: Sendable {
         let settings = WorkloadSettings(ttlMilliseconds: options.ttlMilliseconds, replays: options.replays, request: request)
         for workload in options.workloads {
             for depth in options.depths {
-                for (spec, target) in opened where options.workloads(for: spec.name).contains(workload) {
+                for index in opened.indices where options.workloads(for: opened[index].spec.name).contains(workload) {
+                    let (spec, target) = opened[index]
                     var result = await measure(spec, target, workload, depth: depth, settings: settings)
                     result.bytesPerContext = bytesPerContext[spec.name]
                     results.append(result)
                     progress.note(Self.summary(result))
+                    // An in-process engine starts each measurement empty, so
+                    // nothing it holds works in this process while others run.
+                    if let engine = target as? EngineTarget, let emptied = await engine.emptied() {
+                        opened[index].target = emptied
+                    }
                 }
             }
         }

@@ -32,6 +32,19 @@ public final class EngineTarget: BenchTarget {
         self.service = Task { try await engine.run() }
     }
 
+    /// Stops this memory-only engine and returns an empty one configured
+    /// like it; `nil` for a durable engine, whose data folder is its state.
+    ///
+    /// The engine lives in the load generator's process: what one
+    /// measurement leaves in it would expire (the wheels freeing millions
+    /// of contexts) during the measurements of the targets after it, and
+    /// count as their load generator's CPU.
+    public func emptied() async -> EngineTarget? {
+        guard !engine.isDurable, let fresh = try? ContextEngine(configuration: engine.configuration) else { return nil }
+        await close()
+        return EngineTarget(engine: fresh)
+    }
+
     public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
         try await engine.create(binding: binding, ttlMilliseconds: ttlMilliseconds)
     }

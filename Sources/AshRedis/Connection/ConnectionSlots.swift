@@ -1,7 +1,7 @@
 /// Which connections a pool has, is opening, or must open: a pure state
 /// machine the pool drives under its lock.
 ///
-/// Slots are used round-robin, or as a lease names them. A slot whose connection died is reopened on
+/// Slots are used round-robin. A slot whose connection died is reopened on
 /// its next use; callers that arrive while it opens wait for the same
 /// attempt. A failed attempt empties the slot, so the next use tries again.
 package struct ConnectionSlots<Connection, Pending> {
@@ -36,29 +36,30 @@ package struct ConnectionSlots<Connection, Pending> {
     /// Picks the connection for the next command.
     ///
     /// - Parameters:
-    ///   - isPreferred: when given, the round-robin turn skips ahead to the
-    ///     next slot it accepts (say, one on the caller's event loop), so
-    ///     callers with different preferences share one turn; `nil` takes
-    ///     the next slot.
+    ///   - isPreferred: when given, the next open, live connection it
+    ///     accepts is taken first (say, one on the caller's event loop);
+    ///     only when there is none does the round-robin turn decide.
     ///   - isAlive: whether an open connection can still carry commands.
-    ///   - makePending: makes the value waiters of a new attempt on a slot
-    ///     wait on.
-    /// - Complexity: O(1) without a preference; with one, O(*k*) where *k*
-    ///   is the distance to the next accepted slot (at most the slot count).
+    ///   - makePending: makes the value waiters of a new attempt wait on.
+    /// - Complexity: O(1) without a preference; O(*n*) in the number of
+    ///   slots with one.
     package mutating func lease(
-        preferring isPreferred: ((_ slot: Int) -> Bool)? = nil,
+        preferring isPreferred: ((Connection) -> Bool)? = nil,
         isAlive: (Connection) -> Bool,
-        makePending: (_ slot: Int) -> Pending
+        makePending: () -> Pending
     ) -> LeaseAction {
         guard !isShutDown else { return .shutDown }
-        var index = nextSlot
         if let isPreferred {
-            for offset in 0..<slots.count where isPreferred((nextSlot + offset) % slots.count) {
-                index = (nextSlot + offset) % slots.count
-                break
+            for offset in 0..<slots.count {
+                let index = (nextSlot + offset) % slots.count
+                if case .open(let connection) = slots[index], isPreferred(connection), isAlive(connection) {
+                    nextSlot = (index + 1) % slots.count
+                    return .use(connection)
+                }
             }
         }
-        nextSlot = (index + 1) % slots.count
+        let index = nextSlot
+        nextSlot = (nextSlot + 1) % slots.count
         switch slots[index] {
         case .open(let connection) where isAlive(connection):
             return .use(connection)
@@ -66,7 +67,7 @@ package struct ConnectionSlots<Connection, Pending> {
             return .wait(pending)
         case .open, .empty:
             attempts += 1
-            let pending = makePending(index)
+            let pending = makePending()
             slots[index] = .opening(pending, attempt: attempts)
             return .open(slot: index, attempt: attempts, pending: pending)
         }

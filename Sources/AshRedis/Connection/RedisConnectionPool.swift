@@ -9,11 +9,10 @@ import Synchronization
 /// first use and reopened on the next use after they fail.
 final class RedisConnectionPool: Sendable {
     let configuration: RedisConfiguration
-    /// The event loop of each slot, fixed, so a reopened connection stays
-    /// on its loop.
-    private let slotLoops: [any EventLoop]
-    /// The pool's event loops, for callers running on one of them.
-    private let loops: Set<ObjectIdentifier>
+    private let eventLoopGroup: any EventLoopGroup
+    /// The group's event loops: only a caller on one of them can find a
+    /// connection on its own loop.
+    private let groupLoops: Set<ObjectIdentifier>
     private let sslContext: NIOSSLContext?
     private let decodingLimits: RESPDecoder.Limits
     private let slots: Mutex<ConnectionSlots<RedisConnection, EventLoopPromise<RedisConnection>>>
@@ -27,9 +26,8 @@ final class RedisConnectionPool: Sendable {
     ) throws(ContextStoreError) {
         try configuration.validate()
         self.configuration = configuration
-        let loops = (0..<configuration.connectionCount).map { _ in eventLoopGroup.next() }
-        self.slotLoops = loops
-        self.loops = Set(loops.map(ObjectIdentifier.init))
+        self.eventLoopGroup = eventLoopGroup
+        self.groupLoops = Set(eventLoopGroup.makeIterator().map { ObjectIdentifier($0) })
         self.decodingLimits = decodingLimits
         if let tls = configuration.tls {
             do {
@@ -84,22 +82,21 @@ final class RedisConnectionPool: Sendable {
         for connection in open { try? await connection.close().get() }
     }
 
-    /// The next connection, round-robin; the next one on the caller's event
-    /// loop when the caller runs on one of the pool's loops (then commands
-    /// and replies never leave that thread). Slots alternate between the
-    /// loops, so that one is at most a few slots ahead.
-    ///
-    /// (One turn shared by all callers, skipping to their loop's next slot,
-    /// measured better than a turn per loop: with 25 callers per loop taking
-    /// turns, `ash-bench`'s fairness check at depth 16 reached 0.63–0.88 of
-    /// `redis-benchmark`, with the shared turn 0.84–1.12.)
+    /// The next connection, round-robin; among those on the caller's event
+    /// loop when the caller runs on one (then commands and replies never
+    /// leave that thread).
     private func lease() async throws(ContextStoreError) -> RedisConnection {
-        let slotLoops = slotLoops
-        let local = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { loops.contains(ObjectIdentifier($0)) ? $0 : nil }
+        // A caller on a loop of another group (a web framework's) would
+        // scan every slot under the lock and find none: round-robin for it.
+        let current = MultiThreadedEventLoopGroup.currentEventLoop.flatMap {
+            groupLoops.contains(ObjectIdentifier($0)) ? $0 : nil
+        }
+        let eventLoop = eventLoopGroup.next()
         let action = slots.withLock { slots in
             slots.lease(
-                preferring: local.map { loop in { slotLoops[$0] === loop } }, isAlive: { $0.isActive },
-                makePending: { slotLoops[$0].makePromise(of: RedisConnection.self) })
+                preferring: current.map { loop in { $0.channel.eventLoop === loop } },
+                isAlive: { $0.isActive },
+                makePending: { eventLoop.makePromise(of: RedisConnection.self) })
         }
         switch action {
         case .use(let connection):
