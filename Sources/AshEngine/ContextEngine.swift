@@ -72,9 +72,6 @@ public final class ContextEngine: ContextStore, Service {
         return engine
     }
 
-    /// Whether changes are written through to a persistence.
-    public var isDurable: Bool { persistence != nil }
-
     @inline(__always)
     func shard(for id: ContextID) -> Shard {
         shards[ShardRouting.shard(ofHash: id.shardHash, among: shards.count)]

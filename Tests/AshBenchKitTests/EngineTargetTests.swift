@@ -1,4 +1,5 @@
 import AshBenchKit
+import AshCore
 import AshEngine
 import AshStore
 import Foundation
@@ -6,26 +7,27 @@ import Testing
 
 @Suite("The in-process engine target")
 struct EngineTargetTests {
-    @Test("a memory-only engine is replaced by an empty one configured alike")
-    func emptiedMemoryOnly() async throws {
-        let target = try await EngineTarget.open(durability: .none, directory: nil, shards: 3)
-        _ = try await target.create(binding: "POST /a", ttlMilliseconds: 60_000)
-        #expect(await target.engine.stats().total.live == 1)
-
-        let emptied = try #require(await target.emptied())
-        #expect(emptied.engine !== target.engine)
-        #expect(emptied.engine.configuration.shardCount == 3)
-        #expect(await emptied.engine.stats().total.live == 0)
-        await emptied.close()
+    final class Clock: WallClock, @unchecked Sendable {
+        private let lock = NSLock()
+        private var now: Int64 = 1_767_225_600_000
+        func nowMilliseconds() -> Int64 { lock.withLock { now } }
+        func advance(by milliseconds: Int64) { lock.withLock { now += milliseconds } }
     }
 
-    @Test("a durable engine keeps its state: there is nothing to empty")
-    func durableIsKept() async throws {
-        let folder = NSTemporaryDirectory() + "ash-bench-target-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let target = try await EngineTarget.open(durability: .relaxed, directory: folder, shards: nil)
-        #expect(target.engine.isDurable)
-        #expect(await target.emptied() == nil)
+    @Test("with its wheels stopped nothing is reclaimed; starting them first removes what expired")
+    func wheelsRunOnlyWhenStarted() async throws {
+        let clock = Clock()
+        let target = EngineTarget(engine: try ContextEngine(configuration: EngineConfiguration(shardCount: 2, clock: clock)))
+        await target.stopWheels()
+        for _ in 0..<5 { _ = try await target.create(binding: "POST /a", ttlMilliseconds: 1_000) }
+        clock.advance(by: 1_000)
+        // Stopped: the expired contexts stay held (answered as expired, never served).
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await target.engine.stats().total.live == 5)
+        await target.startWheels()
+        let after = await target.engine.stats().total
+        #expect(after.live == 0)
+        #expect(after.expired == 5)
         await target.close()
     }
 }

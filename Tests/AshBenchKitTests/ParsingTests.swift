@@ -37,6 +37,16 @@ struct ParsingTests {
             ])
     }
 
+    @Test func redisBenchmarkArgumentsWithThreads() {
+        let arguments = RedisBenchmarkRunner.arguments(
+            host: "::1", port: 6379, username: "u", password: nil, connections: 8, depth: 1, requests: 100, threads: 2)
+        #expect(
+            arguments == [
+                "-h", "::1", "-p", "6379", "--user", "u", "--threads", "2", "-c", "8", "-P", "1", "-t", "set", "-n", "100",
+                "-q", "--csv",
+            ])
+    }
+
     @Test func procStatWithAnAwkwardCommandName() throws {
         let line = "4242 (post (gres) x) S 17 4242 4242 0 -1 4194560 1234 0 0 0 150 75 30 12 20 0 1 0 9999 231739392 2345 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
         let stat = try ProcStat(parsing: line)

@@ -1,8 +1,13 @@
 /// The fairness check: `redis-benchmark`'s pipelined SET, then the same
-/// number of SETs through our Redis client with the same connections and
-/// depth.
+/// number of SETs through our Redis client with the same connections,
+/// depth and threads, alternately, a few rounds; the best round of each
+/// counts.
+///
+/// Alternating and taking each side's best keeps a burst of other work on
+/// the shared machine (a server's expiry cycle, say) from deciding the
+/// check: each side is measured at its best moment, not at one moment each.
 public enum FairnessProbe {
-    /// Runs both for one depth.
+    /// Runs both for one depth, `rounds` times each.
     public static func check(
         target name: String,
         redis: RedisTarget,
@@ -11,32 +16,51 @@ public enum FairnessProbe {
         depth: Int,
         requests: Int,
         timeLimit: Duration,
+        threads: Int,
+        rounds: Int = 3,
         progress: ProgressLine
     ) async -> FairnessCheck {
         var theirs: Double?
         var note: String?
-        progress.note("fairness: redis-benchmark -c \(connections) -P \(depth) -t set -n \(requests) against \(name)")
-        do {
-            theirs = try await runner.setRequestsPerSecond(
-                configuration: redis.configuration, connections: connections, depth: depth, requests: requests)
-        } catch {
-            note = "redis-benchmark could not run: \(error)"
+        var best: (operations: Int, perSecond: Double, clientCPU: Double, serverCPU: Double?)?
+        for round in 1...max(1, rounds) {
+            let label = "fairness \(round)/\(rounds)"
+            if note == nil {
+                progress.note(
+                    "\(label): redis-benchmark --threads \(threads) -c \(connections) -P \(depth) -t set -n \(requests)"
+                        + " against \(name)")
+                do {
+                    let perSecond = try await runner.setRequestsPerSecond(
+                        configuration: redis.configuration, connections: connections, depth: depth, requests: requests,
+                        threads: threads)
+                    theirs = max(theirs ?? 0, perSecond)
+                } catch {
+                    note = "redis-benchmark could not run: \(error)"
+                }
+            }
+            let counter = ProgressCounter()
+            let serverBefore = await redis.sample()
+            let clientBefore = ProcessCPU.selfSeconds()
+            let (operations, elapsed) = await progress.track("\(label): ash-bench SET \(name) d=\(depth)", counter) {
+                await ourSets(
+                    redis, connections: connections, depth: depth, requests: requests, timeLimit: timeLimit,
+                    counter: counter)
+            }
+            let clientCPU = ProcessCPU.selfSeconds() - clientBefore
+            let serverAfter = await redis.sample()
+            let perSecond = elapsed > 0 ? Double(operations) / elapsed : 0
+            if perSecond > best?.perSecond ?? -1 {
+                best = (operations, perSecond, clientCPU, ResourceSample.cpuSeconds(before: serverBefore, after: serverAfter))
+            }
         }
-        let counter = ProgressCounter()
-        let serverBefore = await redis.sample()
-        let clientBefore = ProcessCPU.selfSeconds()
-        let (operations, elapsed) = await progress.track("fairness: ash-bench SET \(name) d=\(depth)", counter) {
-            await ourSets(
-                redis, connections: connections, depth: depth, requests: requests, timeLimit: timeLimit, counter: counter)
-        }
-        let clientCPU = ProcessCPU.selfSeconds() - clientBefore
-        let serverAfter = await redis.sample()
-        return FairnessCheck(
+        var check = FairnessCheck(
             target: name, connections: connections, depth: depth, requests: requests,
-            redisBenchmarkOpsPerSecond: theirs, ashBenchRequests: operations,
-            ashBenchOpsPerSecond: elapsed > 0 ? Double(operations) / elapsed : 0,
-            clientCpuSeconds: clientCPU,
-            serverCpuSeconds: ResourceSample.cpuSeconds(before: serverBefore, after: serverAfter), note: note)
+            redisBenchmarkOpsPerSecond: theirs, ashBenchRequests: best?.operations ?? 0,
+            ashBenchOpsPerSecond: best?.perSecond ?? 0,
+            clientCpuSeconds: best?.clientCPU ?? 0, serverCpuSeconds: best?.serverCPU, note: note)
+        check.rounds = max(1, rounds)
+        check.threads = threads
+        return check
     }
 
     /// `requests` SETs of one key with a 3-byte value (as `redis-benchmark -t set`

@@ -10,13 +10,16 @@ public struct RedisBenchmarkRunner: Sendable {
         self.executable = executable
     }
 
-    /// The arguments for a plain pipelined SET with `connections` clients at `depth`.
+    /// The arguments for a plain pipelined SET with `connections` clients at
+    /// `depth`, on `threads` threads (its own default, one, when 1).
     public static func arguments(
-        host: String, port: Int, username: String?, password: String?, connections: Int, depth: Int, requests: Int
+        host: String, port: Int, username: String?, password: String?, connections: Int, depth: Int, requests: Int,
+        threads: Int = 1
     ) -> [String] {
         var arguments = ["-h", host, "-p", String(port)]
         if let username { arguments += ["--user", username] }
         if let password { arguments += ["-a", password, "--no-auth-warning"] }
+        if threads > 1 { arguments += ["--threads", String(threads)] }
         arguments += ["-c", String(connections), "-P", String(depth), "-t", "set", "-n", String(requests), "-q", "--csv"]
         return arguments
     }
@@ -25,14 +28,15 @@ public struct RedisBenchmarkRunner: Sendable {
     /// - Throws: ``BenchError/Code/toolFailed`` when it cannot run or fails;
     ///   ``BenchError/Code/malformedInput`` when its output is not CSV.
     public func setRequestsPerSecond(
-        configuration: RedisConfiguration, connections: Int, depth: Int, requests: Int
+        configuration: RedisConfiguration, connections: Int, depth: Int, requests: Int, threads: Int = 1
     ) async throws -> Double {
         guard let path = Self.resolve(executable) else {
             throw BenchError(.toolFailed, "\(executable) not found (install redis-tools or redis-server)")
         }
         let arguments = Self.arguments(
             host: configuration.host, port: configuration.port, username: configuration.username,
-            password: configuration.password, connections: connections, depth: depth, requests: requests)
+            password: configuration.password, connections: connections, depth: depth, requests: requests,
+            threads: threads)
         let output = try await Self.run(path, arguments)
         guard let row = try RedisBenchmarkRow.parse(output).first(where: { $0.test == "SET" }) else {
             throw BenchError(.malformedInput, "redis-benchmark printed no SET row")

@@ -26,6 +26,14 @@ public struct FairnessCheck: Sendable, Hashable, Codable {
     public var serverCpuSeconds: Double?
     /// Why `redis-benchmark`'s figure is missing, when it is.
     public var note: String?
+    /// Rounds of each side run, alternately; the figures are each side's
+    /// best round (CPU seconds: of our best round). `nil` in files written
+    /// before rounds existed (one round).
+    public var rounds: Int?
+    /// Threads of each side: `redis-benchmark --threads` and ash-bench's
+    /// client event loops. `nil` in files from before (redis-benchmark on
+    /// its default one thread).
+    public var threads: Int?
 
     public init(
         target: String, connections: Int, depth: Int, requests: Int, redisBenchmarkOpsPerSecond: Double?,
@@ -64,5 +72,7 @@ extension FairnessCheck {
         try container.encode(clientCpuSeconds, forKey: .clientCpuSeconds)
         try container.encode(serverCpuSeconds, forKey: .serverCpuSeconds)
         try container.encode(note, forKey: .note)
+        try container.encode(rounds, forKey: .rounds)
+        try container.encode(threads, forKey: .threads)
     }
 }

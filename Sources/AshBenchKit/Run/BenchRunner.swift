@@ -37,6 +37,10 @@ public struct BenchRunner: Sendable {
             throw error
         }
 
+        // An in-process engine's wheels run only while it is measured (see
+        // EngineTarget): nothing it holds works here while others are.
+        for case let engine as EngineTarget in opened.map(\.target) { await engine.stopWheels() }
+
         var bytesPerContext: [String: Double] = [:]
         if options.memoryContexts > 0 {
             for (spec, target) in opened {
@@ -48,17 +52,14 @@ public struct BenchRunner: Sendable {
         let settings = WorkloadSettings(ttlMilliseconds: options.ttlMilliseconds, replays: options.replays, request: request)
         for workload in options.workloads {
             for depth in options.depths {
-                for index in opened.indices where options.workloads(for: opened[index].spec.name).contains(workload) {
-                    let (spec, target) = opened[index]
+                for (spec, target) in opened where options.workloads(for: spec.name).contains(workload) {
+                    let engine = target as? EngineTarget
+                    await engine?.startWheels()
                     var result = await measure(spec, target, workload, depth: depth, settings: settings)
+                    await engine?.stopWheels()
                     result.bytesPerContext = bytesPerContext[spec.name]
                     results.append(result)
                     progress.note(Self.summary(result))
-                    // An in-process engine starts each measurement empty, so
-                    // nothing it holds works in this process while others run.
-                    if let engine = target as? EngineTarget, let emptied = await engine.emptied() {
-                        opened[index].target = emptied
-                    }
                 }
             }
         }
@@ -71,7 +72,8 @@ public struct BenchRunner: Sendable {
                     await FairnessProbe.check(
                         target: options.baseline, redis: baseline, runner: runner, connections: options.connections,
                         depth: depth, requests: options.fairnessRequestsPerDepth * depth,
-                        timeLimit: max(options.duration, .seconds(5)), progress: progress))
+                        timeLimit: max(options.duration, .seconds(5)),
+                        threads: options.clientThreads ?? NIOSingletons.groupLoopCountSuggestion, progress: progress))
             }
         }
         for (_, target) in opened { await target.close() }

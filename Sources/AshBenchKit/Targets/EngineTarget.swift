@@ -2,47 +2,74 @@ import AshCore
 import AshEngine
 import AshLMDB
 import AshStore
+import Synchronization
 
 /// The embedded engine, in this process: creates and consumes are direct
 /// calls. CPU is this process's (see the client CPU column); memory is
 /// this process's resident size.
+///
+/// Its timer wheels run only while it is measured (``startWheels()``,
+/// ``stopWheels()``): the engine lives in the load generator's process,
+/// and the millions of contexts a measurement leaves would otherwise expire
+/// during the measurements of the targets after it, as their load
+/// generator's CPU. What expired meanwhile is removed before the engine's
+/// next measurement, untimed.
 public final class EngineTarget: BenchTarget {
     public let engine: ContextEngine
     public var store: any ContextStore { engine }
-    private let service: Task<Void, any Error>
+    private let persistence: LMDBContextPersistence?
+    private let wheels = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens an engine; durable ones on LMDB in `directory`.
     public static func open(durability: Durability, directory: String?, shards: Int?) async throws -> EngineTarget {
         var configuration = EngineConfiguration(maximumContexts: 100_000_000)
         if let shards { configuration.shardCount = shards }
-        let engine: ContextEngine
-        if durability == .none {
-            engine = try ContextEngine(configuration: configuration)
-        } else {
-            guard let directory else { throw BenchError(.invalidOption, "a durable engine needs a directory") }
-            let persistence = try LMDBContextPersistence(directory: directory, durability: durability)
-            engine = try await ContextEngine.open(configuration: configuration, persistence: persistence)
+        guard durability != .none else {
+            return EngineTarget(engine: try ContextEngine(configuration: configuration))
         }
-        return EngineTarget(engine: engine)
+        guard let directory else { throw BenchError(.invalidOption, "a durable engine needs a directory") }
+        let persistence = try LMDBContextPersistence(directory: directory, durability: durability)
+        let engine = try await ContextEngine.open(configuration: configuration, persistence: persistence)
+        return EngineTarget(engine: engine, persistence: persistence)
     }
 
-    /// Wraps an engine; its timer wheels run until ``close()``.
-    public init(engine: ContextEngine) {
+    /// Wraps an engine (and closes `persistence`, its store, on
+    /// ``close()``); its timer wheels run until ``stopWheels()``.
+    public init(engine: ContextEngine, persistence: LMDBContextPersistence? = nil) {
         self.engine = engine
-        self.service = Task { try await engine.run() }
+        self.persistence = persistence
+        driveWheels()
     }
 
-    /// Stops this memory-only engine and returns an empty one configured
-    /// like it; `nil` for a durable engine, whose data folder is its state.
-    ///
-    /// The engine lives in the load generator's process: what one
-    /// measurement leaves in it would expire (the wheels freeing millions
-    /// of contexts) during the measurements of the targets after it, and
-    /// count as their load generator's CPU.
-    public func emptied() async -> EngineTarget? {
-        guard !engine.isDurable, let fresh = try? ContextEngine(configuration: engine.configuration) else { return nil }
-        await close()
-        return EngineTarget(engine: fresh)
+    /// Removes what expired, then drives the timer wheels every tick, as
+    /// `ContextEngine.run()` does.
+    public func startWheels() async {
+        _ = await engine.removeExpired()
+        driveWheels()
+    }
+
+    private func driveWheels() {
+        let engine = engine
+        let tick = Duration.milliseconds(engine.configuration.tickMilliseconds)
+        wheels.withLock { task in
+            guard task == nil else { return }
+            task = Task {
+                while (try? await Task.sleep(for: tick)) != nil {
+                    _ = await engine.removeExpired()
+                }
+            }
+        }
+    }
+
+    /// Stops the timer wheels; contexts expire unreclaimed until
+    /// ``startWheels()``.
+    public func stopWheels() async {
+        let task = wheels.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
     }
 
     public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
@@ -72,7 +99,7 @@ public final class EngineTarget: BenchTarget {
 
     /// Stops the wheels and closes the persistence.
     public func close() async {
-        service.cancel()
-        _ = try? await service.value
+        await stopWheels()
+        try? await persistence?.close()
     }
 }
