@@ -15,6 +15,17 @@ struct CommitQueueTests {
         return requests.map(\.waiter)
     }
 
+    /// The deadline of a wait (`.some(nil)`: without one); `nil` for other work.
+    private func waitDeadline(_ work: CommitQueue<[PersistedChange], Int>.Work) -> ContinuousClock.Instant?? {
+        guard case .wait(until: let deadline) = work else { return nil }
+        return .some(deadline)
+    }
+
+    private func isSync(_ work: CommitQueue<[PersistedChange], Int>.Work) -> Bool {
+        if case .sync = work { return true }
+        return false
+    }
+
     @Test("closes a batch by change count, in arrival order; a large request goes alone")
     func batchesByCount() {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 4096, syncInterval: nil)
@@ -80,15 +91,8 @@ struct CommitQueueTests {
             maxBatchChanges: 10, maxBatchDelay: .milliseconds(5), syncInterval: .milliseconds(2))
         queue.batchCommitted(now: start)
         _ = queue.commitRequested(changes(1), waiter: 0, now: start + .milliseconds(1))
-        guard case .wait(until: let due) = queue.nextWork(now: start + .milliseconds(1)) else {
-            Issue.record("expected a wait")
-            return
-        }
-        #expect(due == start + .milliseconds(2))
-        guard case .sync = queue.nextWork(now: start + .milliseconds(2)) else {
-            Issue.record("expected the sync")
-            return
-        }
+        #expect(waitDeadline(queue.nextWork(now: start + .milliseconds(1))) == start + .milliseconds(2))
+        #expect(isSync(queue.nextWork(now: start + .milliseconds(2))))
         queue.syncFinished(succeeded: true, now: start + .milliseconds(3))
         #expect(batch(queue.nextWork(now: start + .milliseconds(6))) == [0])
     }
@@ -120,26 +124,12 @@ struct CommitQueueTests {
         _ = queue.nextWork(now: start)
         queue.batchCommitted(now: start)
         queue.batchCommitted(now: start + .milliseconds(500))
-        guard case .wait(until: let deadline) = queue.nextWork(now: start + .milliseconds(600)) else {
-            Issue.record("expected a wait")
-            return
-        }
-        #expect(deadline == start + .seconds(1))
-        guard case .sync = queue.nextWork(now: start + .seconds(1)) else {
-            Issue.record("expected a sync")
-            return
-        }
+        #expect(waitDeadline(queue.nextWork(now: start + .milliseconds(600))) == start + .seconds(1))
+        #expect(isSync(queue.nextWork(now: start + .seconds(1))))
         queue.syncFinished(succeeded: false, now: start + .seconds(1))
-        guard case .wait(until: let retry) = queue.nextWork(now: start + .seconds(1)) else {
-            Issue.record("expected a retry deadline")
-            return
-        }
-        #expect(retry == start + .seconds(2))
+        #expect(waitDeadline(queue.nextWork(now: start + .seconds(1))) == start + .seconds(2))
         queue.syncFinished(succeeded: true, now: start + .seconds(2))
-        guard case .wait(until: nil) = queue.nextWork(now: start + .seconds(2)) else {
-            Issue.record("expected an idle wait")
-            return
-        }
+        #expect(waitDeadline(queue.nextWork(now: start + .seconds(2))) == .some(nil))
     }
 
     @Test("strict: commits need no later sync")
