@@ -89,6 +89,14 @@ package struct CommitQueue<Changes: Collection, Waiter> {
         }
     }
 
+    /// Whether the writer must look at the queue after a request was
+    /// queued: always without a delay; with one, only for the first
+    /// pending request (its deadline is new) or when the batch is full.
+    /// Requests in between join the batch the writer is already timing.
+    package var wakesWriter: Bool {
+        maxBatchDelay == .zero || pending.count - head == 1 || pendingChanges >= maxBatchChanges
+    }
+
     /// Decides the writer's next step. Pending commits go first, also
     /// while closing, so close drains the queue (without waiting for
     /// company).

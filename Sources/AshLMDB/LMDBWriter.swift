@@ -59,7 +59,7 @@ final class LMDBWriter: @unchecked Sendable {
         let result = await withCheckedContinuation(isolation: isolation) { (waiter: Waiter) in
             condition.lock()
             let accepted = queue.commitRequested(changes, waiter: waiter, now: .now)
-            if accepted { condition.signal() }
+            if accepted, queue.wakesWriter { condition.signal() }
             condition.unlock()
             if !accepted { waiter.resume(returning: .failure(shutDownError)) }
         }

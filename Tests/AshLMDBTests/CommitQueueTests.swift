@@ -76,6 +76,26 @@ struct CommitQueueTests {
         #expect(next == start + .milliseconds(1) + .microseconds(500))
     }
 
+    @Test("the writer is woken for every request without a delay; with one, for the first and a full batch")
+    func wakesWriter() {
+        var immediate = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: nil)
+        for waiter in 0..<3 {
+            _ = immediate.commitRequested(changes(1), waiter: waiter, now: start)
+            #expect(immediate.wakesWriter)
+        }
+        var delayed = CommitQueue<[PersistedChange], Int>(
+            maxBatchChanges: 10, maxBatchDelay: .milliseconds(1), syncInterval: nil)
+        _ = delayed.commitRequested(changes(4), waiter: 0, now: start)
+        #expect(delayed.wakesWriter)
+        _ = delayed.commitRequested(changes(4), waiter: 1, now: start)
+        #expect(!delayed.wakesWriter)
+        _ = delayed.commitRequested(changes(2), waiter: 2, now: start)
+        #expect(delayed.wakesWriter)
+        #expect(batch(delayed.nextWork(now: start)) == [0, 1, 2])
+        _ = delayed.commitRequested(changes(1), waiter: 3, now: start)
+        #expect(delayed.wakesWriter)
+    }
+
     @Test("with a delay, closing commits what is pending without waiting")
     func closeDoesNotWait() {
         var queue = CommitQueue<[PersistedChange], Int>(
