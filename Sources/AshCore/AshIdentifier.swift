@@ -27,7 +27,7 @@ public enum AshIdentifier {
 /// The bytes come straight from the kernel's CSPRNG (`getrandom`); buffering
 /// does not weaken them. Each generator is owned by one isolation domain (an
 /// actor, a task): it is deliberately not `Sendable`.
-public struct AshIdentifierGenerator: Sendable {
+public struct AshIdentifierGenerator {
     private var buffer: [UInt8]
     private var offset: Int
 
