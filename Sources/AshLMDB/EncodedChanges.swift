@@ -95,11 +95,13 @@ package struct EncodedChanges: Sendable, RandomAccessCollection {
     /// Encodes `changes` as they are (for changes read back from the
     /// store, such as the deletes of expired records).
     package init(unchecked changes: [PersistedChange], into buffers: Buffers = Buffers()) {
-        // Without checks nothing throws.
-        self = (try? Self(changes, checks: false, into: buffers)) ?? Self()
+        do {
+            try self.init(changes, checks: false, into: buffers)
+        } catch {
+            // Only the checks throw; dropping changes here would lose them silently.
+            preconditionFailure("encoding unchecked changes failed: \(error)")
+        }
     }
-
-    private init() {}
 
     private init(_ changes: [PersistedChange], checks: Bool, into buffers: Buffers) throws(ContextStoreError) {
         bytes = buffers.bytes

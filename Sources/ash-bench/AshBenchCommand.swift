@@ -39,7 +39,7 @@ struct AshBenchCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("client-threads"),
-        help: "Event-loop threads of ash-bench's clients (1...64; default: one per core). redis-benchmark uses one.")
+        help: "Event-loop threads of ash-bench's clients (1...64; default: one per core); the fairness check gives redis-benchmark as many.")
     var clientThreads: Int?
 
     @Option(help: "Pipeline depths, comma-separated: connections × depth tasks run.")

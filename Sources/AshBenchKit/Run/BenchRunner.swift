@@ -73,7 +73,7 @@ public struct BenchRunner: Sendable {
                         target: options.baseline, redis: baseline, runner: runner, connections: options.connections,
                         depth: depth, requests: options.fairnessRequestsPerDepth * depth,
                         timeLimit: max(options.duration, .seconds(5)),
-                        threads: options.clientThreads ?? NIOSingletons.groupLoopCountSuggestion, progress: progress))
+                        threads: clientThreads, progress: progress))
             }
         }
         for (_, target) in opened { await target.close() }
@@ -157,6 +157,9 @@ public struct BenchRunner: Sendable {
             clientCpuSeconds: clientCPU, firstError: tally.firstError, firstViolation: tally.firstViolation)
     }
 
+    /// The event-loop threads of the network clients (NIO's shared group).
+    var clientThreads: Int { options.clientThreads ?? NIOSingletons.groupLoopCountSuggestion }
+
     /// The TTL of contexts that must outlive a measurement: ten minutes.
     static let longTTL: Int64 = 600_000
 
@@ -191,7 +194,7 @@ public struct BenchRunner: Sendable {
         RunMetadata(
             startedAt: startedAt, hostname: ProcessInfo.processInfo.hostName,
             processorCount: ProcessInfo.processInfo.activeProcessorCount,
-            clientThreads: options.clientThreads ?? NIOSingletons.groupLoopCountSuggestion, connections: options.connections,
+            clientThreads: clientThreads, connections: options.connections,
             depths: options.depths, durationSeconds: options.count == nil ? BenchDuration.seconds(options.duration) : nil,
             count: options.count, warmupSeconds: BenchDuration.seconds(options.warmup),
             ttlMilliseconds: options.ttlMilliseconds, keyspace: options.keyspace, replays: options.replays,

@@ -91,12 +91,13 @@ final class RedisConnectionPool: Sendable {
         let current = MultiThreadedEventLoopGroup.currentEventLoop.flatMap {
             groupLoops.contains(ObjectIdentifier($0)) ? $0 : nil
         }
-        let eventLoop = eventLoopGroup.next()
+        let group = eventLoopGroup
         let action = slots.withLock { slots in
             slots.lease(
                 preferring: current.map { loop in { $0.channel.eventLoop === loop } },
                 isAlive: { $0.isActive },
-                makePending: { eventLoop.makePromise(of: RedisConnection.self) })
+                // A loop is picked only when a connection is opened.
+                makePending: { group.next().makePromise(of: RedisConnection.self) })
         }
         switch action {
         case .use(let connection):
