@@ -65,12 +65,12 @@ let package = Package(
             name: "AshWire",
             dependencies: ["AshCore", "AshStore", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        // RESP client on SwiftNIO and the Redis ContextStore (JavaScript SDK's value format).
         // NIO glue shared by the clients, the server and ash-bench.
         .target(
             name: "AshNIOSupport",
             dependencies: ["AshStore", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // RESP client on SwiftNIO and the Redis ContextStore (JavaScript SDK's value format).
         .target(
             name: "AshRedis",
             dependencies: [
