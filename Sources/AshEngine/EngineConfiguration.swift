@@ -42,10 +42,20 @@ public struct EngineConfiguration: Sendable {
         func invalid(_ message: String) -> ContextStoreError { ContextStoreError(.invalidArgument, message) }
         guard (1...1024).contains(shardCount) else { throw invalid("shard count must be 1...1024, got \(shardCount)") }
         guard maximumContexts > 0 else { throw invalid("maximum contexts must be positive") }
+        // A shard numbers its records with 32 bits.
+        guard maximumContextsPerShard < Int(UInt32.max) else {
+            throw invalid("maximum contexts per shard must be below \(UInt32.max), got \(maximumContextsPerShard)")
+        }
         guard (1...Int64(UInt32.max)).contains(maximumTTLMilliseconds) else {
             throw invalid("maximum TTL must be 1...\(UInt32.max) ms")
         }
         guard (1...1_000).contains(tickMilliseconds) else { throw invalid("tick must be 1...1000 ms") }
+    }
+
+    /// The most contexts one shard holds: ``maximumContexts`` over
+    /// ``shardCount``, rounded up.
+    var maximumContextsPerShard: Int {
+        maximumContexts / shardCount + (maximumContexts % shardCount == 0 ? 0 : 1)
     }
 
     /// The number of processors available to this process.

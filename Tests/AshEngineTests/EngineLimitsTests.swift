@@ -53,6 +53,8 @@ import Testing
         EngineConfiguration(shardCount: 0), EngineConfiguration(shardCount: 2_000), EngineConfiguration(maximumContexts: 0),
         EngineConfiguration(maximumTTLMilliseconds: 0), EngineConfiguration(maximumTTLMilliseconds: 1 << 40),
         EngineConfiguration(tickMilliseconds: 0),
+        // A shard numbers its records with 32 bits.
+        EngineConfiguration(shardCount: 1, maximumContexts: Int(UInt32.max)),
     ])
     func rejectsBadConfiguration(_ configuration: EngineConfiguration) {
         #expect(throws: ContextStoreError.self) { try ContextEngine(configuration: configuration) }

@@ -19,10 +19,10 @@ struct ShardState {
     init(shardIndex: Int, configuration: EngineConfiguration, now: Int64) {
         self.shardIndex = shardIndex
         shardCount = configuration.shardCount
-        capacity = (configuration.maximumContexts + configuration.shardCount - 1) / configuration.shardCount
+        capacity = configuration.maximumContextsPerShard
         maximumTTL = configuration.maximumTTLMilliseconds
         var seed = AshIdentifierGenerator(bufferSize: 16)
-        table = ContextTable(seed: seed.nextBytes().0)
+        table = ContextTable(seed: seed.nextBytes().0, maximumCount: capacity)
         wheel = TimerWheel(now: now, tickMilliseconds: configuration.tickMilliseconds)
     }
 

@@ -46,10 +46,6 @@ struct BindingTable {
 
     subscript(index: UInt32) -> String { entries[Int(index)].binding }
 
-    mutating func removeAll() {
-        self = BindingTable()
-    }
-
     func checkInvariants() {
         #if ASH_INTERNAL_CHECKS
         precondition(indexByBinding.count + freeIndexes.count == entries.count, "binding slots leak")

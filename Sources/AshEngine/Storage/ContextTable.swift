@@ -9,6 +9,12 @@ import AshCore
 /// (Knuth 6.4, Algorithm R), so there are no tombstones. Foreign ids, rare,
 /// live in dictionaries beside it. Freed slots are reused last-in first-out.
 ///
+/// The bits of an index entry above those its slot numbers need (the table
+/// never holds more than `maximumCount` records) carry a *tag*: the top bits
+/// of the id's hash. A lookup reads a record, a likely cache miss in a large
+/// table, only for entries whose tag matches: with 8 or more tag bits, about
+/// one record per lookup instead of one per probe.
+///
 /// A value type owned by one shard; not thread-safe.
 struct ContextTable {
     private(set) var records: [StoredRecord] = []
@@ -17,6 +23,8 @@ struct ContextTable {
     private var mask: Int
     private var indexCount = 0
     private let seed: UInt64
+    /// The low bits of an entry: the slot + 1. The rest is the tag.
+    private let slotMask: UInt32
     private var foreignSlotById: [String: UInt32] = [:]
     private var foreignIdBySlot: [UInt32: String] = [:]
     private var foreignNonceBySlot: [UInt32: String] = [:]
@@ -24,8 +32,13 @@ struct ContextTable {
     /// Live records.
     private(set) var count = 0
 
-    init(seed: UInt64, minimumCapacity: Int = 0) {
+    /// A table for at most `maximumCount` records.
+    init(seed: UInt64, maximumCount: Int, minimumCapacity: Int = 0) {
+        precondition(maximumCount > 0 && maximumCount < Int(UInt32.max), "a table holds 1...\(UInt32.max - 1) records")
         self.seed = seed | 1
+        // Entries run from 1 to maximumCount; whatever bits that leaves free hold the tag.
+        let slotBits = UInt32.bitWidth - UInt32(maximumCount).leadingZeroBitCount
+        slotMask = slotBits == UInt32.bitWidth ? .max : (1 << slotBits) - 1
         let buckets = Self.bucketCount(for: minimumCapacity)
         index = [UInt32](repeating: 0, count: buckets)
         mask = buckets - 1
@@ -39,12 +52,36 @@ struct ContextTable {
     }
 
     @inline(__always)
-    private func bucket(of id: AshCompactID) -> Int {
+    private func hash(of id: AshCompactID) -> UInt64 {
         var hash = (id.high ^ seed) &* 0x9E37_79B9_7F4A_7C15 ^ id.low
         hash ^= hash >> 29
         hash = hash &* 0xBF58_476D_1CE4_E5B9
         hash ^= hash >> 32
-        return Int(truncatingIfNeeded: hash) & mask
+        return hash
+    }
+
+    /// The home bucket of a hash (its low bits).
+    @inline(__always)
+    private func bucket(ofHash hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash) & mask
+    }
+
+    /// The tag of a hash: the bits of its high half above the slot bits
+    /// (buckets come from the low half); zero when slots need every bit.
+    @inline(__always)
+    private func tag(ofHash hash: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: hash >> 32) & ~slotMask
+    }
+
+    @inline(__always)
+    private func entry(slot: UInt32, hash: UInt64) -> UInt32 {
+        (slot + 1) | tag(ofHash: hash)
+    }
+
+    /// The slot of a non-empty entry.
+    @inline(__always)
+    private func slot(ofEntry entry: UInt32) -> UInt32 {
+        (entry & slotMask) - 1
     }
 
     /// The slot holding `id`, if any.
@@ -52,11 +89,15 @@ struct ContextTable {
     func slot(of id: ContextID) -> UInt32? {
         switch id {
         case .compact(let compact):
-            var position = bucket(of: compact)
+            let idHash = hash(of: compact)
+            let tag = tag(ofHash: idHash)
+            var position = bucket(ofHash: idHash)
             while true {
                 let entry = index[position]
                 if entry == 0 { return nil }
-                if records[Int(entry - 1)].id == compact { return entry - 1 }
+                if entry & ~slotMask == tag, records[Int(slot(ofEntry: entry))].id == compact {
+                    return slot(ofEntry: entry)
+                }
                 position = (position + 1) & mask
             }
         case .foreign(let text):
@@ -103,9 +144,7 @@ struct ContextTable {
         switch id {
         case .compact(let compact):
             records[Int(slot)].id = compact
-            var position = bucket(of: compact)
-            while index[position] != 0 { position = (position + 1) & mask }
-            index[position] = slot + 1
+            placeInIndex(slot: slot, hash: hash(of: compact))
             indexCount += 1
         case .foreign(let text):
             records[Int(slot)].flags.insert(.foreignId)
@@ -140,16 +179,25 @@ struct ContextTable {
         count -= 1
     }
 
+    /// Puts the entry of `slot` in the first free bucket from its home.
+    private mutating func placeInIndex(slot: UInt32, hash: UInt64) {
+        var position = bucket(ofHash: hash)
+        while index[position] != 0 { position = (position + 1) & mask }
+        index[position] = entry(slot: slot, hash: hash)
+    }
+
     private mutating func removeFromIndex(_ id: AshCompactID, slot: UInt32) {
-        var hole = bucket(of: id)
-        while index[hole] != slot + 1 { hole = (hole + 1) & mask }
+        let idHash = hash(of: id)
+        let removed = entry(slot: slot, hash: idHash)
+        var hole = bucket(ofHash: idHash)
+        while index[hole] != removed { hole = (hole + 1) & mask }
         // Shift back every later entry of the probe run that may move into the hole.
         var position = hole
         while true {
             position = (position + 1) & mask
             let entry = index[position]
             if entry == 0 { break }
-            let home = bucket(of: records[Int(entry - 1)].id)
+            let home = bucket(ofHash: hash(of: records[Int(self.slot(ofEntry: entry))].id))
             // The entry may fill the hole unless its home lies cyclically in (hole, position].
             let homeIsBetween = hole <= position ? (hole < home && home <= position) : (hole < home || home <= position)
             if !homeIsBetween {
@@ -174,15 +222,8 @@ struct ContextTable {
         index = [UInt32](repeating: 0, count: buckets)
         mask = buckets - 1
         for (slot, record) in records.enumerated() where record.isOccupied && !record.flags.contains(.foreignId) {
-            var position = bucket(of: record.id)
-            while index[position] != 0 { position = (position + 1) & mask }
-            index[position] = UInt32(slot) + 1
+            placeInIndex(slot: UInt32(slot), hash: hash(of: record.id))
         }
-    }
-
-    /// Drops every record and releases the memory.
-    mutating func removeAll() {
-        self = ContextTable(seed: seed)
     }
 
     /// Bytes held by the table's own buffers (not counting side tables of

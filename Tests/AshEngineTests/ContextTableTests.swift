@@ -1,0 +1,56 @@
+import AshCore
+import AshTesting
+import Testing
+
+@testable import AshEngine
+
+/// The tagged index of `ContextTable`: random inserts, removals and
+/// lookups agree with a dictionary, whatever room the slot numbers leave
+/// for tags (many tag bits, few, none).
+@Suite struct ContextTableTests {
+    @Test(arguments: [600, 70_000, Int(UInt32.max) - 1])
+    func agreesWithADictionary(maximumCount: Int) {
+        var random = SplitMix64(seed: UInt64(maximumCount))
+        var table = ContextTable(seed: random.next(), maximumCount: maximumCount)
+        var model: [AshCompactID: UInt32] = [:]
+        var ids: [AshCompactID] = []
+        for _ in 0..<6_000 {
+            if Int.random(in: 0..<10, using: &random) < 6, model.count < min(maximumCount, 500) {
+                let id = AshCompactID(high: random.next(), low: random.next())
+                let slot = table.insert(record(expiresAt: Int64(ids.count)), id: .compact(id), foreignNonce: nil)
+                #expect(model.values.contains(slot) == false)
+                model[id] = slot
+                ids.append(id)
+            } else if let id = ids.randomElement(using: &random), let slot = model[id] {
+                #expect(table.slot(of: .compact(id)) == slot)
+                table.remove(at: slot)
+                model[id] = nil
+                #expect(table.slot(of: .compact(id)) == nil)
+            }
+            let probe = ids.randomElement(using: &random) ?? AshCompactID(high: 1, low: 2)
+            #expect(table.slot(of: .compact(probe)) == model[probe])
+        }
+        for (id, slot) in model { #expect(table.slot(of: .compact(id)) == slot) }
+        #expect(table.count == model.count)
+        table.checkInvariants()
+    }
+
+    @Test func findsEveryIdAfterTheIndexGrows() {
+        var random = SplitMix64(seed: 7)
+        var table = ContextTable(seed: 99, maximumCount: 100_000)
+        var slots: [AshCompactID: UInt32] = [:]
+        for _ in 0..<20_000 {
+            let id = AshCompactID(high: random.next(), low: random.next())
+            slots[id] = table.insert(record(expiresAt: 1), id: .compact(id), foreignNonce: nil)
+        }
+        for (id, slot) in slots { #expect(table.slot(of: .compact(id)) == slot) }
+        #expect(table.slot(of: .compact(AshCompactID(high: 3, low: 4))) == nil)
+        table.checkInvariants()
+    }
+
+    private func record(expiresAt: Int64) -> StoredRecord {
+        var record = StoredRecord.vacant
+        record.expiresAt = expiresAt
+        return record
+    }
+}
