@@ -2,6 +2,7 @@ import AshCore
 import AshEngine
 import Benchmark
 import Foundation
+import Synchronization
 
 /// The engine's hot paths: create, consume, get, create+consume pairs and an
 /// 80/20 mix, at 1 shard and at `shards`, from 1 task and from `tasks`,
@@ -13,6 +14,7 @@ let batch = 256
 let shards = 2 * EngineConfiguration.activeProcessorCount
 let tasks = 16
 let binding = "POST /api/transfer"
+let crowdedCount = 4_000_000
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -74,6 +76,26 @@ let benchmarks: @Sendable () -> Void = {
                 }
             }
         }
+    }
+
+    // ashd's shape: new contexts created and consumed among millions still
+    // live (30 s of traffic), so the index's probe runs cross old records.
+    let crowded = Mutex<ContextEngine?>(nil)
+    Benchmark(
+        "create+consume beside 4,000,000 live contexts (shards 1, tasks 1, batch \(batch))",
+        configuration: .init(scalingFactor: .kilo)
+    ) { benchmark in
+        let engine: ContextEngine
+        if let filled = crowded.withLock({ $0 }) {
+            engine = filled
+        } else {
+            engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1, maximumContexts: 100_000_000))
+            for _ in 0..<(crowdedCount / operations) { _ = try await Workload.create(engine, count: operations, batched: true) }
+            crowded.withLock { $0 = engine }
+        }
+        benchmark.startMeasurement()
+        let ids = try await Workload.create(engine, count: operations, batched: true)
+        try await Workload.consume(engine, ids[...], batched: true)
     }
 
     Benchmark(
