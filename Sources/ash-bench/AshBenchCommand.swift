@@ -63,7 +63,7 @@ struct AshBenchCommand: AsyncParsableCommand {
     @Option(help: "Replays after each consume in `replay`.")
     var replays = 3
 
-    @Option(name: .customLong("memory-contexts"), help: "Contexts created per target to measure bytes per context (0: skip).")
+    @Option(name: .customLong("memory-contexts"), help: "Contexts created per target to measure bytes per context, after a tenth as many as warm-up (0: skip).")
     var memoryContexts = 100_000
 
     @Option(name: .customLong("pid"), help: "NAME=PID of a target's server, for CPU and memory from /proc; repeatable.")

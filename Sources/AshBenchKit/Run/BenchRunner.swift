@@ -86,7 +86,20 @@ public struct BenchRunner: Sendable {
 
     /// Creates ``BenchOptions/memoryContexts`` contexts that outlive the
     /// measurement and divides the memory delta by them.
+    ///
+    /// A tenth as many are created first, outside the delta, so that what
+    /// a server allocates once on first use (connection buffers, allocator
+    /// arenas) is not counted per context.
     func measureMemory(_ name: String, _ target: any BenchTarget, binding: String) async -> Double? {
+        let warmup = options.memoryContexts / 10
+        if warmup > 0 {
+            let counter = ProgressCounter()
+            _ = await progress.track("memory: \(name) warming up with \(warmup) contexts", counter) {
+                await LoadGenerator.precreate(
+                    warmup, on: target, binding: binding, ttlMilliseconds: Self.longTTL, tasks: options.connections,
+                    keepIds: false, progress: counter)
+            }
+        }
         let counter = ProgressCounter()
         let before = await target.sample()
         let (_, created) = await progress.track("memory: \(name) creating \(options.memoryContexts) contexts", counter) {
