@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AshEngine
 import AshStore
 import Foundation
@@ -124,6 +127,10 @@ public struct BenchRunner: Sendable {
         var settings = settings
         settings.pipelineDepth = pipelined ? depth : 1
         let label = "\(spec.name) \(workload.rawValue) d=\(depth)"
+        // Start from a clean page cache: what a durable target before this
+        // one left to write back would otherwise be flushed by this one's
+        // fsyncs (servers on loopback share this machine's disk).
+        sync()
         if options.warmup > .zero {
             let stop = StopCondition(deadline: Self.deadline(after: options.warmup))
             _ = await progress.track("\(label) warm-up", ProgressCounter()) {
