@@ -10,6 +10,13 @@
 /// waited ``maxBatchDelay``; with no delay (the default) it closes as soon
 /// as the writer is free, so under load batches fill up and when idle a
 /// commit goes alone, without waiting for company.
+///
+/// Held answers (strict durability, ``holdsAnswersUntilSynced``): a commit
+/// syncs its data pages but not the page that makes it current (LMDB's
+/// `MDB_NOMETASYNC`), so its callers are answered once a later sync has
+/// covered it — the data sync of the next commit that writes, or, when
+/// nothing more is queued, a sync of its own. Under load that is one sync
+/// per commit instead of two.
 package struct CommitQueue<Changes: Collection, Waiter> {
     /// One caller's changes and how to answer it.
     package struct Request {
@@ -54,6 +61,8 @@ package struct CommitQueue<Changes: Collection, Waiter> {
     /// How long relaxed commits may stay unsynced; `nil` when every commit
     /// is synced by itself (strict).
     package let syncInterval: Duration?
+    /// Whether callers wait for a sync after their commit (see above).
+    package let holdsAnswersUntilSynced: Bool
 
     private var pending: [Request] = []
     private var head = 0
@@ -62,11 +71,17 @@ package struct CommitQueue<Changes: Collection, Waiter> {
     private var closeWaiters: [Waiter] = []
     private var phase = Phase.running
     private var syncDue: ContinuousClock.Instant?
+    /// Callers whose batch committed, waiting for a sync to cover it.
+    private var held: [Waiter] = []
 
-    package init(maxBatchChanges: Int, maxBatchDelay: Duration = .zero, syncInterval: Duration?) {
+    package init(
+        maxBatchChanges: Int, maxBatchDelay: Duration = .zero, syncInterval: Duration?,
+        holdsAnswersUntilSynced: Bool = false
+    ) {
         self.maxBatchChanges = max(1, maxBatchChanges)
         self.maxBatchDelay = max(.zero, maxBatchDelay)
         self.syncInterval = syncInterval
+        self.holdsAnswersUntilSynced = holdsAnswersUntilSynced
     }
 
     /// Queues a commit; `false` when the store is closing or closed.
@@ -99,7 +114,7 @@ package struct CommitQueue<Changes: Collection, Waiter> {
 
     /// Decides the writer's next step. Pending commits go first, also
     /// while closing, so close drains the queue (without waiting for
-    /// company).
+    /// company); held answers are synced as soon as nothing is pending.
     /// - Complexity: O(*k*) in the number of requests taken.
     package mutating func nextWork(now: ContinuousClock.Instant) -> Work {
         if head < pending.count {
@@ -115,9 +130,11 @@ package struct CommitQueue<Changes: Collection, Waiter> {
         if case .closing = phase {
             phase = .closed
             syncDue = nil
-            defer { closeWaiters = [] }
-            return .finish(closeWaiters: closeWaiters)
+            // Closing syncs: it answers the held callers too.
+            defer { closeWaiters = []; held = [] }
+            return .finish(closeWaiters: held + closeWaiters)
         }
+        if !held.isEmpty { return .sync }
         if let syncDue {
             return now >= syncDue ? .sync : .wait(until: syncDue)
         }
@@ -131,10 +148,26 @@ package struct CommitQueue<Changes: Collection, Waiter> {
         syncDue = now + syncInterval
     }
 
-    /// A sync ran; `succeeded == false` retries it after another interval.
-    package mutating func syncFinished(succeeded: Bool, now: ContinuousClock.Instant) {
-        guard let syncInterval else { return }
-        syncDue = succeeded ? nil : now + syncInterval
+    /// A sync ran; `succeeded == false` retries a relaxed sync after
+    /// another interval. Returns the held callers it covered (they are
+    /// answered with its outcome).
+    package mutating func syncFinished(succeeded: Bool, now: ContinuousClock.Instant) -> [Waiter] {
+        if let syncInterval { syncDue = succeeded ? nil : now + syncInterval }
+        defer { held = [] }
+        return held
+    }
+
+    /// With held answers: keeps the callers of a batch that committed until
+    /// a sync covers it, and returns the callers held before when this
+    /// commit synced the data file (`syncedData`: it wrote, so its sync
+    /// covered the earlier commits' last pages). Without: returns
+    /// `committed`, to be answered now.
+    package mutating func answers(afterCommitting committed: [Waiter], syncedData: Bool) -> [Waiter] {
+        guard holdsAnswersUntilSynced else { return committed }
+        var covered: [Waiter] = []
+        if syncedData { swap(&covered, &held) }
+        held.append(contentsOf: committed)
+        return covered
     }
 
     private mutating func takeBatch() -> [Request] {

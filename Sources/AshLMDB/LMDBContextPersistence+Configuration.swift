@@ -119,10 +119,14 @@ extension LMDBContextPersistence {
         public var committedTransactions: Int
         /// Changes committed since open.
         public var committedChanges: Int
+        /// Syncs the writer ran besides those inside commits: `relaxed`'s
+        /// periodic ones; in `strict`, one for each commit that no later
+        /// commit's sync covered before the queue ran empty.
+        public var syncs: Int
 
         public init(
             contextCount: Int, mapSize: Int, usedBytes: Int, dataFileBytes: Int, committedTransactions: Int,
-            committedChanges: Int
+            committedChanges: Int, syncs: Int = 0
         ) {
             self.contextCount = contextCount
             self.mapSize = mapSize
@@ -130,6 +134,7 @@ extension LMDBContextPersistence {
             self.dataFileBytes = dataFileBytes
             self.committedTransactions = committedTransactions
             self.committedChanges = committedChanges
+            self.syncs = syncs
         }
     }
 }

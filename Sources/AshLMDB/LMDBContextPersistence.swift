@@ -9,7 +9,10 @@ import Logging
 /// ## Durability
 ///
 /// - ``Durability/strict``: every commit is synced (fsync) before callers
-///   are answered; acknowledged writes survive a power loss.
+///   are answered; acknowledged writes survive a power loss. A commit syncs
+///   its data pages; the page that makes it current is synced by the next
+///   commit, or by a sync of its own when nothing follows, and only then
+///   are its callers answered: one sync per commit under load.
 /// - ``Durability/relaxed``: commits reach the OS page cache (`MDB_NOSYNC`)
 ///   before callers are answered, so they survive a crash of the process;
 ///   the writer syncs within ``Configuration/syncInterval`` and on close, so
@@ -96,6 +99,7 @@ public final class LMDBContextPersistence: ContextPersistence {
             maxBatchChanges: configuration.maxBatchChanges,
             maxBatchDelay: configuration.maxBatchDelay,
             syncInterval: durability == .relaxed ? configuration.syncInterval : nil,
+            holdsAnswersUntilSynced: durability == .strict,
             logger: logger,
             commitObserver: commitObserver
         )
@@ -222,7 +226,8 @@ public final class LMDBContextPersistence: ContextPersistence {
             usedBytes: sizes.usedBytes,
             dataFileBytes: DataFolder.dataFileSize(in: directory),
             committedTransactions: committed.transactions,
-            committedChanges: committed.changes
+            committedChanges: committed.changes,
+            syncs: committed.syncs
         )
     }
 

@@ -65,8 +65,18 @@ final class LMDBEnvironment: @unchecked Sendable {
             // MDB_NOTLS: read transactions are not tied to threads, as tasks
             // move between threads. MDB_NOSYNC: commits reach the OS page
             // cache (survive a process crash) and the writer syncs on a timer.
+            // MDB_NOMETASYNC: a commit syncs its data pages but writes the
+            // meta page that makes it current without a sync of its own; the
+            // writer answers its callers once a later sync covers that page
+            // (see CommitQueue). LMDB reuses a page no sooner than two
+            // transactions after it was freed, so the last synced meta page
+            // always describes an intact tree.
             var flags = UInt32(MDB_NOTLS)
-            if durability == .relaxed { flags |= UInt32(MDB_NOSYNC) }
+            switch durability {
+            case .relaxed: flags |= UInt32(MDB_NOSYNC)
+            case .strict: flags |= UInt32(MDB_NOMETASYNC)
+            case .none: break
+            }
             try LMDBError.check(mdb_env_open(environment, folder, flags, 0o600))
         } catch {
             mdb_env_close(environment)
@@ -144,7 +154,15 @@ final class LMDBEnvironment: @unchecked Sendable {
         return (Int(info.me_last_pgno) + 1) * pageSize
     }
 
-    /// Flushes committed data to the disk (for `relaxed` durability).
+    /// The id of the last committed transaction (LMDB's `me_last_txnid`);
+    /// it changes only when a commit wrote, and so synced, the data file.
+    var lastTransactionID: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(environment, &info)
+        return Int(info.me_last_txnid)
+    }
+
+    /// Flushes committed data, and the last meta page, to the disk.
     func sync() throws(ContextStoreError) {
         let returnCode = mdb_env_sync(environment, 1)
         guard returnCode == MDB_SUCCESS else {

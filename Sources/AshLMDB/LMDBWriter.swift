@@ -29,15 +29,17 @@ final class LMDBWriter: @unchecked Sendable {
 
     init(
         environment: LMDBEnvironment, folderLock: FolderLock, limits: MapLimits, maxBatchChanges: Int,
-        maxBatchDelay: Duration = .zero, syncInterval: Duration?, logger: Logger,
-        commitObserver: LMDBContextPersistence.CommitObserver? = nil
+        maxBatchDelay: Duration = .zero, syncInterval: Duration?, holdsAnswersUntilSynced: Bool = false,
+        logger: Logger, commitObserver: LMDBContextPersistence.CommitObserver? = nil
     ) {
         self.commitObserver = commitObserver
         self.environment = environment
         self.folderLock = folderLock
         self.limits = limits
         self.logger = logger
-        self.queue = CommitQueue(maxBatchChanges: maxBatchChanges, maxBatchDelay: maxBatchDelay, syncInterval: syncInterval)
+        self.queue = CommitQueue(
+            maxBatchChanges: maxBatchChanges, maxBatchDelay: maxBatchDelay, syncInterval: syncInterval,
+            holdsAnswersUntilSynced: holdsAnswersUntilSynced)
     }
 
     /// Starts the writer thread; it runs until the store is closed.
@@ -93,10 +95,13 @@ final class LMDBWriter: @unchecked Sendable {
         try result.get()
     }
 
-    /// Transactions and changes committed since open.
+    /// Transactions and changes committed, and syncs run, since open.
     struct Counters: Sendable, Hashable {
         var transactions = 0
         var changes = 0
+        /// Syncs of their own (relaxed's periodic ones, strict's for a
+        /// commit no later commit covered); not the syncs inside commits.
+        var syncs = 0
     }
 
     /// The counters so far.
@@ -135,12 +140,24 @@ final class LMDBWriter: @unchecked Sendable {
             case .commit(var batch):
                 condition.unlock()
                 let started = ContinuousClock.now
+                let transactionBefore = environment.lastTransactionID
                 let outcome = commit(batch, buffer: &buffer)
+                // A commit that wrote synced the data file on its way.
+                let syncedData = environment.lastTransactionID != transactionBefore
                 if outcome.committed.transactions > 0, let commitObserver {
                     commitObserver(ContinuousClock.now - started, outcome.committed.changes)
                 }
+                var committed: [Waiter] = []
+                var failed: [(Waiter, ContextStoreError)] = []
+                for (waiter, result) in outcome.answers {
+                    switch result {
+                    case .success: committed.append(waiter)
+                    case .failure(let error): failed.append((waiter, error))
+                    }
+                }
                 condition.lock()
                 if outcome.committed.transactions > 0 { queue.batchCommitted(now: .now) }
+                let answered = queue.answers(afterCommitting: committed, syncedData: syncedData)
                 counters.transactions += outcome.committed.transactions
                 counters.changes += outcome.committed.changes
                 condition.unlock()
@@ -150,13 +167,21 @@ final class LMDBWriter: @unchecked Sendable {
                 batch = []
                 recycle(consume buffers)
                 // Answer after the counters count the batch.
-                for (waiter, result) in outcome.answers { waiter.resume(returning: result) }
+                for waiter in answered { waiter.resume(returning: .success(())) }
+                for (waiter, error) in failed { waiter.resume(returning: .failure(error)) }
                 condition.lock()
             case .sync:
                 condition.unlock()
-                let succeeded = sync()
+                let outcome = sync()
                 condition.lock()
-                queue.syncFinished(succeeded: succeeded, now: .now)
+                counters.syncs += 1
+                let covered = queue.syncFinished(succeeded: outcome == nil, now: .now)
+                if !covered.isEmpty {
+                    condition.unlock()
+                    let result: Result<Void, ContextStoreError> = outcome.map { .failure($0) } ?? .success(())
+                    for waiter in covered { waiter.resume(returning: result) }
+                    condition.lock()
+                }
             case .finish(let waiters):
                 condition.unlock()
                 finish(waiters)
@@ -212,13 +237,14 @@ final class LMDBWriter: @unchecked Sendable {
         }
     }
 
-    private func sync() -> Bool {
+    /// Syncs; returns the failure, if any.
+    private func sync() -> ContextStoreError? {
         do {
             try environment.sync()
-            return true
+            return nil
         } catch {
-            logger.error("periodic sync failed; retrying", metadata: ["error": "\(error)"])
-            return false
+            logger.error("sync failed", metadata: ["error": "\(error)"])
+            return error
         }
     }
 

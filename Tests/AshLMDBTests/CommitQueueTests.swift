@@ -113,7 +113,7 @@ struct CommitQueueTests {
         _ = queue.commitRequested(changes(1), waiter: 0, now: start + .milliseconds(1))
         #expect(waitDeadline(queue.nextWork(now: start + .milliseconds(1))) == start + .milliseconds(2))
         #expect(isSync(queue.nextWork(now: start + .milliseconds(2))))
-        queue.syncFinished(succeeded: true, now: start + .milliseconds(3))
+        _ = queue.syncFinished(succeeded: true, now: start + .milliseconds(3))
         #expect(batch(queue.nextWork(now: start + .milliseconds(6))) == [0])
     }
 
@@ -146,19 +146,58 @@ struct CommitQueueTests {
         queue.batchCommitted(now: start + .milliseconds(500))
         #expect(waitDeadline(queue.nextWork(now: start + .milliseconds(600))) == start + .seconds(1))
         #expect(isSync(queue.nextWork(now: start + .seconds(1))))
-        queue.syncFinished(succeeded: false, now: start + .seconds(1))
+        _ = queue.syncFinished(succeeded: false, now: start + .seconds(1))
         #expect(waitDeadline(queue.nextWork(now: start + .seconds(1))) == start + .seconds(2))
-        queue.syncFinished(succeeded: true, now: start + .seconds(2))
+        _ = queue.syncFinished(succeeded: true, now: start + .seconds(2))
         #expect(waitDeadline(queue.nextWork(now: start + .seconds(2))) == .some(nil))
     }
 
-    @Test("strict: commits need no later sync")
-    func strictNeverSyncs() {
+    @Test("without held answers, commits need no later sync and are answered at once")
+    func unheldNeverSyncs() {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: nil)
         queue.batchCommitted(now: start)
+        #expect(queue.answers(afterCommitting: [1, 2], syncedData: true) == [1, 2])
         guard case .wait(until: nil) = queue.nextWork(now: start + .seconds(10)) else {
             Issue.record("expected an idle wait")
             return
         }
+    }
+
+    @Test("strict: a batch's callers wait until the next writing commit, or a sync of their own when idle")
+    func strictHoldsAnswersUntilSynced() {
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: nil, holdsAnswersUntilSynced: true)
+        _ = queue.commitRequested([], waiter: 1, now: start)
+        #expect(batch(queue.nextWork(now: start)) == [1])
+        _ = queue.commitRequested([], waiter: 2, now: start)
+        // 1 committed while 2 queued: held, and 2 commits next.
+        #expect(queue.answers(afterCommitting: [1], syncedData: true) == [])
+        #expect(batch(queue.nextWork(now: start)) == [2])
+        // 2's commit synced the data file, so it covered 1; 2 is held.
+        #expect(queue.answers(afterCommitting: [2], syncedData: true) == [1])
+        _ = queue.commitRequested([], waiter: 3, now: start)
+        #expect(batch(queue.nextWork(now: start)) == [3])
+        // A commit that wrote nothing synced nothing: 2 stays held, with 3.
+        #expect(queue.answers(afterCommitting: [3], syncedData: false) == [])
+        // Nothing queued: a sync of their own answers both.
+        #expect(isSync(queue.nextWork(now: start)))
+        #expect(queue.syncFinished(succeeded: true, now: start) == [2, 3])
+        guard case .wait(until: nil) = queue.nextWork(now: start) else {
+            Issue.record("expected an idle wait")
+            return
+        }
+    }
+
+    @Test("strict: closing answers the held callers with the final sync")
+    func strictCloseAnswersHeld() {
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: nil, holdsAnswersUntilSynced: true)
+        _ = queue.commitRequested([], waiter: 1, now: start)
+        #expect(batch(queue.nextWork(now: start)) == [1])
+        #expect(queue.answers(afterCommitting: [1], syncedData: true) == [])
+        #expect(queue.closeRequested(waiter: 9) == .pending)
+        guard case .finish(let waiters) = queue.nextWork(now: start) else {
+            Issue.record("expected finish")
+            return
+        }
+        #expect(waiters == [1, 9])
     }
 }

@@ -104,6 +104,11 @@ struct RestartTests {
         let statistics = try store.statistics()
         #expect(statistics.committedChanges == tasks * perTask * 3 / 2 + tasks / 2)
         #expect(statistics.committedTransactions <= statistics.committedChanges)
+        if durability == .strict {
+            // The last commit's callers waited for a sync of its own; an
+            // earlier commit's may have been covered by the next commit's.
+            #expect(statistics.syncs >= 1 && statistics.syncs <= statistics.committedTransactions)
+        }
         try await store.close()
 
         let reopened = try LMDBContextPersistence(directory: folder.path, durability: durability)
@@ -115,6 +120,22 @@ struct RestartTests {
                 #expect(context?.consumedAt == (index % 2 == 0 ? TestTime.base + 1 : nil))
             }
         }
+        try await reopened.close()
+    }
+
+    @Test("strict: a lone commit is answered after a sync of its own")
+    func strictLoneCommitSyncs() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        try await store.commit([.put(makeContext("a"))])
+        #expect(try store.statistics().committedTransactions == 1)
+        #expect(try store.statistics().syncs == 1)
+        try await store.commit([.put(makeContext("b"))])
+        #expect(try store.statistics().syncs == 2)
+        try await store.close()
+        let reopened = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        #expect(try await reopened.recoveredContexts(now: TestTime.base).keys.sorted() == ["a", "b"])
         try await reopened.close()
     }
 
