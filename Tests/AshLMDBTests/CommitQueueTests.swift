@@ -157,10 +157,7 @@ struct CommitQueueTests {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: nil)
         queue.batchCommitted(now: start)
         #expect(queue.answers(afterCommitting: [1, 2], syncedData: true) == [1, 2])
-        guard case .wait(until: nil) = queue.nextWork(now: start + .seconds(10)) else {
-            Issue.record("expected an idle wait")
-            return
-        }
+        #expect(waitDeadline(queue.nextWork(now: start + .seconds(10))) == .some(nil))
     }
 
     @Test("strict: a batch's callers wait until the next writing commit, or a sync of their own when idle")
@@ -181,10 +178,7 @@ struct CommitQueueTests {
         // Nothing queued: a sync of their own answers both.
         #expect(isSync(queue.nextWork(now: start)))
         #expect(queue.syncFinished(succeeded: true, now: start) == [2, 3])
-        guard case .wait(until: nil) = queue.nextWork(now: start) else {
-            Issue.record("expected an idle wait")
-            return
-        }
+        #expect(waitDeadline(queue.nextWork(now: start)) == .some(nil))
     }
 
     @Test("strict: closing answers the held callers with the final sync")
