@@ -6,7 +6,9 @@ import Synchronization
 
 /// The one writer of an LMDB context store: a dedicated thread that commits
 /// queued changes in batches (group commit) and answers each caller once
-/// the transaction holding its changes has committed.
+/// the transaction holding its changes has committed — in `strict`, once a
+/// sync has also covered the meta page that made it current (see
+/// ``CommitQueue``).
 ///
 /// Commits, syncs and fsyncs block this thread only, never Swift's
 /// cooperative pool. Callers suspend on a continuation.
