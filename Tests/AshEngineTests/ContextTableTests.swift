@@ -4,9 +4,10 @@ import Testing
 
 @testable import AshEngine
 
-/// The tagged index of `ContextTable`: random inserts, removals and
-/// lookups agree with a dictionary, whatever room the slot numbers leave
-/// for tags (many tag bits, few, none).
+/// The tagged, incrementally grown index of `ContextTable`: random
+/// inserts, removals and lookups agree with a dictionary, whatever room
+/// the slot numbers leave for tags (many tag bits, few, none), also while
+/// entries are still moving from the old index to the new one.
 @Suite struct ContextTableTests {
     @Test(arguments: [600, 70_000, Int(UInt32.max) - 1])
     func agreesWithADictionary(maximumCount: Int) {
@@ -14,7 +15,7 @@ import Testing
         var table = ContextTable(seed: random.next(), maximumCount: maximumCount)
         var model: [AshCompactID: UInt32] = [:]
         var ids: [AshCompactID] = []
-        for _ in 0..<6_000 {
+        for step in 0..<6_000 {
             if Int.random(in: 0..<10, using: &random) < 6, model.count < min(maximumCount, 500) {
                 let id = AshCompactID(high: random.next(), low: random.next())
                 let slot = table.insert(record(expiresAt: Int64(ids.count)), id: .compact(id), foreignNonce: nil)
@@ -29,6 +30,8 @@ import Testing
             }
             let probe = ids.randomElement(using: &random) ?? AshCompactID(high: 1, low: 2)
             #expect(table.slot(of: .compact(probe)) == model[probe])
+            // Also while the index grows, a few buckets per insert.
+            if step % 50 == 0 { table.checkInvariants() }
         }
         for (id, slot) in model { #expect(table.slot(of: .compact(id)) == slot) }
         #expect(table.count == model.count)

@@ -15,13 +15,20 @@ import AshCore
 /// table, only for entries whose tag matches: with 8 or more tag bits, about
 /// one record per lookup instead of one per probe.
 ///
+/// The index grows incrementally (``IndexMigration``): a few buckets of
+/// the old index move to the new one per insert, so no insert pays for
+/// rehashing millions of entries.
+///
 /// A value type owned by one shard; not thread-safe.
 struct ContextTable {
     private(set) var records: [StoredRecord] = []
     private var freeSlots: [UInt32] = []
     private var index: [UInt32]
     private var mask: Int
+    /// Entries in `index` (not counting those still in `migration`).
     private var indexCount = 0
+    /// The previous index, while `index` grows.
+    private var migration: IndexMigration?
     private let seed: UInt64
     /// The low bits of an entry: the slot + 1. The rest is the tag.
     private let slotMask: UInt32
@@ -90,18 +97,28 @@ struct ContextTable {
         switch id {
         case .compact(let compact):
             let idHash = hash(of: compact)
-            let tag = tag(ofHash: idHash)
-            var position = bucket(ofHash: idHash)
-            while true {
-                let entry = index[position]
-                if entry == 0 { return nil }
-                if entry & ~slotMask == tag, records[Int(slot(ofEntry: entry))].id == compact {
-                    return slot(ofEntry: entry)
-                }
-                position = (position + 1) & mask
+            if let slot = probe(index, mask: mask, from: bucket(ofHash: idHash), for: compact, hash: idHash) {
+                return slot
             }
+            guard let migration else { return nil }
+            let home = Int(truncatingIfNeeded: idHash) & migration.mask
+            return probe(migration.buckets, mask: migration.mask, from: migration.probeStart(home: home), for: compact, hash: idHash)
         case .foreign(let text):
             return foreignSlotById[text]
+        }
+    }
+
+    /// The slot of `id` among `buckets`, probing from `start` to the first
+    /// empty bucket.
+    @inline(__always)
+    private func probe(_ buckets: [UInt32], mask: Int, from start: Int, for id: AshCompactID, hash: UInt64) -> UInt32? {
+        let tag = tag(ofHash: hash)
+        var position = start
+        while true {
+            let entry = buckets[position]
+            if entry == 0 { return nil }
+            if entry & ~slotMask == tag, records[Int(slot(ofEntry: entry))].id == id { return slot(ofEntry: entry) }
+            position = (position + 1) & mask
         }
     }
 
@@ -128,7 +145,10 @@ struct ContextTable {
     /// Inserts a record for an id that is not present; returns its slot.
     /// - Complexity: O(1) amortized.
     mutating func insert(_ record: StoredRecord, id: ContextID, foreignNonce: String?) -> UInt32 {
-        if case .compact = id, (indexCount + 1) * 4 > index.count * 3 { growIndex() }
+        if case .compact = id {
+            if migration != nil { migrateBuckets(Self.bucketsMovedPerInsert) }
+            if (indexCount + (migration?.count ?? 0) + 1) * 4 > index.count * 3 { growIndex() }
+        }
         var record = record
         record.flags.insert(.occupied)
         let slot: UInt32
@@ -189,34 +209,92 @@ struct ContextTable {
     private mutating func removeFromIndex(_ id: AshCompactID, slot: UInt32) {
         let idHash = hash(of: id)
         let removed = entry(slot: slot, hash: idHash)
-        var hole = bucket(ofHash: idHash)
-        while index[hole] != removed { hole = (hole + 1) & mask }
-        // Shift back every later entry of the probe run that may move into the hole.
+        if let hole = position(of: removed, in: index, mask: mask, from: bucket(ofHash: idHash)) {
+            // Out of `self` while shifting, which reads the records.
+            var buckets: [UInt32] = []
+            swap(&buckets, &index)
+            removeEntry(at: hole, from: &buckets, mask: mask)
+            swap(&buckets, &index)
+            indexCount -= 1
+            return
+        }
+        guard var old = migration.take() else { preconditionFailure("an indexed record missing from the index") }
+        let home = Int(truncatingIfNeeded: idHash) & old.mask
+        let hole = position(of: removed, in: old.buckets, mask: old.mask, from: old.probeStart(home: home))!
+        removeEntry(at: hole, from: &old.buckets, mask: old.mask)
+        old.count -= 1
+        migration = old
+    }
+
+    /// Where `entry` is among `buckets`, probing from `start`.
+    private func position(of entry: UInt32, in buckets: [UInt32], mask: Int, from start: Int) -> Int? {
+        var position = start
+        while buckets[position] != entry {
+            if buckets[position] == 0 { return nil }
+            position = (position + 1) & mask
+        }
+        return position
+    }
+
+    /// Empties bucket `hole`, shifting back every later entry of its probe
+    /// run that may move into it (Knuth 6.4, Algorithm R).
+    private func removeEntry(at hole: Int, from buckets: inout [UInt32], mask: Int) {
+        var hole = hole
         var position = hole
         while true {
             position = (position + 1) & mask
-            let entry = index[position]
+            let entry = buckets[position]
             if entry == 0 { break }
-            let home = bucket(ofHash: hash(of: records[Int(self.slot(ofEntry: entry))].id))
+            let home = Int(truncatingIfNeeded: hash(of: records[Int(self.slot(ofEntry: entry))].id)) & mask
             // The entry may fill the hole unless its home lies cyclically in (hole, position].
             let homeIsBetween = hole <= position ? (hole < home && home <= position) : (hole < home || home <= position)
             if !homeIsBetween {
-                index[hole] = entry
+                buckets[hole] = entry
                 hole = position
             }
         }
-        index[hole] = 0
-        indexCount -= 1
+        buckets[hole] = 0
     }
 
+    /// Buckets of the old index moved per insert while the index grows: a
+    /// doubling from 3/4 full finishes after at most half the old bucket
+    /// count in inserts, with the new index at most 5/8 full.
+    private static let bucketsMovedPerInsert = 2
+
+    /// Starts moving the entries to an index twice the size (finishing a
+    /// move in progress first).
     private mutating func growIndex() {
-        reserveCapacity(additional: index.count * 3 / 4 + 1 - indexCount)
+        if migration != nil { migrateBuckets(.max) }
+        var old = [UInt32](repeating: 0, count: index.count * 2)
+        swap(&old, &index)
+        mask = index.count - 1
+        migration = IndexMigration(buckets: old, count: indexCount)
+        indexCount = 0
+    }
+
+    /// Moves up to `limit` buckets of the old index to the new one.
+    private mutating func migrateBuckets(_ limit: Int) {
+        guard var old = migration.take() else { return }
+        var moved = 0
+        while moved < limit, !old.isFinished {
+            let entry = old.takeNext()
+            if entry != 0 {
+                let record = records[Int(slot(ofEntry: entry))]
+                var position = bucket(ofHash: hash(of: record.id))
+                while index[position] != 0 { position = (position + 1) & mask }
+                index[position] = entry
+                indexCount += 1
+            }
+            moved += 1
+        }
+        if !old.isFinished { migration = old }
     }
 
     /// Makes room for `additional` more records without growing again.
     /// - Complexity: O(*n*) when the index has to grow.
     mutating func reserveCapacity(additional: Int) {
         records.reserveCapacity(count + additional)
+        if migration != nil { migrateBuckets(.max) }
         let buckets = Self.bucketCount(for: indexCount + additional)
         guard buckets > index.count else { return }
         index = [UInt32](repeating: 0, count: buckets)
@@ -229,7 +307,8 @@ struct ContextTable {
     /// Bytes held by the table's own buffers (not counting side tables of
     /// foreign ids).
     var bufferBytes: Int {
-        records.capacity * MemoryLayout<StoredRecord>.stride + index.count * MemoryLayout<UInt32>.stride
+        records.capacity * MemoryLayout<StoredRecord>.stride
+            + (index.count + (migration?.buckets.count ?? 0)) * MemoryLayout<UInt32>.stride
             + freeSlots.capacity * MemoryLayout<UInt32>.stride
     }
 
@@ -244,7 +323,9 @@ struct ContextTable {
             if case .compact = id { compactCount += 1 }
         }
         precondition(occupied == count && occupied + freeSlots.count == records.count, "slot accounting")
-        precondition(compactCount == indexCount && index.filter { $0 != 0 }.count == indexCount, "index accounting")
+        let migrating = migration.map { old in old.buckets.filter { $0 != 0 }.count == old.count ? old.count : -1 } ?? 0
+        precondition(migrating >= 0, "old index accounting")
+        precondition(compactCount == indexCount + migrating && index.filter { $0 != 0 }.count == indexCount, "index accounting")
         precondition(foreignSlotById.count == foreignIdBySlot.count, "foreign id maps disagree")
         #endif
     }
