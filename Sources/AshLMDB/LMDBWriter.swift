@@ -28,6 +28,8 @@ final class LMDBWriter: @unchecked Sendable {
     private let limits: MapLimits
     private let logger: Logger
     private let commitObserver: LMDBContextPersistence.CommitObserver?
+    /// Strict: callers wait for a sync after their commit (see ``CommitQueue``).
+    private let holdsAnswersUntilSynced: Bool
 
     init(
         environment: LMDBEnvironment, folderLock: FolderLock, limits: MapLimits, maxBatchChanges: Int,
@@ -35,6 +37,7 @@ final class LMDBWriter: @unchecked Sendable {
         logger: Logger, commitObserver: LMDBContextPersistence.CommitObserver? = nil
     ) {
         self.commitObserver = commitObserver
+        self.holdsAnswersUntilSynced = holdsAnswersUntilSynced
         self.environment = environment
         self.folderLock = folderLock
         self.limits = limits
@@ -142,10 +145,11 @@ final class LMDBWriter: @unchecked Sendable {
             case .commit(var batch):
                 condition.unlock()
                 let started = ContinuousClock.now
-                let transactionBefore = environment.lastTransactionID
+                // Only held answers ask whether a commit wrote (and so, in
+                // strict, synced the data file on its way).
+                let transactionBefore = holdsAnswersUntilSynced ? environment.lastTransactionID : 0
                 let outcome = commit(batch, buffer: &buffer)
-                // A commit that wrote synced the data file on its way.
-                let syncedData = environment.lastTransactionID != transactionBefore
+                let syncedData = holdsAnswersUntilSynced && environment.lastTransactionID != transactionBefore
                 if outcome.committed.transactions > 0, let commitObserver {
                     commitObserver(ContinuousClock.now - started, outcome.committed.changes)
                 }

@@ -94,22 +94,18 @@ public struct BenchRunner: Sendable {
     /// a server allocates once on first use (connection buffers, allocator
     /// arenas) is not counted per context.
     func measureMemory(_ name: String, _ target: any BenchTarget, binding: String) async -> Double? {
-        let warmup = options.memoryContexts / 10
-        if warmup > 0 {
+        func create(_ count: Int, _ label: String) async -> Int {
             let counter = ProgressCounter()
-            _ = await progress.track("memory: \(name) warming up with \(warmup) contexts", counter) {
+            return await progress.track("memory: \(name) \(label)", counter) {
                 await LoadGenerator.precreate(
-                    warmup, on: target, binding: binding, ttlMilliseconds: Self.longTTL, tasks: options.connections,
+                    count, on: target, binding: binding, ttlMilliseconds: Self.longTTL, tasks: options.connections,
                     keepIds: false, progress: counter)
-            }
+            }.created
         }
-        let counter = ProgressCounter()
+        let warmup = options.memoryContexts / 10
+        if warmup > 0 { _ = await create(warmup, "warming up with \(warmup) contexts") }
         let before = await target.sample()
-        let (_, created) = await progress.track("memory: \(name) creating \(options.memoryContexts) contexts", counter) {
-            await LoadGenerator.precreate(
-                options.memoryContexts, on: target, binding: binding, ttlMilliseconds: Self.longTTL,
-                tasks: options.connections, keepIds: false, progress: counter)
-        }
+        let created = await create(options.memoryContexts, "creating \(options.memoryContexts) contexts")
         let after = await target.sample()
         let bytes = ResourceSample.bytesPerContext(before: before, after: after, created: created)
         progress.note("memory: \(name) \(bytes.map { Format.fixed($0, 0) } ?? "n/a") bytes per context")

@@ -164,7 +164,8 @@ struct ContextTable {
         switch id {
         case .compact(let compact):
             records[Int(slot)].id = compact
-            placeInIndex(slot: slot, hash: hash(of: compact))
+            let idHash = hash(of: compact)
+            placeInIndex(entry(slot: slot, hash: idHash), hash: idHash)
             indexCount += 1
         case .foreign(let text):
             records[Int(slot)].flags.insert(.foreignId)
@@ -199,11 +200,12 @@ struct ContextTable {
         count -= 1
     }
 
-    /// Puts the entry of `slot` in the first free bucket from its home.
-    private mutating func placeInIndex(slot: UInt32, hash: UInt64) {
+    /// Puts `entry`, of an id hashing to `hash`, in the first free bucket of
+    /// `index` from its home.
+    private mutating func placeInIndex(_ entry: UInt32, hash: UInt64) {
         var position = bucket(ofHash: hash)
         while index[position] != 0 { position = (position + 1) & mask }
-        index[position] = entry(slot: slot, hash: hash)
+        index[position] = entry
     }
 
     private mutating func removeFromIndex(_ id: AshCompactID, slot: UInt32) {
@@ -279,10 +281,7 @@ struct ContextTable {
         while moved < limit, !old.isFinished {
             let entry = old.takeNext()
             if entry != 0 {
-                let record = records[Int(slot(ofEntry: entry))]
-                var position = bucket(ofHash: hash(of: record.id))
-                while index[position] != 0 { position = (position + 1) & mask }
-                index[position] = entry
+                placeInIndex(entry, hash: hash(of: records[Int(slot(ofEntry: entry))].id))
                 indexCount += 1
             }
             moved += 1
@@ -300,7 +299,8 @@ struct ContextTable {
         index = [UInt32](repeating: 0, count: buckets)
         mask = buckets - 1
         for (slot, record) in records.enumerated() where record.isOccupied && !record.flags.contains(.foreignId) {
-            placeInIndex(slot: UInt32(slot), hash: hash(of: record.id))
+            let idHash = hash(of: record.id)
+            placeInIndex(entry(slot: UInt32(slot), hash: idHash), hash: idHash)
         }
     }
 
@@ -323,9 +323,11 @@ struct ContextTable {
             if case .compact = id { compactCount += 1 }
         }
         precondition(occupied == count && occupied + freeSlots.count == records.count, "slot accounting")
-        let migrating = migration.map { old in old.buckets.filter { $0 != 0 }.count == old.count ? old.count : -1 } ?? 0
-        precondition(migrating >= 0, "old index accounting")
-        precondition(compactCount == indexCount + migrating && index.filter { $0 != 0 }.count == indexCount, "index accounting")
+        if let migration {
+            precondition(migration.buckets.filter { $0 != 0 }.count == migration.count, "old index accounting")
+        }
+        precondition(index.filter { $0 != 0 }.count == indexCount, "index accounting")
+        precondition(compactCount == indexCount + (migration?.count ?? 0), "every canonical id indexed once")
         precondition(foreignSlotById.count == foreignIdBySlot.count, "foreign id maps disagree")
         #endif
     }
