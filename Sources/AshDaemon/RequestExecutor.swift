@@ -72,7 +72,7 @@ struct RequestExecutor: Sendable {
             case .create(let create):
                 creates.append((envelope.requestId, CreateRequest(create)))
             case .consume(let consume):
-                let now = consume.now ?? serverNow
+                let now = Self.consumeTime(consume.now, serverNow: serverNow)
                 let entry = (requestId: envelope.requestId, id: ContextID(consume.contextId))
                 if let group = consumes.firstIndex(where: { $0.now == now }) {
                     consumes[group].batch.append(entry)
@@ -160,7 +160,7 @@ struct RequestExecutor: Sendable {
                 return .stats(Self.statistics(await engine.stats()))
             case .consumeBatch(let batch):
                 let ids = batch.contextIds.map(ContextID.init)
-                let results = await engine.consume(ids, now: batch.now ?? serverNow)
+                let results = await engine.consume(ids, now: Self.consumeTime(batch.now, serverNow: serverNow))
                 return .consumedBatch(results.map { $0.map(WireConsumeOutcome.init).mapError(WireError.init) })
             case .createBatch(let entries):
                 let results = await engine.create(entries.map(CreateRequest.init))
@@ -168,7 +168,8 @@ struct RequestExecutor: Sendable {
             case .create(let create):
                 return .created(try await engine.create(CreateRequest(create)).publicInfo)
             case .consume(let consume):
-                let outcome = try await engine.consume(ContextID(consume.contextId), now: consume.now ?? serverNow)
+                let outcome = try await engine.consume(
+                    ContextID(consume.contextId), now: Self.consumeTime(consume.now, serverNow: serverNow))
                 return .consumed(WireConsumeOutcome(outcome))
             case .get(let contextId):
                 return .context(await engine.get(ContextID(contextId)))
@@ -182,6 +183,19 @@ struct RequestExecutor: Sendable {
         } catch {
             return .error(WireError(.storeInternalFailure, "the store failed"))
         }
+    }
+
+    /// The time a CONSUME is judged at: ashd's own clock, or the client's
+    /// `now` when that is later.
+    ///
+    /// A client's clock can make a context expire sooner (its own view of
+    /// expiry is respected, so a verifier never accepts what it would judge
+    /// expired) but never later: an old `now` cannot revive an expired
+    /// context, whoever sends it. A `now` beyond `ContextLimits.timestamps`
+    /// is refused by the engine with `STORE_INVALID_ARGUMENT`.
+    static func consumeTime(_ clientNow: Int64?, serverNow: Int64) -> Int64 {
+        guard let clientNow else { return serverNow }
+        return max(clientNow, serverNow)
     }
 
     /// The STATS reply: the names `Docs/PROTOCOL.md` promises, then more.

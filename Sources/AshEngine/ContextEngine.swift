@@ -20,6 +20,9 @@ public final class ContextEngine: ContextStore, Service {
     private let shards: [Shard]
     private let persistence: (any ContextPersistence)?
     private let nextCreateShard = Atomic<Int>(0)
+    /// Creates refused because every shard was full (puts are counted by
+    /// their shard).
+    private let createsRejectedAtCapacity = Atomic<Int>(0)
     private var clock: any WallClock { configuration.clock }
 
     /// A memory-only engine.
@@ -77,9 +80,10 @@ public final class ContextEngine: ContextStore, Service {
         shards[ShardRouting.shard(ofHash: id.shardHash, among: shards.count)]
     }
 
-    private func shardForCreate() -> Shard {
+    /// The index of the shard that issues the next create: round robin.
+    private func shardIndexForCreate() -> Int {
         let next = nextCreateShard.wrappingAdd(1, ordering: .relaxed).oldValue
-        return shards[Int(UInt(bitPattern: next) % UInt(shards.count))]
+        return Int(UInt(bitPattern: next) % UInt(shards.count))
     }
 
     // MARK: Engine API
@@ -89,7 +93,20 @@ public final class ContextEngine: ContextStore, Service {
     ///   or a persistence failure).
     /// - Complexity: O(1).
     public func create(_ request: CreateRequest) async throws(ContextStoreError) -> IssuedContext {
-        try await shardForCreate().create(request, now: clock.nowMilliseconds())
+        let first = shardIndexForCreate()
+        let now = clock.nowMilliseconds()
+        var offset = 0
+        while true {
+            do {
+                return try await shards[(first + offset) % shards.count].create(request, now: now)
+            } catch where error.code == .capacityExceeded && offset + 1 < shards.count {
+                // That shard is full; another may not be.
+                offset += 1
+            } catch {
+                if error.code == .capacityExceeded { createsRejectedAtCapacity.add(1, ordering: .relaxed) }
+                throw error
+            }
+        }
     }
 
     /// Issues a context; see ``create(_:)``.
@@ -105,13 +122,33 @@ public final class ContextEngine: ContextStore, Service {
     /// - Complexity: O(*n*).
     public func create(_ requests: [CreateRequest]) async -> [Result<IssuedContext, ContextStoreError>] {
         guard !requests.isEmpty else { return [] }
-        return await shardForCreate().create(requests, now: clock.nowMilliseconds())
+        let first = shardIndexForCreate()
+        let now = clock.nowMilliseconds()
+        var results = await shards[first].create(requests, now: now)
+        // What a full shard refused goes to the next shard, until every
+        // shard has been asked.
+        for offset in 1..<shards.count {
+            let refused = results.indices.filter { Self.isFull(results[$0]) }
+            if refused.isEmpty { break }
+            let retried = await shards[(first + offset) % shards.count].create(refused.map { requests[$0] }, now: now)
+            for (index, result) in zip(refused, retried) { results[index] = result }
+        }
+        let rejected = results.count(where: Self.isFull)
+        if rejected > 0 { createsRejectedAtCapacity.add(rejected, ordering: .relaxed) }
+        return results
+    }
+
+    private static func isFull(_ result: Result<IssuedContext, ContextStoreError>) -> Bool {
+        if case .failure(let error) = result { error.code == .capacityExceeded } else { false }
     }
 
     /// Consumes one context; `expired` is told apart from `missing`.
     /// - Complexity: O(1).
+    /// - Throws: `invalidArgument` when `now` is outside
+    ///   `ContextLimits.timestamps`; a persistence failure.
     public func consume(_ id: ContextID, now: Int64) async throws(ContextStoreError) -> EngineConsumeResult {
-        try await shard(for: id).consume(id, now: now)
+        try ContextLimits.validateTimestamp(now, "now")
+        return try await shard(for: id).consume(id, now: now)
     }
 
     /// Consumes many contexts: one hop per shard involved; results are in
@@ -123,6 +160,11 @@ public final class ContextEngine: ContextStore, Service {
     /// fails, each consume that won answers the error and its context stays
     /// consumed in memory (fail closed).
     public func consume(_ ids: [ContextID], now: Int64) async -> [Result<EngineConsumeResult, ContextStoreError>] {
+        do throws(ContextStoreError) {
+            try ContextLimits.validateTimestamp(now, "now")
+        } catch {
+            return ids.map { _ in .failure(error) }
+        }
         var changes: [PersistedChange] = []
         let results = await scatter(ids) { shard, part in
             let (results, partChanges) = await shard.consume(part, now: now)
@@ -160,7 +202,9 @@ public final class ContextEngine: ContextStore, Service {
         var perShard: [EngineStatistics] = []
         perShard.reserveCapacity(shards.count)
         for shard in shards { perShard.append(await shard.statistics) }
-        return EngineStats(total: perShard.reduce(EngineStatistics(), +), shards: perShard)
+        var total = perShard.reduce(EngineStatistics(), +)
+        total.rejectedAtCapacity += createsRejectedAtCapacity.load(ordering: .relaxed)
+        return EngineStats(total: total, shards: perShard)
     }
 
     /// Advances every shard's wheel to now and reclaims what expired;

@@ -11,8 +11,12 @@ public struct EngineConfiguration: Sendable {
     /// The number of shard actors; at least 1. Defaults to twice the cores.
     public var shardCount: Int
     /// The most contexts held at once (live or consumed-not-expired);
-    /// beyond it creates and puts fail with `capacityExceeded`. Enforced per
-    /// shard as `maximumContexts / shardCount` (rounded up).
+    /// beyond it creates and puts fail with `capacityExceeded`.
+    ///
+    /// Each shard holds its share (the shares add up to exactly this); a
+    /// create whose shard is full is issued by another shard, so creates
+    /// are refused only when every shard is full. A put goes to the shard
+    /// its id maps to, and is refused when that shard is full.
     public var maximumContexts: Int
     /// The longest TTL accepted, in ms (at most about 49 days).
     public var maximumTTLMilliseconds: Int64
@@ -52,10 +56,17 @@ public struct EngineConfiguration: Sendable {
         guard (1...1_000).contains(tickMilliseconds) else { throw invalid("tick must be 1...1000 ms") }
     }
 
-    /// The most contexts one shard holds: ``maximumContexts`` over
+    /// The most contexts any shard holds: ``maximumContexts`` over
     /// ``shardCount``, rounded up.
     var maximumContextsPerShard: Int {
         maximumContexts / shardCount + (maximumContexts % shardCount == 0 ? 0 : 1)
+    }
+
+    /// The share of ``maximumContexts`` that shard `index` holds: the
+    /// quotient, plus one for the first `maximumContexts % shardCount`
+    /// shards, so that the shares add up to exactly ``maximumContexts``.
+    func capacity(ofShard index: Int) -> Int {
+        maximumContexts / shardCount + (index < maximumContexts % shardCount ? 1 : 0)
     }
 
     /// The number of processors available to this process.

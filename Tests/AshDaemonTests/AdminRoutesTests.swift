@@ -47,6 +47,33 @@ import Testing
         #expect(sample("ashd_contexts_live", in: text) == 1)
     }
 
+    @Test("creates refused at capacity count in STATS and /metrics")
+    func capacityRejectionsAreCounted() async throws {
+        let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 4, maximumContexts: 10))
+        let metrics = DaemonMetrics()
+        let executor = RequestExecutor(engine: engine, metrics: metrics)
+        let creates = (1...14).map {
+            WireEnvelope(requestId: UInt32($0), WireRequest.create(WireCreate(binding: "POST /a", ttlMilliseconds: 60_000)))
+        }
+        let replies = await executor.execute(creates)
+        let refused = replies.filter {
+            if case .error(let error) = $0.message { error.code.name == "STORE_CAPACITY_EXCEEDED" } else { false }
+        }
+        #expect(refused.count == 4, "exactly --max-contexts 10 are issued")
+        let stats = await executor.execute([WireEnvelope(requestId: 99, .stats)])
+        guard case .stats(let list) = stats.first?.message else {
+            Issue.record("no STATS reply")
+            return
+        }
+        #expect(list.first { $0.name == "creates.rejected.capacity" }?.value == 4)
+        #expect(list.first { $0.name == "contexts.live" }?.value == 10)
+        let text = String(
+            decoding: await AdminRoutes(engine: engine, persistence: nil, metrics: metrics)
+                .respond(method: .GET, path: "/metrics").body,
+            as: UTF8.self)
+        #expect(sample("ashd_rejected_at_capacity_total", in: text) == 4)
+    }
+
     @Test func aDurableDaemonReportsCommitLatencyAndBatchSize() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-admin-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }

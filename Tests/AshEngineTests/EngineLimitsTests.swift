@@ -73,3 +73,48 @@ import Testing
         await engine.checkInvariants()
     }
 }
+
+@Suite struct EngineCapacityTests {
+    let clock = ManualWallClock()
+
+    @Test("the maximum is exact: shares add up to it, a full shard's creates go elsewhere, each refusal counts once",
+          arguments: [(4, 10), (3, 10), (8, 5), (1, 7)])
+    func exactMaximum(shards: Int, maximum: Int) async throws {
+        let engine = try makeEngine(shards: shards, maximumContexts: maximum, clock: clock)
+        let request = CreateRequest(binding: "GET /c", ttlMilliseconds: 1_000)
+        var attempted = 0
+        for round in 0..<(maximum + 5) {
+            if round.isMultiple(of: 2) {
+                attempted += 1
+                do {
+                    _ = try await engine.create(request)
+                } catch let error as ContextStoreError {
+                    #expect(error.code == .capacityExceeded)
+                }
+            } else {
+                attempted += 2
+                for result in await engine.create([request, request]) {
+                    if case .failure(let error) = result { #expect(error.code == .capacityExceeded) }
+                }
+            }
+        }
+        let stats = await engine.stats()
+        #expect(stats.total.live == maximum)
+        #expect(stats.total.rejectedAtCapacity == attempted - maximum)
+        await engine.checkInvariants()
+    }
+
+    @Test("puts refused at capacity are counted")
+    func putsCounted() async throws {
+        let engine = try makeEngine(shards: 1, maximumContexts: 2, clock: clock)
+        let now = clock.nowMilliseconds()
+        for index in 0..<5 {
+            let context = AshContext(
+                contextId: "put-\(index)", binding: "GET /p", mode: .balanced, issuedAt: now, expiresAt: now + 1_000)
+            try? await engine.put(context)
+        }
+        let stats = await engine.stats()
+        #expect(stats.total.live == 2)
+        #expect(stats.total.rejectedAtCapacity == 3)
+    }
+}

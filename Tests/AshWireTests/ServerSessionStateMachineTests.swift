@@ -97,6 +97,16 @@ struct ServerSessionStateMachineTests {
         #expect(!machine.isAuthenticated)
     }
 
+    @Test("a wrong token is refused before the version is looked at: the refusal tells no version range")
+    func tokenBeforeVersion() throws {
+        var machine = Machine(configuration: .init(authToken: Self.token))
+        let hello = WireHello(minimumVersion: 7, maximumVersion: 9, token: Array("wrong".utf8))
+        #expect(
+            machine.frameReceived(try frame(.hello(hello), id: 1))
+                == .closeConnection(WireError(.authenticationFailed, "authentication failed"))
+        )
+    }
+
     @Test("the right token is accepted; without a required token any is")
     func rightToken() throws {
         _ = try ready(.init(authToken: Self.token))

@@ -39,7 +39,8 @@ public struct PersistedContext: Sendable, Hashable {
     }
 
     /// Checks the fields against ``ContextLimits`` (what
-    /// `ContextLimits.validate` checks of an ``AshContext``).
+    /// `ContextLimits.validate` checks of an ``AshContext``): sizes, the
+    /// binding's form, and every time in `ContextLimits.timestamps`.
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` naming the field.
     public func validate() throws(ContextStoreError) {
         if case .foreign(let text) = id { try ContextLimits.validateId(text) }
@@ -47,9 +48,7 @@ public struct PersistedContext: Sendable, Hashable {
         if case .foreign(let text) = nonce, text.utf8.count > ContextLimits.maximumIdBytes {
             throw ContextStoreError(.invalidArgument, "nonce is longer than \(ContextLimits.maximumIdBytes) bytes")
         }
-        guard expiresAt > issuedAt else {
-            throw ContextStoreError(.invalidArgument, "expiresAt must be after issuedAt")
-        }
+        try ContextLimits.validateTimes(issuedAt: issuedAt, expiresAt: expiresAt, consumedAt: consumedAt)
     }
 }
 

@@ -19,31 +19,33 @@ struct ShardState {
     init(shardIndex: Int, configuration: EngineConfiguration, now: Int64) {
         self.shardIndex = shardIndex
         shardCount = configuration.shardCount
-        capacity = configuration.maximumContextsPerShard
+        capacity = configuration.capacity(ofShard: shardIndex)
         maximumTTL = configuration.maximumTTLMilliseconds
         var seed = AshIdentifierGenerator(bufferSize: 16)
-        table = ContextTable(seed: seed.nextBytes().0, maximumCount: capacity)
+        table = ContextTable(seed: seed.nextBytes().0, maximumCount: max(capacity, 1))
         wheel = TimerWheel(now: now, tickMilliseconds: configuration.tickMilliseconds)
     }
 
     // MARK: Creating
 
     /// Issues a context whose id maps to this shard.
+    ///
+    /// A create refused only because this shard is full is not counted in
+    /// ``EngineStatistics/rejectedAtCapacity``: the engine tries another
+    /// shard, and counts the refusal when every shard is full.
     mutating func create(_ request: CreateRequest, now: Int64) -> Result<IssuedContext, ContextStoreError> {
+        let expiresAt: Int64
         do throws(ContextStoreError) {
             try ContextLimits.validateBinding(request.binding)
-            guard request.ttlMilliseconds > 0 else { throw ContextStoreError(.invalidArgument, "ttl must be positive") }
-            guard request.ttlMilliseconds <= maximumTTL else {
-                throw ContextStoreError(.invalidArgument, "ttl exceeds the maximum of \(maximumTTL) ms")
-            }
-            try checkCapacity()
+            expiresAt = try Self.expiry(ttl: request.ttlMilliseconds, maximumTTL: maximumTTL, now: now)
+            guard table.count < capacity else { throw Self.full }
         } catch {
             return .failure(error)
         }
         let id = nextOwnID()
         let nonce = request.issueNonce ? AshCompactID(words: identifiers.nextBytes()) : nil
         let record = StoredRecord(
-            id: id, nonce: nonce ?? AshCompactID(high: 0, low: 0), expiresAt: now + request.ttlMilliseconds,
+            id: id, nonce: nonce ?? AshCompactID(high: 0, low: 0), expiresAt: expiresAt,
             consumedAt: StoredRecord.notConsumed, ttl: UInt32(request.ttlMilliseconds),
             binding: bindings.retain(request.binding), generation: 0, mode: request.mode,
             flags: nonce == nil ? [] : .compactNonce)
@@ -64,19 +66,71 @@ struct ShardState {
         return id
     }
 
-    /// Stores a context made elsewhere, or recovered.
+    /// `now + ttl`, for a TTL of 1 … `maximumTTL` ms and a `now` in
+    /// `ContextLimits.timestamps`.
+    /// - Throws: `invalidArgument` for a TTL or a `now` out of range.
+    static func expiry(ttl: Int64, maximumTTL: Int64, now: Int64) throws(ContextStoreError) -> Int64 {
+        guard ttl > 0 else { throw ContextStoreError(.invalidArgument, "ttl must be positive") }
+        guard ttl <= maximumTTL else {
+            throw ContextStoreError(.invalidArgument, "ttl exceeds the maximum of \(maximumTTL) ms")
+        }
+        // The clock's reading is checked too: with both in range the sum
+        // cannot overflow (`maximumTTL` is at most `UInt32.max`).
+        try ContextLimits.validateTimestamp(now, "the clock's now")
+        return now + ttl
+    }
+
+    static let full = ContextStoreError(.capacityExceeded, "the engine holds its maximum of contexts")
+
+    /// Stores a context made elsewhere (a client's PUT).
+    ///
+    /// Besides ``PersistedContext/validate()``: the context must not have
+    /// expired at `now`, its lifetime (`expiresAt - issuedAt`) must not
+    /// exceed the maximum TTL, and it must expire within the maximum TTL
+    /// from `now`. A context from a clock somewhat ahead of this one (a
+    /// future `issuedAt`) is accepted within that bound; nothing a client
+    /// stores outlives what CREATE could have issued.
+    mutating func put(_ context: PersistedContext, now: Int64) throws(ContextStoreError) {
+        try context.validate()
+        guard context.expiresAt - context.issuedAt <= maximumTTL else {
+            throw ContextStoreError(.invalidArgument, "expiresAt - issuedAt exceeds the maximum TTL of \(maximumTTL) ms")
+        }
+        guard context.expiresAt > now else {
+            throw ContextStoreError(.invalidArgument, "the context has already expired (expiresAt is not after now)")
+        }
+        guard context.expiresAt - now <= maximumTTL else {
+            throw ContextStoreError(.invalidArgument, "expiresAt is further from now than the maximum TTL of \(maximumTTL) ms")
+        }
+        guard table.slot(of: context.id) == nil else {
+            throw ContextStoreError(.duplicateContext, "a context with this id exists")
+        }
+        try store(context)
+    }
+
+    /// Stores a context read back from the persistence: its fields are
+    /// checked as any put's (the disk is not trusted), but not against
+    /// `now` or today's maximum TTL, which may have changed since it was
+    /// written; only against what a record can hold.
     /// - Parameter isNew: `true` when the caller knows the id is not
     ///   present (recovery looked it up already).
-    mutating func put(_ context: PersistedContext, now: Int64, isNew: Bool = false) throws(ContextStoreError) {
+    mutating func load(_ context: PersistedContext, isNew: Bool) throws(ContextStoreError) {
         try context.validate()
-        let ttl = context.expiresAt - context.issuedAt
-        guard ttl <= Int64(UInt32.max) else {
+        guard context.expiresAt - context.issuedAt <= Int64(UInt32.max) else {
             throw ContextStoreError(.invalidArgument, "expiresAt - issuedAt exceeds \(UInt32.max) ms")
         }
         guard isNew || table.slot(of: context.id) == nil else {
             throw ContextStoreError(.duplicateContext, "a context with this id exists")
         }
-        try checkCapacity()
+        try store(context)
+    }
+
+    /// Inserts a validated context whose id is not present.
+    private mutating func store(_ context: PersistedContext) throws(ContextStoreError) {
+        guard table.count < capacity else {
+            counters.rejectedAtCapacity += 1
+            throw Self.full
+        }
+        let ttl = context.expiresAt - context.issuedAt
         var flags: StoredRecord.Flags = []
         var compactNonce = AshCompactID(high: 0, low: 0)
         var foreignNonce: String?
@@ -109,8 +163,9 @@ struct ShardState {
     mutating func restore(
         _ context: PersistedContext, now: Int64, repairs: inout [PersistedChange]
     ) throws(ContextStoreError) {
+        try context.validate()
         guard let slot = table.slot(of: context.id) else {
-            try put(context, now: now, isNew: true)
+            try load(context, isNew: true)
             return
         }
         if let consumedAt = context.consumedAt, !table[slot].isConsumed {
@@ -127,12 +182,6 @@ struct ShardState {
     mutating func reserveCapacity(additional: Int) {
         table.reserveCapacity(additional: additional)
         wheel.reserveCapacity(wheel.count + additional)
-    }
-
-    private func checkCapacity() throws(ContextStoreError) {
-        guard table.count < capacity else {
-            throw ContextStoreError(.capacityExceeded, "the engine holds its maximum of contexts")
-        }
     }
 
     private mutating func insert(_ record: StoredRecord, id: ContextID, foreignNonce: String?) {
@@ -159,6 +208,9 @@ struct ShardState {
     }
 
     /// Look up, check expiry, check consumed, set `consumedAt`: one step.
+    /// - Precondition: `now` is in `ContextLimits.timestamps` (the engine
+    ///   checks it before any shard sees it), so it is never the
+    ///   not-consumed marker.
     mutating func consume(_ id: ContextID, now: Int64) -> EngineConsumeResult {
         var expiresAt: Int64 = 0
         return consume(id, now: now, expiresAt: &expiresAt)
@@ -167,6 +219,7 @@ struct ShardState {
     /// ``consume(_:now:)``, also telling the context's `expiresAt` (set
     /// whenever the context was found).
     mutating func consume(_ id: ContextID, now: Int64, expiresAt: inout Int64) -> EngineConsumeResult {
+        assert(ContextLimits.timestamps.contains(now), "consume time out of range")
         guard let slot = table.slot(of: id) else {
             counters.consumesOfMissing += 1
             return .missing

@@ -266,6 +266,13 @@ public struct ServerSessionStateMachine: Sendable {
         } catch {
             return close(error)
         }
+        // The token first: a client that cannot authenticate learns nothing,
+        // not even the versions this server speaks.
+        if let required = configuration.authToken {
+            guard AshProof.timingSafeEqual(hello.token, required) else {
+                return close(WireError(.authenticationFailed, "authentication failed"))
+            }
+        }
         let supported = configuration.supportedVersions
         let version = min(hello.maximumVersion, supported.upperBound)
         guard version >= max(hello.minimumVersion, supported.lowerBound) else {
@@ -275,11 +282,6 @@ public struct ServerSessionStateMachine: Sendable {
                     "server speaks versions \(supported.lowerBound)...\(supported.upperBound)"
                 )
             )
-        }
-        if let required = configuration.authToken {
-            guard AshProof.timingSafeEqual(hello.token, required) else {
-                return close(WireError(.authenticationFailed, "authentication failed"))
-            }
         }
         state = .ready(version: version)
         let reply = WireHelloReply(
