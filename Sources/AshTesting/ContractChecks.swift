@@ -122,6 +122,23 @@ struct ContractChecks<Store: ContextStore> {
         try await expectStoreError(.invalidArgument, "expiresAt not after issuedAt") {
             try await store.put(backwards)
         }
+        for binding in ["not-a-binding", "post /x", "POST x", "POST /x/", "POST /x?q=1", "POST //x", " /x"] {
+            try await expectStoreError(.invalidArgument, "binding \"\(binding)\" not in normalized form") {
+                try await store.put(makeContext(binding: binding))
+            }
+        }
+        // Times out of range, at the edges of an i64: refused, never a trap.
+        for (name, edit) in [
+            ("issuedAt -2^63", { (context: inout AshContext) in context.issuedAt = .min }),
+            ("issuedAt -1", { (context: inout AshContext) in context.issuedAt = -1 }),
+            ("expiresAt 2^63-1", { (context: inout AshContext) in context.expiresAt = .max }),
+            ("consumedAt -1", { (context: inout AshContext) in context.consumedAt = -1 }),
+            ("consumedAt at expiresAt", { (context: inout AshContext) in context.consumedAt = context.expiresAt }),
+        ] as [(String, (inout AshContext) -> Void)] {
+            var context = makeContext()
+            edit(&context)
+            try await expectStoreError(.invalidArgument, name) { try await store.put(context) }
+        }
     }
 
     func consumesOnce() async throws {

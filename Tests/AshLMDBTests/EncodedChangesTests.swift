@@ -27,7 +27,7 @@ struct EncodedChangesTests {
 
     private func persisted(_ id: ContextID, expiresAt: Int64) -> PersistedContext {
         PersistedContext(
-            id: id, binding: "POST /api/transfer", mode: .balanced, issuedAt: expiresAt - 1_000, expiresAt: expiresAt,
+            id: id, binding: "POST /api/transfer", mode: .balanced, issuedAt: max(0, expiresAt - 1_000), expiresAt: expiresAt,
             nonce: ContextID(AshIdentifier.generate()))
     }
 

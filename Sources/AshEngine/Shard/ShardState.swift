@@ -92,6 +92,8 @@ struct ShardState {
     /// stores outlives what CREATE could have issued.
     mutating func put(_ context: PersistedContext, now: Int64) throws(ContextStoreError) {
         try context.validate()
+        // With the clock's reading in range too, no difference below overflows.
+        try ContextLimits.validateTimestamp(now, "the clock's now")
         guard context.expiresAt - context.issuedAt <= maximumTTL else {
             throw ContextStoreError(.invalidArgument, "expiresAt - issuedAt exceeds the maximum TTL of \(maximumTTL) ms")
         }
