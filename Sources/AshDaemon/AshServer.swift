@@ -22,15 +22,19 @@ public final class AshServer: Service, Sendable {
     public let localAddress: SocketAddress
     private let serverChannel: any Channel
     private let registry: ConnectionRegistry
+    private let bufferBudget: InboundBufferBudget
     private let logger: Logger
 
-    private init(serverChannel: any Channel, registry: ConnectionRegistry, logger: Logger) throws(DaemonError) {
+    private init(
+        serverChannel: any Channel, registry: ConnectionRegistry, bufferBudget: InboundBufferBudget, logger: Logger
+    ) throws(DaemonError) {
         guard let address = serverChannel.localAddress else {
             throw DaemonError(.bindFailed, "the listening socket has no address")
         }
         self.localAddress = address
         self.serverChannel = serverChannel
         self.registry = registry
+        self.bufferBudget = bufferBudget
         self.logger = logger
     }
 
@@ -39,6 +43,10 @@ public final class AshServer: Service, Sendable {
 
     /// Client connections open now.
     public var connectionCount: Int { registry.count }
+
+    /// The storage incomplete inbound frames hold now, all connections
+    /// together (limited by ``ServerConfiguration/maximumBufferedBytes``).
+    public var bufferedBytes: Int { bufferBudget.bytes }
 
     /// Validates the configuration, loads TLS files and binds.
     ///
@@ -58,6 +66,8 @@ public final class AshServer: Service, Sendable {
         let session = configuration.session
         let idleTimeout = TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds)
         let handshakeTimeout = configuration.handshakeTimeout
+        let frameTimeout = configuration.frameTimeout
+        let bufferBudget = InboundBufferBudget(limit: configuration.maximumBufferedBytes)
         let connectionLogger = logger
 
         let bootstrap = ServerBootstrap(group: group)
@@ -91,7 +101,9 @@ public final class AshServer: Service, Sendable {
                             session: session,
                             executor: executor,
                             handshakeTimeout: handshakeTimeout,
-                            logger: connectionLogger
+                            logger: connectionLogger,
+                            bufferBudget: bufferBudget,
+                            frameTimeout: frameTimeout
                         )
                     )
                 }
@@ -102,7 +114,7 @@ public final class AshServer: Service, Sendable {
         } catch {
             throw DaemonError(.bindFailed, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
-        let server = try AshServer(serverChannel: channel, registry: registry, logger: logger)
+        let server = try AshServer(serverChannel: channel, registry: registry, bufferBudget: bufferBudget, logger: logger)
         logger.info(
             "listening",
             metadata: [

@@ -25,6 +25,13 @@ import Synchronization
 ///   each group commit took (write, and sync in `strict`).
 /// - `ashd_persistence_commit_changes`: a histogram of the changes each
 ///   group commit carried (its batch size).
+/// - `ashd_inbound_buffered_bytes`: the storage held now by incomplete
+///   inbound frames, all connections together (what `--max-buffered-bytes`
+///   limits).
+/// - `ashd_inbound_disconnections_total{reason}`: connections ashd closed
+///   because of an incomplete frame; `reason` is `buffer_limit`
+///   (`WIRE_BUFFER_LIMIT`) or `frame_timeout` (`WIRE_FRAME_TIMEOUT`), as
+///   Redis counts `client_query_buffer_limit_disconnections`.
 public final class DaemonMetrics: Sendable {
     /// The registry `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
@@ -35,6 +42,9 @@ public final class DaemonMetrics: Sendable {
     private let connections: CoreMetrics.Meter
     private let commitDuration: CoreMetrics.Timer
     private let commitChanges: CoreMetrics.Recorder
+    private let inboundBuffered: CoreMetrics.Meter
+    private let bufferLimitDisconnections: CoreMetrics.Counter
+    private let frameTimeoutDisconnections: CoreMetrics.Counter
 
     private struct CounterKey: Hashable {
         var command: UInt8
@@ -67,6 +77,11 @@ public final class DaemonMetrics: Sendable {
         connections = CoreMetrics.Meter(label: "ashd_connections_open", factory: factory)
         commitDuration = CoreMetrics.Timer(label: "ashd_persistence_commit_duration_seconds", factory: factory)
         commitChanges = CoreMetrics.Recorder(label: "ashd_persistence_commit_changes", aggregate: true, factory: factory)
+        inboundBuffered = CoreMetrics.Meter(label: "ashd_inbound_buffered_bytes", factory: factory)
+        bufferLimitDisconnections = CoreMetrics.Counter(
+            label: "ashd_inbound_disconnections_total", dimensions: [("reason", "buffer_limit")], factory: factory)
+        frameTimeoutDisconnections = CoreMetrics.Counter(
+            label: "ashd_inbound_disconnections_total", dimensions: [("reason", "frame_timeout")], factory: factory)
     }
 
     private static let engineGauges = [
@@ -116,6 +131,26 @@ public final class DaemonMetrics: Sendable {
 
     func connectionOpened() { connections.increment(by: 1.0) }
     func connectionClosed() { connections.decrement(by: 1.0) }
+
+    /// A connection's incomplete frame now holds `change` more (or, when
+    /// negative, fewer) bytes of storage.
+    func inboundBufferedBytesChanged(by change: Int) {
+        if change > 0 {
+            inboundBuffered.increment(by: Double(change))
+        } else if change < 0 {
+            inboundBuffered.decrement(by: Double(-change))
+        }
+    }
+
+    /// Counts a connection closed with `WIRE_BUFFER_LIMIT` or
+    /// `WIRE_FRAME_TIMEOUT`.
+    func recordInboundDisconnection(_ code: WireError.Code) {
+        switch code {
+        case .bufferLimit: bufferLimitDisconnections.increment()
+        case .frameTimeout: frameTimeoutDisconnections.increment()
+        default: break
+        }
+    }
 
     /// Copies the engine's counters into the gauges (before a scrape).
     public func update(from stats: EngineStats) {

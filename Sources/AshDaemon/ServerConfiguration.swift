@@ -23,9 +23,39 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration
     /// A connection that has not sent HELLO within this is closed.
     public var handshakeTimeout: Duration
+    /// The most bytes of storage incomplete inbound frames may hold, all
+    /// connections together (Redis's `maxmemory-clients` for query
+    /// buffers). A read that would take the total over it closes the
+    /// connection it arrived on with `WIRE_BUFFER_LIMIT`. At least the
+    /// storage of one frame of the maximum length
+    /// (``storageBytes(forFrameLength:)``).
+    public var maximumBufferedBytes: Int
+    /// A frame that has started arriving must complete within this, or its
+    /// connection is closed with `WIRE_FRAME_TIMEOUT`. Time during which the
+    /// server does not read the connection (backpressure) does not count.
+    public var frameTimeout: Duration
 
     /// The default port: 7379.
     public static let defaultPort = 7379
+
+    /// The default ``maximumBufferedBytes``: 64 MiB.
+    ///
+    /// Legitimate clients hold little in incomplete frames: a request is
+    /// under 1 KiB except batches, and a frame is incomplete only until the
+    /// rest of it arrives, a round trip at most. 64 MiB is 32 maximal
+    /// (1 MiB) frames in progress at once, or 64 KiB (a whole socket read)
+    /// for each of 1,024 connections, while an attacker who opens every
+    /// connection and sends each a partial maximal frame is held to 64 MiB
+    /// instead of the 2 GiB that 1,024 such buffers could take.
+    public static let defaultMaximumBufferedBytes = 64 << 20
+
+    /// The storage one incomplete frame with a length field of `length`
+    /// can take at most: its bytes, rounded up to a power of two as NIO
+    /// allocates.
+    public static func storageBytes(forFrameLength length: Int) -> Int {
+        let total = WireProtocol.lengthFieldSize + max(length, 0)
+        return total <= 1 ? 1 : 1 << (Int.bitWidth - (total - 1).leadingZeroBitCount)
+    }
 
     public init(
         host: String = "127.0.0.1",
@@ -36,7 +66,9 @@ public struct ServerConfiguration: Sendable {
         limits: WireLimits = .default,
         maximumInFlight: Int = ServerSessionStateMachine.Configuration.defaultMaximumInFlight,
         idleTimeout: Duration = .seconds(300),
-        handshakeTimeout: Duration = .seconds(10)
+        handshakeTimeout: Duration = .seconds(10),
+        maximumBufferedBytes: Int = ServerConfiguration.defaultMaximumBufferedBytes,
+        frameTimeout: Duration = .seconds(10)
     ) {
         self.host = host
         self.port = port
@@ -47,6 +79,8 @@ public struct ServerConfiguration: Sendable {
         self.maximumInFlight = maximumInFlight
         self.idleTimeout = idleTimeout
         self.handshakeTimeout = handshakeTimeout
+        self.maximumBufferedBytes = maximumBufferedBytes
+        self.frameTimeout = frameTimeout
     }
 
     /// Whether `host` names only this machine (`127.0.0.0/8`, `::1`,
@@ -69,8 +103,16 @@ public struct ServerConfiguration: Sendable {
         guard maximumInFlight >= 1, maximumInFlight <= Int(UInt16.max) else {
             throw DaemonError(.configurationInvalid, "maximum in-flight must be 1...65535")
         }
-        guard idleTimeout > .zero, handshakeTimeout > .zero else {
+        guard idleTimeout > .zero, handshakeTimeout > .zero, frameTimeout > .zero else {
             throw DaemonError(.configurationInvalid, "timeouts must be positive")
+        }
+        let oneFrame = Self.storageBytes(forFrameLength: limits.maximumFrameLength)
+        guard maximumBufferedBytes >= oneFrame else {
+            throw DaemonError(
+                .configurationInvalid,
+                "the buffered-bytes limit (\(maximumBufferedBytes)) must hold one frame of the maximum length: "
+                    + "at least \(oneFrame) bytes for \(limits.maximumFrameLength)-byte frames"
+            )
         }
         if let token = authToken {
             guard WireProtocol.tokenBytes.contains(token.count), !token.isEmpty else {

@@ -18,6 +18,18 @@ struct ConnectionShutdownEvent: Sendable {}
 /// engine's shard actors run there too when free, and a memory-only batch
 /// is answered without a hop to another thread or a later loop tick.
 /// Replies are encoded into one buffer and flushed once per batch.
+///
+/// Incomplete frames are bounded twice: the storage they keep is accounted
+/// in the server's ``InboundBufferBudget`` (a read that would take the
+/// total over it closes this connection with `WIRE_BUFFER_LIMIT`), and a
+/// frame that has started arriving must complete within the frame timeout
+/// (`WIRE_FRAME_TIMEOUT`), so a client that trickles bytes cannot hold a
+/// buffer for ever. Time during which the server itself does not read
+/// (backpressure) does not count against a frame, and neither does a busy
+/// event loop: once the timeout has passed, the connection is closed at
+/// its next read that leaves the frame incomplete, or after a second
+/// timeout without any read, never while the rest of the frame may be
+/// waiting in the socket unread.
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -34,18 +46,39 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var isRunningBatch = false
     private var waitingBatches = CircularBuffer<[WireEnvelope<WireRequest>]>()
     private var handshakeTimer: Scheduled<Void>?
+    /// Shared by every connection; `nil`: no total limit (tests).
+    private let bufferBudget: InboundBufferBudget?
+    /// How long an incomplete frame may take; `nil`: no limit (tests).
+    private let frameTimeout: TimeAmount?
+    /// The storage of `frames` this connection has taken from `bufferBudget`
+    /// (and added to the buffered-bytes gauge).
+    private var accountedBytes = 0
+    /// When the incomplete frame in `frames` began to arrive (or reading
+    /// resumed after backpressure); `nil` while no frame is incomplete.
+    private var incompleteFrameSince: NIODeadline?
+    private var frameTimer: Scheduled<Void>?
+    /// Whether the frame timeout of the incomplete frame has passed: the
+    /// next read that does not complete it closes the connection.
+    private var isFrameOverdue = false
+    /// Whether the session stopped reading: an incomplete frame cannot be
+    /// late while the server does not read it.
+    private var isReadHeld = false
 
     init(
         session: ServerSessionStateMachine.Configuration,
         executor: RequestExecutor,
         handshakeTimeout: Duration,
-        logger: Logger
+        logger: Logger,
+        bufferBudget: InboundBufferBudget? = nil,
+        frameTimeout: Duration? = nil
     ) {
         self.session = ServerSessionStateMachine(configuration: session)
         self.frames = WireFrameBuffer(maximumFrameLength: session.limits.maximumFrameLength)
         self.executor = executor
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
+        self.bufferBudget = bufferBudget
+        self.frameTimeout = frameTimeout.map { .nanoseconds($0.nanoseconds) }
     }
 
     // MARK: Lifecycle
@@ -65,19 +98,29 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         session.connectionClosed()
         handshakeTimer?.cancel()
         handshakeTimer = nil
+        dropIncompleteFrame()
         // Nobody can be answered any more: waiting batches are not run.
         waitingBatches.removeAll()
         context.fireChannelInactive()
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // Already done by channelInactive unless the handler is removed from
+        // a live pipeline: the budget must get its bytes back either way.
+        dropIncompleteFrame()
+    }
+
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Closing: what still arrives is neither executed nor buffered.
+        guard !session.isClosed else { return }
         frames.append(unwrapInboundIn(data))
+        var completed = 0
         while true {
             let frame: WireFrame
             do {
-                guard let next = try frames.nextFrame() else { return }
+                guard let next = try frames.nextFrame() else { break }
                 frame = next
             } catch {
                 // After a bad length the stream cannot be resynchronised.
@@ -85,8 +128,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 execute(session.frameDecodingFailed(error), context: context)
                 return
             }
+            completed += 1
             guard received(frame, context: context) else { return }
         }
+        incompleteFrameChanged(framesCompleted: completed, context: context)
     }
 
     /// Feeds one frame to the session; `false` once the connection closes.
@@ -113,11 +158,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             submit(requests, context: context)
         }
         flushReplies(context: context)
+        if isFrameOverdue {
+            // Read again after the frame timeout, and the frame is still
+            // incomplete (completing one clears the flag).
+            frameTimedOut(context: context)
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .resumeReading = session.channelWritabilityChanged(isWritable: context.channel.isWritable) {
-            context.read()
+            resumeReading(context: context)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -142,8 +192,125 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         if case .read = session.readRequested() {
+            isReadHeld = false
             context.read()
+        } else {
+            isReadHeld = true
         }
+    }
+
+    /// Reads again after backpressure; an incomplete frame gets a whole
+    /// frame timeout from now.
+    private func resumeReading(context: ChannelHandlerContext) {
+        isReadHeld = false
+        if incompleteFrameSince != nil {
+            startFrameClock(context: context)
+        }
+        context.read()
+    }
+
+    // MARK: Incomplete frames
+
+    /// Accounts the storage the incomplete frame now keeps, closing the
+    /// connection when the total budget cannot take its growth, and keeps
+    /// the frame timer in step: a new incomplete frame starts its clock, no
+    /// incomplete frame stops it.
+    private func incompleteFrameChanged(framesCompleted: Int, context: ChannelHandlerContext) {
+        let held = frames.storageBytes
+        if held != accountedBytes {
+            let change = held - accountedBytes
+            if change > 0, let bufferBudget, !bufferBudget.reserve(change) {
+                executor.metrics?.recordInboundDisconnection(.bufferLimit)
+                execute(
+                    session.frameDecodingFailed(
+                        WireError(.bufferLimit, "the server's limit for buffered incomplete frames is reached")),
+                    context: context
+                )
+                return
+            }
+            if change < 0 { bufferBudget?.release(-change) }
+            accountedBytes = held
+            executor.metrics?.inboundBufferedBytesChanged(by: change)
+        }
+        guard frames.bufferedBytes > 0 else {
+            stopFrameClock()
+            return
+        }
+        if framesCompleted > 0 || incompleteFrameSince == nil {
+            startFrameClock(context: context)
+        }
+    }
+
+    /// A frame starts its timeout now (or reading resumed after
+    /// backpressure).
+    private func startFrameClock(context: ChannelHandlerContext) {
+        incompleteFrameSince = context.eventLoop.now
+        isFrameOverdue = false
+        if let frameTimeout, let since = incompleteFrameSince {
+            armFrameTimer(at: since + frameTimeout, context: context)
+        }
+    }
+
+    private func stopFrameClock() {
+        incompleteFrameSince = nil
+        isFrameOverdue = false
+        frameTimer?.cancel()
+        frameTimer = nil
+    }
+
+    /// Schedules the frame timer, unless it is already scheduled: it then
+    /// checks the deadline when it fires and schedules itself again (one
+    /// timer per connection, not one per read).
+    private func armFrameTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        guard frameTimer == nil else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        frameTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            loopBound.value.frameTimerFired(context: contextBound.value)
+        }
+    }
+
+    private func frameTimerFired(context: ChannelHandlerContext) {
+        frameTimer = nil
+        // Not reading (backpressure): resuming restarts the clock.
+        guard let since = incompleteFrameSince, let frameTimeout, !isReadHeld, !session.isClosed else { return }
+        if isFrameOverdue {
+            // A whole further timeout without a single read.
+            frameTimedOut(context: context)
+            return
+        }
+        let now = context.eventLoop.now
+        guard now >= since + frameTimeout else {
+            // A newer frame started after the timer was scheduled.
+            armFrameTimer(at: since + frameTimeout, context: context)
+            return
+        }
+        // Due. A loop busy for longer than the timeout runs this before it
+        // reads what arrived meanwhile, so the rest of the frame may be
+        // waiting in the socket: the next read decides, or, if none comes,
+        // another timeout.
+        isFrameOverdue = true
+        armFrameTimer(at: now + frameTimeout, context: context)
+    }
+
+    private func frameTimedOut(context: ChannelHandlerContext) {
+        executor.metrics?.recordInboundDisconnection(.frameTimeout)
+        execute(
+            session.frameDecodingFailed(WireError(.frameTimeout, "a frame did not complete in time")),
+            context: context
+        )
+    }
+
+    /// Drops the incomplete frame, gives its storage back to the budget and
+    /// stops its timer (the connection is closing or closed).
+    private func dropIncompleteFrame() {
+        frames.removeAll()
+        if accountedBytes > 0 {
+            bufferBudget?.release(accountedBytes)
+            executor.metrics?.inboundBufferedBytesChanged(by: -accountedBytes)
+            accountedBytes = 0
+        }
+        stopFrameClock()
     }
 
     // MARK: Batches
@@ -209,7 +376,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
         }
         flushReplies(context: context)
-        if resume { context.read() }
+        if resume { resumeReading(context: context) }
     }
 
     private func execute(_ action: ServerSessionStateMachine.CloseAction, context: ChannelHandlerContext) {
@@ -239,6 +406,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func close(with error: WireError, context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
         handshakeTimer = nil
+        dropIncompleteFrame()
         waitingBatches.removeAll()
         encode(WireEnvelope(requestId: WireProtocol.connectionRequestId, .error(error)))
         logger.debug("closing a connection", metadata: ["code": "\(error.code.name)"])

@@ -56,8 +56,9 @@ extension WireError {
     /// Store codes map back to themselves. Field and encoding errors mean the
     /// request itself was invalid (`STORE_INVALID_ARGUMENT`); authentication
     /// errors become `STORE_AUTHENTICATION_FAILED`; too many in flight,
-    /// timeouts and shutdown become `STORE_UNAVAILABLE` (another connection
-    /// may succeed); everything else, unknown codes included, is
+    /// timeouts, the server's buffer limit and shutdown become
+    /// `STORE_UNAVAILABLE` (another connection may succeed); everything
+    /// else, unknown codes included, is
     /// `STORE_PROTOCOL_VIOLATION`.
     public var contextStoreError: ContextStoreError {
         if let pair = Code.storeCodes.first(where: { $0.wire == code }) {
@@ -67,7 +68,8 @@ extension WireError {
             switch code {
             case .fieldOutOfRange, .invalidUTF8: .invalidArgument
             case .notAuthenticated, .authenticationFailed: .authenticationFailed
-            case .tooManyInFlight, .handshakeTimeout, .idleTimeout, .shuttingDown: .unavailable
+            case .tooManyInFlight, .handshakeTimeout, .idleTimeout, .shuttingDown, .bufferLimit, .frameTimeout:
+                .unavailable
             default: .protocolViolation
             }
         return ContextStoreError(storeCode, "\(code.name): \(message)")

@@ -51,9 +51,14 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let idleTimeout = Code(rawValue: 13)
         /// The server is shutting down.
         public static let shuttingDown = Code(rawValue: 14)
+        /// The server holds its maximum of bytes in incomplete frames across
+        /// all connections, and this connection's frame would take it over.
+        public static let bufferLimit = Code(rawValue: 15)
+        /// A frame that had started arriving did not complete in time.
+        public static let frameTimeout = Code(rawValue: 16)
 
-        /// The protocol's own codes, 1–14, in table order.
-        public static let protocolCodes: [Code] = (1...14).map(Code.init(rawValue:))
+        /// The protocol's own codes, 1–16, in table order.
+        public static let protocolCodes: [Code] = (1...16).map(Code.init(rawValue:))
 
         /// Every code this version knows: the protocol's, then the store's.
         public static var allKnown: [Code] { protocolCodes + storeCodes.map(\.wire) }
@@ -77,6 +82,8 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
             case 12: "WIRE_HANDSHAKE_TIMEOUT"
             case 13: "WIRE_IDLE_TIMEOUT"
             case 14: "WIRE_SHUTTING_DOWN"
+            case 15: "WIRE_BUFFER_LIMIT"
+            case 16: "WIRE_FRAME_TIMEOUT"
             default:
                 if let store = Code.storeCodes.first(where: { $0.wire == self }) {
                     store.store.rawValue

@@ -21,7 +21,9 @@ struct AshdCommand: AsyncParsableCommand {
         discussion: """
             Every option can also be set by environment variable (the option wins): ASHD_HOST, ASHD_PORT, \
             ASHD_DATA_DIR, ASHD_DURABILITY, ASHD_COMMIT_DELAY_US, ASHD_THREADS, ASHD_SHARDS, ASHD_MAX_CONTEXTS, ASHD_AUTH_TOKEN or \
-            ASHD_AUTH_TOKEN_FILE, ASHD_TLS_CERT, ASHD_TLS_KEY, ASHD_ADMIN_PORT, ASHD_LOG_LEVEL. \
+            ASHD_AUTH_TOKEN_FILE, ASHD_TLS_CERT, ASHD_TLS_KEY, ASHD_MAX_CONNECTIONS, ASHD_MAX_FRAME_BYTES, \
+            ASHD_MAX_IN_FLIGHT, ASHD_IDLE_TIMEOUT, ASHD_HANDSHAKE_TIMEOUT, ASHD_MAX_BUFFERED_BYTES, ASHD_FRAME_TIMEOUT, \
+            ASHD_ADMIN_PORT, ASHD_LOG_LEVEL. \
             SIGTERM or SIGINT: stop accepting, answer in-flight requests, commit, exit 0.
             """
     )
@@ -76,6 +78,19 @@ struct AshdCommand: AsyncParsableCommand {
 
     @Option(help: "Close a connection that has not sent HELLO within this many seconds. (default: 10)")
     var handshakeTimeout: Int?
+
+    @Option(help: """
+        Most bytes incomplete frames may hold, all connections together; a read beyond it closes its \
+        connection with WIRE_BUFFER_LIMIT. At least one maximal frame: the frame limit plus 4, rounded up to a \
+        power of two. (default: 67108864, 64 MiB)
+        """)
+    var maxBufferedBytes: Int?
+
+    @Option(help: """
+        Close a connection whose frame has started arriving and is not complete within this many seconds \
+        (WIRE_FRAME_TIMEOUT). (default: 10)
+        """)
+    var frameTimeout: Int?
 
     @Option(help: "Admin HTTP port on 127.0.0.1 (/health, /metrics); off unless set.")
     var adminPort: Int?

@@ -70,6 +70,15 @@ struct Settings {
         if let seconds = try integer(command.handshakeTimeout, "ASHD_HANDSHAKE_TIMEOUT") {
             server.handshakeTimeout = .seconds(seconds)
         }
+        if let bytes = try integer(command.maxBufferedBytes, "ASHD_MAX_BUFFERED_BYTES") {
+            server.maximumBufferedBytes = bytes
+        } else {
+            // Unset: the default, or room for two frames when the frame
+            // limit is raised so far that the default would not hold one.
+            let twoFrames = 2 * ServerConfiguration.storageBytes(forFrameLength: server.limits.maximumFrameLength)
+            server.maximumBufferedBytes = max(server.maximumBufferedBytes, twoFrames)
+        }
+        if let seconds = try integer(command.frameTimeout, "ASHD_FRAME_TIMEOUT") { server.frameTimeout = .seconds(seconds) }
         let certificate = command.tlsCert ?? environment["ASHD_TLS_CERT"]
         let key = command.tlsKey ?? environment["ASHD_TLS_KEY"]
         switch (certificate, key) {

@@ -61,7 +61,7 @@ import Testing
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<200 {
                 group.addTask {
-                    let info = try await client.create(binding: "GET /\(index)", ttlMilliseconds: 10_000)
+                    let info = try await client.create(binding: "GET /\(index)", ttlMilliseconds: 600_000)
                     return try await client.consume(info.contextId, now: info.expiresAt - 1) == .consumed
                 }
             }

@@ -24,7 +24,8 @@ import Testing
         let clock = ManualWallClock(start: Self.now)
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 2, clock: clock))
         let server = try await AshServer.start(
-            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), engine: engine, logger: quietLogger)
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
+            engine: engine, logger: quietLogger)
         let channel = try await RawConnection.open(port: server.port)
         try await channel.executeThenClose { inbound, outbound in
             var replies = inbound.makeAsyncIterator()
