@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := pkg-config liblmdb-dev liblmdb0 redis-server postgresql
 DATA_DIR ?= ./ash-data
 
-.PHONY: run test deps build bench bench-micro conformance clean
+.PHONY: run test deps build bench bench-micro conformance fuzz clean
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
@@ -32,6 +32,15 @@ bench: deps
 # package-benchmark micro-suites (Benchmarks/), in a build folder of their own.
 bench-micro: deps
 	ASH_BENCHMARKS=1 $(SWIFT) package --scratch-path .build-bench benchmark
+
+# Coverage-guided fuzzing (libFuzzer; scripts/fuzz.sh, Sources/AshFuzzing):
+# builds the targets in .build-fuzz and runs each for FUZZ_SECONDS, FUZZ_JOBS
+# at a time. One target: make fuzz FUZZ_TARGETS=FuzzResp FUZZ_SECONDS=60
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 1
+FUZZ_TARGETS ?=
+fuzz: deps
+	FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_JOBS="$(FUZZ_JOBS)" scripts/fuzz.sh
 
 clean:
 	rm -rf .build .build-* Benchmarks/.build

@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // ASH v1 primitives: no I/O.
@@ -90,6 +91,7 @@ let package = Package(
                 .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The NIO server ashd runs: handlers, limits, auth, TLS, admin HTTP (health, metrics).
@@ -162,7 +164,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "AshCoreTests", dependencies: ["AshCore"]),
+        // libFuzzer harnesses as plain functions: the Fuzz/ executables call
+        // them, and AshFuzzingTests replays the committed corpus through them.
+        .target(
+            name: "AshFuzzing",
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshRedis", "AshDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "AshCoreTests",
+            dependencies: ["AshCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(
             name: "AshBenchKitTests",
             dependencies: [
@@ -176,7 +190,13 @@ let package = Package(
             resources: [.copy("Resources/ash-v1-public-vectors.json")]
         ),
         .testTarget(name: "AshStoreTests", dependencies: ["AshCore", "AshStore", "AshTesting"]),
-        .testTarget(name: "AshEngineTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshTesting"]),
+        .testTarget(
+            name: "AshEngineTests",
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "AshTesting",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         .testTarget(
             name: "AshWireTests",
             dependencies: [
@@ -218,6 +238,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "AshFuzzingTests", dependencies: ["AshFuzzing"]),
         .testTarget(name: "AshLMDBTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", "AshTesting", "CLMDB"]),
         .testTarget(
             name: "AshPostgresTests",
@@ -295,4 +316,21 @@ if Context.environment["ASH_BENCHMARKS"] != nil {
             path: "Benchmarks/WheelBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
+}
+
+// libFuzzer executables (Fuzz/<Name>/), built only on request and with the
+// sanitizers passed on the command line; `make fuzz` (scripts/fuzz.sh) does:
+//   ASH_FUZZ=1 swift build --scratch-path .build-fuzz --product FuzzResp \
+//     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+if Context.environment["ASH_FUZZ"] != nil {
+    package.targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
+    for name in ["FuzzWireSession", "FuzzEngineRequests", "FuzzResp", "FuzzCanonical", "FuzzLMDBRecord"] {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: ["AshFuzzing", "CFuzzerDriver"],
+                path: "Fuzz/\(name)",
+                swiftSettings: [.enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("MemberImportVisibility")]
+            ))
+    }
 }

@@ -77,6 +77,9 @@ struct ShardState {
         // The clock's reading is checked too: with both in range the sum
         // cannot overflow (`maximumTTL` is at most `UInt32.max`).
         try ContextLimits.validateTimestamp(now, "the clock's now")
+        // Issued near the end of the range, it would expire beyond it, and a
+        // durable engine could not read it back.
+        try ContextLimits.validateTimestamp(now + ttl, "expiresAt")
         return now + ttl
     }
 
