@@ -180,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "AshBenchKitTests",
             dependencies: [
-                "AshBenchKit", "AshCore", "AshStore", "AshEngine",
+                "AshBenchKit", "AshPostgres", "AshCore", "AshStore", "AshEngine",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
@@ -248,6 +248,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
     ],

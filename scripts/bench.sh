@@ -15,6 +15,12 @@
 # suite, writes bench-results/results.json and bench-results/results.svg, prints
 # the table, and stops everything on exit.
 #
+# Next to the redis-benchmark fairness check, ash-bench compares the PostgreSQL
+# store with `pgbench -M prepared` running the store's own INSERT and consume
+# statements on the same database and table, with the same connections and threads,
+# at each depth (depth > 1: pgbench pipelines of that many statements), as a ratio
+# (`pgbench` in the JSON; Docs/BENCHMARKS.md).
+#
 # The durable targets run create+consume only and are paired with their Redis
 # (ashd-strict / redis-always, ashd-relaxed / redis-everysec).
 #
@@ -33,6 +39,12 @@ die() { log "error: $*"; exit 1; }
 
 "$here/install-deps.sh" pkg-config liblmdb-dev liblmdb0 redis-server redis-tools postgresql
 command -v redis-benchmark >/dev/null 2>&1 || log "redis-benchmark not found: the fairness check will say n/a"
+# pgbench of the PostgreSQL the test cluster runs (the newest installed), unless given.
+if [ -z "${ASH_BENCH_PGBENCH:-}" ]; then
+    pg_bin=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+    if [ -n "$pg_bin" ] && [ -x "$pg_bin/pgbench" ]; then export ASH_BENCH_PGBENCH="$pg_bin/pgbench"; fi
+fi
+command -v "${ASH_BENCH_PGBENCH:-pgbench}" >/dev/null 2>&1 || log "pgbench not found: the PostgreSQL comparison will say n/a"
 
 log "building ash-bench and ashd (release) in $package_dir"
 (cd "$package_dir" && swift build -c release --product ash-bench >&2 && swift build -c release --product ashd >&2)

@@ -9,8 +9,11 @@ import PostgresNIO
 /// `postgresql://`), percent-encoded as libpq expects. Supported query
 /// parameters: `sslmode` (`disable`, `prefer`, `require`, `verify-ca`,
 /// `verify-full`), `sslrootcert` (a PEM file of trusted CAs),
-/// `connect_timeout` (whole seconds) and `application_name`; any other
-/// parameter is rejected rather than ignored.
+/// `connect_timeout` (whole seconds) and `application_name`, as in libpq;
+/// and, for the store, `audit_retention_days` (``auditRetention``; libpq
+/// and `psql` do not know it: give it as `DATABASE_AUDIT_RETENTION_DAYS`
+/// when the URL is shared with them). Any other parameter is rejected
+/// rather than ignored.
 ///
 /// TLS, as in libpq and the seed: with neither `sslmode` nor `DATABASE_SSL`
 /// the client *prefers* TLS. `DATABASE_SSL=true` means `sslmode=require`,
@@ -53,11 +56,34 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     public var connectTimeout: Duration?
     /// Reported to the server as `application_name`.
     public var applicationName: String?
-    /// The most connections the pool opens. Defaults to 20.
+    /// The connections the store works on (``PostgresContextStore/Options/maximumConnections``
+    /// through ``PostgresContextStore/Options/init(configuration:)``).
+    /// Defaults to 20.
+    ///
+    /// Each operation of the store holds one connection for one round trip,
+    /// so they serve about `maximumConnections / round-trip time`
+    /// operations per second; beyond that, operations queue for a
+    /// connection (``PostgresContextStore/Options/connectionWaitTimeout``
+    /// bounds the wait). The pool ``makeClientConfiguration()`` describes
+    /// opens up to `maximumConnections + reservedConnections`. Every
+    /// connection is a PostgreSQL backend process: keep the sum over all
+    /// application instances below the server's `max_connections` (100 by
+    /// default). See `Docs/OPERATIONS.md`.
     public var maximumConnections: Int = 20
+    /// Connections the client's pool may open beyond the store's, for other
+    /// work on the same client: migrations, the application's own queries.
+    /// Defaults to 2.
+    public var reservedConnections: Int = 2
+    /// How long the store keeps consumed rows for audit after they were
+    /// consumed (whole days: `audit_retention_days` in the URL or
+    /// `DATABASE_AUDIT_RETENTION_DAYS`, 1…3650); `nil` (the default)
+    /// deletes them when they expire. Reaches the store through
+    /// ``PostgresContextStore/Options/init(configuration:)``.
+    public var auditRetention: Duration?
 
-    /// Reads `DATABASE_URL` (required) and `DATABASE_SSL` (optional:
-    /// `true`/`false`/`1`/`0`).
+    /// Reads `DATABASE_URL` (required), `DATABASE_SSL` (optional:
+    /// `true`/`false`/`1`/`0`) and `DATABASE_AUDIT_RETENTION_DAYS`
+    /// (optional: whole days, 1…3650, as the URL's `audit_retention_days`).
     ///
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` saying which
     ///   variable is wrong and why.
@@ -66,6 +92,14 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
             throw ContextStoreError(.invalidArgument, "DATABASE_URL is not set")
         }
         try self.init(url: url, ssl: try Self.parseSSLFlag(environment["DATABASE_SSL"]))
+        if let days = environment["DATABASE_AUDIT_RETENTION_DAYS"], !days.isEmpty {
+            let retention = try Self.parseRetentionDays(days, "DATABASE_AUDIT_RETENTION_DAYS")
+            if let fromURL = auditRetention, fromURL != retention {
+                throw ContextStoreError(
+                    .invalidArgument, "DATABASE_AUDIT_RETENTION_DAYS contradicts audit_retention_days in the URL")
+            }
+            auditRetention = retention
+        }
     }
 
     /// Reads a `postgres://` URL.
@@ -105,6 +139,8 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
                 connectTimeout = .seconds(seconds)
             case "application_name":
                 applicationName = parameter.value
+            case "audit_retention_days":
+                auditRetention = try Self.parseRetentionDays(parameter.value, "audit_retention_days")
             default:
                 throw PostgresURL.invalid("unsupported query parameter '\(parameter.name)'")
             }
@@ -138,6 +174,16 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         }
     }
 
+    /// Reads a retention in whole days, 1…3650.
+    static func parseRetentionDays(_ value: String, _ name: String) throws(ContextStoreError) -> Duration {
+        guard value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), value.utf8.count <= 4, let days = Int(value),
+            (1...3_650).contains(days)
+        else {
+            throw ContextStoreError(.invalidArgument, "\(name) must be whole days from 1 to 3650")
+        }
+        return .seconds(days * 86_400)
+    }
+
     /// The configuration of a `PostgresClient` pool.
     public func makeClientConfiguration() -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS =
@@ -152,7 +198,7 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         if let applicationName {
             configuration.options.additionalStartupParameters.append(("application_name", applicationName))
         }
-        configuration.options.maximumConnections = max(1, maximumConnections)
+        configuration.options.maximumConnections = max(1, maximumConnections) + max(0, reservedConnections)
         return configuration
     }
 

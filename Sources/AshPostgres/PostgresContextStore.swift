@@ -1,39 +1,53 @@
 import AshCore
 import AshStore
+import CoreMetrics
 import Logging
 import PostgresNIO
-import Synchronization
 
 /// A ``ContextStore`` on PostgreSQL, in the seed's table, over a
 /// postgres-nio `PostgresClient` pool.
 ///
 /// The store does not own the client's lifetime: the client's `run()` must
 /// be running for as long as the store is used (otherwise every operation
-/// waits until ``Options/operationTimeout``). Run it in a `ServiceGroup`
-/// beside the server, or in a task group:
+/// fails after ``Options/connectionWaitTimeout``). Run it in a
+/// `ServiceGroup` beside the server, or in a task group:
 ///
 /// ```swift
 /// let configuration = try PostgresConfiguration(environment: ProcessInfo.processInfo.environment)
 /// let client = PostgresClient(configuration: configuration.makeClientConfiguration())
-/// let store = PostgresContextStore(client: client)
+/// let store = PostgresContextStore(client: client, options: .init(configuration: configuration))
 /// try await withThrowingDiscardingTaskGroup { group in
 ///     group.addTask { await client.run() }
-///     try await PostgresMigration.run(on: client)
+///     try await store.migrate()
 ///     // ... serve with `store`, then cancel the group to close the pool.
 /// }
 /// ```
 ///
+/// Every statement of the hot path — ``put(_:)``, ``get(_:)``,
+/// ``consume(_:now:)``, ``delete(_:)`` and the batch calls — is a prepared
+/// statement, parsed and planned once per connection, and takes one round
+/// trip:
+///
 /// - ``put(_:)`` is a plain `INSERT`; the primary key turns a second put of
 ///   an id into ``ContextStoreError/Code/duplicateContext`` and leaves the
 ///   stored row as it was.
-/// - ``consume(_:now:)`` takes one round trip in the common case: an
-///   `UPDATE ... WHERE consumed_at IS NULL AND expires_at > now RETURNING 1`.
-///   Row locking makes it atomic across any number of clients. Only when no
-///   row was updated does a second query tell a replay (a consumed,
-///   unexpired row) from a missing or expired context.
+/// - ``consume(_:now:)`` is one statement in every case: an
+///   `UPDATE ... WHERE consumed_at IS NULL AND expires_at > now` inside a
+///   CTE that, when nothing was updated, reads the row to tell a replay
+///   from an expired or missing context (``consumeOutcome(_:now:)``). Row
+///   locking makes it atomic across any number of clients.
+/// - ``put(_:)-([AshContext])`` and ``consume(_:now:)-([String],_)`` send a
+///   whole batch as one statement over arrays, with a result per entry.
 /// - ``cleanup()`` deletes rows with `expires_at <= now` of the injected
-///   clock, in batches, and returns the exact count. Nothing removes expired
-///   rows by itself: run ``PostgresCleanupService``.
+///   clock, in batches, and returns the exact count; with
+///   ``Options/auditRetention`` consumed rows stay until they were consumed
+///   that long ago. Nothing removes expired rows by itself: run
+///   ``PostgresCleanupService``.
+///
+/// The store keeps the connections it leases from the client and hands
+/// each operation an idle one; waiting for one is bounded by
+/// ``Options/connectionWaitTimeout`` and measured
+/// (``Options/metricsFactory``). See `Docs/OPERATIONS.md` for sizing.
 ///
 /// Every statement is parameterized; the table name is the only spliced
 /// text, and ``PostgresTableName`` admits no SQL. Errors are
@@ -42,18 +56,89 @@ import Synchronization
 public struct PostgresContextStore: ContextStore {
     /// Tuning that rarely needs changing.
     public struct Options: Sendable {
-        /// The longest one operation may wait for a connection and its
-        /// answer before failing with ``ContextStoreError/Code/timedOut``;
-        /// `nil` waits as long as the pool does. A statement already sent
-        /// cannot be recalled: the operation then ends when PostgreSQL
-        /// answers or the connection fails. Defaults to 10 seconds.
-        public var operationTimeout: Duration? = .seconds(10)
+        /// The longest one operation waits for a connection before failing
+        /// with ``ContextStoreError/Code/timedOut``: when all
+        /// ``maximumConnections`` are busy (too few for the load), and
+        /// while a new one is made (PostgreSQL down or rejecting the
+        /// credentials, or the client's `run()` not running). Waiting
+        /// operations are served first come, first served. `nil` waits
+        /// without a limit. Defaults to 5 seconds.
+        ///
+        /// Once an operation has its connection and has sent its statement
+        /// it waits for PostgreSQL's answer (bound it on the server with
+        /// `statement_timeout` if needed): a statement already sent cannot
+        /// be recalled.
+        public var connectionWaitTimeout: Duration? = .seconds(5)
+        /// The most of the client's connections the store holds at once
+        /// (all stores on one client share them; the largest setting
+        /// counts). A held connection is the store's until it has been
+        /// idle for ``idleConnectionTimeout``: on a client shared with
+        /// other work, keep this below the client's pool size so that work
+        /// finds connections. ``init(configuration:)`` takes
+        /// ``PostgresConfiguration/maximumConnections``, whose client pool
+        /// has ``PostgresConfiguration/reservedConnections`` more. Defaults
+        /// to 16 (postgres-nio's default pool has 20).
+        public var maximumConnections: Int = 16
+        /// How long a connection the store holds may stay unused before it
+        /// goes back to the client's pool. Defaults to 60 seconds.
+        public var idleConnectionTimeout: Duration = .seconds(60)
         /// The most rows one `DELETE` of ``PostgresContextStore/cleanup()``
         /// removes; cleanup repeats until a batch comes back short, so long
         /// locks and huge transactions are avoided. Defaults to 10,000.
         public var cleanupBatchSize: Int = 10_000
+        /// How long ``PostgresContextStore/cleanup()`` keeps consumed rows
+        /// for audit, counted from their `consumed_at`; expired rows never
+        /// consumed are deleted as soon as they expire. `nil` (the default)
+        /// deletes consumed rows when they expire, like the others.
+        /// ``PostgresContextStore/migrate()`` adds an index for the cleanup
+        /// of unconsumed rows when this is set (see `Docs/OPERATIONS.md`).
+        public var auditRetention: Duration?
+        /// Where the store's metrics go (``PostgresStoreMetrics``); `nil`
+        /// uses the process's `MetricsSystem` bootstrap.
+        public var metricsFactory: (any MetricsFactory)?
+
+        /// The old name of ``connectionWaitTimeout``.
+        @available(*, deprecated, renamed: "connectionWaitTimeout")
+        public var operationTimeout: Duration? {
+            get { connectionWaitTimeout }
+            set { connectionWaitTimeout = newValue }
+        }
 
         public init() {}
+
+        /// The defaults, with the settings a ``PostgresConfiguration`` carries
+        /// for the store: ``PostgresConfiguration/maximumConnections`` and
+        /// ``PostgresConfiguration/auditRetention``.
+        public init(configuration: PostgresConfiguration) {
+            auditRetention = configuration.auditRetention
+            maximumConnections = max(1, configuration.maximumConnections)
+        }
+    }
+
+    /// What a consume found, with expiry told apart from absence.
+    ///
+    /// ``contractResult`` is the store contract's answer, in which an
+    /// expired context is `missing`.
+    public enum ConsumeOutcome: String, Sendable, Hashable, CaseIterable {
+        /// This call consumed the context.
+        case consumed
+        /// The context exists, unexpired, and was consumed before: a replay.
+        /// Also the answer when a concurrent transaction changed the row
+        /// between this statement's snapshot and its update (in practice a
+        /// concurrent consume that won; a concurrent delete, too).
+        case alreadyConsumed
+        /// The context exists but expired at or before `now`.
+        case expired
+        /// No such context.
+        case missing
+
+        public var contractResult: ConsumeResult {
+            switch self {
+            case .consumed: .consumed
+            case .alreadyConsumed: .alreadyConsumed
+            case .expired, .missing: .missing
+            }
+        }
     }
 
     /// The client the store queries; its `run()` must be running.
@@ -62,13 +147,16 @@ public struct PostgresContextStore: ContextStore {
     public let table: PostgresTableName
     private let clock: any WallClock
     private let options: Options
-    private let statements: PostgresContextStatements
+    private let statements: any PreparedTableStatements
+    private let cleanupStatements: PostgresContextStatements
+    private let gate: PostgresConnectionGate
+    private let metrics: PostgresStoreMetrics
 
     /// - Parameters:
     ///   - client: a pool whose `run()` is (or will be) running.
     ///   - table: the context table, created by ``PostgresMigration``.
     ///   - clock: the time ``cleanup()`` compares expiry with.
-    ///   - options: timeouts and batch sizes.
+    ///   - options: timeouts, batch sizes, audit retention, metrics.
     public init(
         client: PostgresClient,
         table: PostgresTableName = .default,
@@ -79,161 +167,171 @@ public struct PostgresContextStore: ContextStore {
         self.table = table
         self.clock = clock
         self.options = options
-        self.statements = PostgresContextStatements(table: table)
+        self.statements = PreparedTableStatementsFactory.make(for: table)
+        self.cleanupStatements = PostgresContextStatements(table: table)
+        self.gate = PostgresConnectionGate.shared(
+            by: client, capacity: options.maximumConnections, idleTimeout: options.idleConnectionTimeout)
+        self.metrics = PostgresStoreMetrics(table: table, factory: options.metricsFactory ?? MetricsSystem.factory)
     }
 
     /// Creates the table and its indexes if they do not exist; see
-    /// ``PostgresMigration/run(on:table:logger:)``.
+    /// ``PostgresMigration/run(on:table:auditRetention:logger:)``. With
+    /// ``Options/auditRetention`` set it also creates the index cleanup
+    /// uses for unconsumed rows.
     public func migrate() async throws {
-        try await PostgresMigration.run(on: client, table: table)
+        try await PostgresMigration.run(on: client, table: table, auditRetention: options.auditRetention != nil)
     }
 
     public func put(_ context: AshContext) async throws {
-        try ContextLimits.validate(context)
-        guard !Self.containsNUL(context) else {
-            throw ContextStoreError(.invalidArgument, "a field contains a NUL character, which PostgreSQL cannot store")
-        }
-        var binds = PostgresBindings(capacity: 7)
-        binds.append(context.contextId)
-        binds.append(context.binding)
-        binds.append(context.mode.rawValue)
-        binds.append(context.issuedAt)
-        binds.append(context.expiresAt)
-        binds.append(context.nonce)
-        binds.append(context.consumedAt)
-        let query = PostgresQuery(unsafeSQL: statements.insert, binds: binds)
-        try await perform("put") { connection in
-            try await connection.query(query, logger: Self.queryLogger).drain()
+        try Self.validate(context)
+        try await perform("put") { statements, connection in
+            try await statements.insert(context, on: connection, logger: Self.queryLogger)
         }
     }
 
     public func get(_ contextId: String) async throws -> AshContext? {
         guard Self.isStorable(contextId) else { return nil }
-        var binds = PostgresBindings(capacity: 1)
-        binds.append(contextId)
-        let query = PostgresQuery(unsafeSQL: statements.select, binds: binds)
-        let rows = try await perform("get") { connection -> [PostgresContextRow] in
-            var rows: [PostgresContextRow] = []
-            for try await row in try await connection.query(query, logger: Self.queryLogger) {
-                rows.append(try PostgresContextRow(row))
-            }
-            return rows
+        let row = try await perform("get") { statements, connection in
+            try await statements.select(contextId, on: connection, logger: Self.queryLogger)
         }
-        return try rows.first?.context()
+        return try row?.context()
     }
 
     public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
+        try await consumeOutcome(contextId, now: now).contractResult
+    }
+
+    /// Consumes like ``consume(_:now:)`` — one statement, one round trip —
+    /// and tells an expired context from a missing one.
+    public func consumeOutcome(_ contextId: String, now: Int64) async throws -> ConsumeOutcome {
         guard Self.isStorable(contextId) else { return .missing }
-        var binds = PostgresBindings(capacity: 2)
-        binds.append(now)
-        binds.append(contextId)
-        let update = PostgresQuery(unsafeSQL: statements.consume, binds: binds)
-        var checkBinds = PostgresBindings(capacity: 2)
-        checkBinds.append(contextId)
-        checkBinds.append(now)
-        let check = PostgresQuery(unsafeSQL: statements.consumedBefore, binds: checkBinds)
-        return try await perform("consume") { connection -> ConsumeResult in
-            if try await connection.query(update, logger: Self.queryLogger).hasRows() { return .consumed }
-            return try await connection.query(check, logger: Self.queryLogger).hasRows() ? .alreadyConsumed : .missing
+        let code = try await perform("consume") { statements, connection in
+            try await statements.consume(contextId, now: now, on: connection, logger: Self.queryLogger)
         }
+        return try Self.outcome(code)
     }
 
     public func delete(_ contextId: String) async throws -> Bool {
         guard Self.isStorable(contextId) else { return false }
-        var binds = PostgresBindings(capacity: 1)
-        binds.append(contextId)
-        let query = PostgresQuery(unsafeSQL: statements.delete, binds: binds)
-        return try await perform("delete") { connection in
-            try await connection.query(query, logger: Self.queryLogger).hasRows()
+        return try await perform("delete") { statements, connection in
+            try await statements.delete(contextId, on: connection, logger: Self.queryLogger)
         }
     }
 
     public func cleanup() async throws -> Int {
         let now = clock.nowMilliseconds()
+        guard let retention = options.auditRetention else {
+            return try await cleanupBatches(cleanupStatements.cleanupBatch, now: now, cutoff: nil)
+        }
+        let (cutoff, overflow) = now.subtractingReportingOverflow(Self.milliseconds(retention))
+        let unconsumed = try await cleanupBatches(cleanupStatements.cleanupUnconsumedBatch, now: now, cutoff: nil)
+        let consumed = try await cleanupBatches(
+            cleanupStatements.cleanupConsumedBatch, now: now, cutoff: overflow ? Int64.min : cutoff)
+        return unconsumed + consumed
+    }
+
+    /// Runs one cleanup statement until a batch comes back short.
+    private func cleanupBatches(_ sql: String, now: Int64, cutoff: Int64?) async throws -> Int {
         let batchSize = max(1, options.cleanupBatchSize)
         var removed = 0
         while true {
-            var binds = PostgresBindings(capacity: 2)
+            var binds = PostgresBindings(capacity: 3)
             binds.append(now)
+            if let cutoff { binds.append(cutoff) }
             binds.append(Int64(batchSize))
-            let query = PostgresQuery(unsafeSQL: statements.cleanupBatch, binds: binds)
-            let count = try await perform("cleanup") { connection -> Int64 in
+            let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+            let count = try await perform("cleanup") { _, connection -> Int64 in
                 for try await count in try await connection.query(query, logger: Self.queryLogger).decode(Int64.self) {
                     return count
                 }
-                throw ContextStoreError(.protocolViolation, "cleanup: PostgreSQL returned no count")
+                throw PostgresStoreFailure.noRow("cleanup")
             }
             removed += Int(count)
             if count < Int64(batchSize) { return removed }
         }
     }
 
-    /// Runs `body` on a leased connection, bounded by the operation
-    /// timeout, mapping its errors.
-    private func perform<Result: Sendable>(
+    /// Runs `body` on a leased connection, with the bounded wait for it,
+    /// mapping its errors.
+    func perform<Result: Sendable>(
         _ operation: String,
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+        _ body: (any PreparedTableStatements, PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let leased = LeaseFlag()
         do {
-            let run: @Sendable () async throws -> Result = { [client] in
-                try await client.withConnection { connection in
-                    leased.value.store(true, ordering: .relaxed)
-                    return try await body(connection)
+            return try await gate.withConnection(
+                operation: operation, timeout: options.connectionWaitTimeout, metrics: metrics
+            ) { connection in
+                do {
+                    return try await body(statements, connection)
+                } catch let error as PSQLError where Self.poisonsPreparedStatements(error) {
+                    // postgres-nio remembers a failed preparation per
+                    // connection and fails every later execute of that
+                    // statement there; a dropped or changed table can also
+                    // leave a cached plan that cannot run. Closing the
+                    // connection lets the pool replace it with a clean one.
+                    try? await connection.close()
+                    throw error
                 }
-            }
-            guard let timeout = options.operationTimeout else { return try await run() }
-            return try await withThrowingTaskGroup(of: Result.self) { group in
-                group.addTask(operation: run)
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw ContextStoreError(
-                        .timedOut,
-                        leased.value.load(ordering: .relaxed)
-                            ? "\(operation): PostgreSQL did not answer within \(timeout)"
-                            : "\(operation): no PostgreSQL connection within \(timeout)"
-                                + " (server down, credentials rejected, or pool exhausted)"
-                    )
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next() else {
-                    throw ContextStoreError(.internalFailure, "\(operation): the operation did not run")
-                }
-                return first
             }
         } catch {
             throw PostgresErrorMapping.map(error, operation: operation)
         }
     }
 
+    /// Connections the store (with the other stores on its client) holds
+    /// now, idle or busy.
+    package var heldConnections: Int { gate.heldCount }
+
+    /// Runs `body` on one of the store's connections, as an operation does
+    /// (for tests that look at a connection's session).
+    package func withStoreConnection<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await perform("test") { _, connection in try await body(connection) }
+    }
+
+    /// Errors after which the connection's prepared statements cannot be
+    /// trusted: the table or a column is missing or has another type (the
+    /// migration has not run, or the table was changed), or a cached plan
+    /// no longer matches the table.
+    static func poisonsPreparedStatements(_ error: PSQLError) -> Bool {
+        guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
+        return ["42P01", "42703", "42804", "42883", "0A000", "26000"].contains(state)
+    }
+
+    static func outcome(_ code: Int16) throws(ContextStoreError) -> ConsumeOutcome {
+        switch PostgresContextStatements.ConsumeCode(rawValue: code) {
+        case .consumed: .consumed
+        case .alreadyConsumed, .raced: .alreadyConsumed
+        case .expired: .expired
+        case .missing: .missing
+        case nil: throw ContextStoreError(.protocolViolation, "consume: PostgreSQL answered an unknown outcome")
+        }
+    }
+
+    /// A context's checks before it is sent.
+    static func validate(_ context: AshContext) throws(ContextStoreError) {
+        try ContextLimits.validate(context)
+        guard !containsNUL(context) else {
+            throw ContextStoreError(.invalidArgument, "a field contains a NUL character, which PostgreSQL cannot store")
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
+        return overflow ? Int64.max : whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).partialValue
+    }
+
     /// postgres-nio's per-query logging stays off: the store reports through errors.
-    private static let queryLogger = Logger(label: "ash.postgres.store", factory: { _ in SwiftLogNoOpLogHandler() })
+    static let queryLogger = Logger(label: "ash.postgres.store", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Whether `contextId` could be a stored id; PostgreSQL text holds no NUL.
-    private static func isStorable(_ contextId: String) -> Bool {
+    static func isStorable(_ contextId: String) -> Bool {
         !contextId.utf8.contains(0)
     }
 
     private static func containsNUL(_ context: AshContext) -> Bool {
         !isStorable(context.contextId) || !isStorable(context.binding) || !isStorable(context.nonce ?? "")
-    }
-}
-
-/// Whether an operation got its connection, for the timeout's message.
-private final class LeaseFlag: Sendable {
-    let value = Atomic<Bool>(false)
-}
-
-extension PostgresRowSequence {
-    /// Whether the statement returned at least one row; reads them all.
-    fileprivate func hasRows() async throws -> Bool {
-        var found = false
-        for try await _ in self { found = true }
-        return found
-    }
-
-    /// Reads and discards every row.
-    fileprivate func drain() async throws {
-        for try await _ in self {}
     }
 }

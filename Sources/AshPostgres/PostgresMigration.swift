@@ -43,9 +43,16 @@ public enum PostgresMigration {
     }
 
     /// The migration's statements for `table`, without trailing `;`.
-    public static func statements(for table: PostgresTableName) -> [String] {
+    ///
+    /// - Parameter auditRetention: whether the store keeps consumed rows
+    ///   after they expire (``PostgresContextStore/Options/auditRetention``);
+    ///   then one more index, on `expires_at` of the rows never consumed,
+    ///   lets cleanup find expired unconsumed rows without reading through
+    ///   the retained consumed ones:
+    ///   `CREATE INDEX IF NOT EXISTS "idx_<table>_pending" ON <table> (expires_at) WHERE consumed_at IS NULL`.
+    public static func statements(for table: PostgresTableName, auditRetention: Bool = false) -> [String] {
         let name = table.quoted
-        return [
+        var statements = [
             """
             CREATE TABLE IF NOT EXISTS \(name) (
               context_id VARCHAR(64) PRIMARY KEY,
@@ -61,11 +68,17 @@ public enum PostgresMigration {
             "CREATE INDEX IF NOT EXISTS \(table.quotedIndexName("consumed")) ON \(name) (consumed_at)"
                 + " WHERE consumed_at IS NOT NULL",
         ]
+        if auditRetention {
+            statements.append(
+                "CREATE INDEX IF NOT EXISTS \(table.quotedIndexName("pending")) ON \(name) (expires_at)"
+                    + " WHERE consumed_at IS NULL")
+        }
+        return statements
     }
 
     /// The migration for `table` as one SQL script.
-    public static func sql(for table: PostgresTableName) -> String {
-        statements(for: table).map { $0 + ";\n" }.joined()
+    public static func sql(for table: PostgresTableName, auditRetention: Bool = false) -> String {
+        statements(for: table, auditRetention: auditRetention).map { $0 + ";\n" }.joined()
     }
 
     /// Runs the migration in one transaction.
@@ -80,17 +93,20 @@ public enum PostgresMigration {
     /// - Parameters:
     ///   - client: a client whose `run()` is running.
     ///   - table: the table to create.
+    ///   - auditRetention: also create the index cleanup uses when the
+    ///     store keeps consumed rows (see ``statements(for:auditRetention:)``).
     ///   - logger: where postgres-nio logs the statements.
     /// - Throws: ``ContextStoreError`` when a statement fails.
     public static func run(
         on client: PostgresClient,
         table: PostgresTableName = .default,
+        auditRetention: Bool = false,
         logger: Logger = Logger(label: "ash.postgres.migration")
     ) async throws {
         do {
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(advisoryLockKey))", logger: logger)
-                for statement in statements(for: table) {
+                for statement in statements(for: table, auditRetention: auditRetention) {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
             }

@@ -39,7 +39,8 @@ enum OpenedStore {
                     await client.run()
                     return nil
                 }
-                let result = try await body(PostgresContextStore(client: client, table: table))
+                let result = try await body(
+                    PostgresContextStore(client: client, table: table, options: .init(configuration: configuration)))
                 group.cancelAll()
                 return result
             }

@@ -105,7 +105,50 @@ struct PostgresConfigurationTests {
         #expect(client.password == "pw")
         #expect(client.database == "store")
         #expect(client.options.connectTimeout == .seconds(3))
-        #expect(client.options.maximumConnections == 7)
+        #expect(client.options.maximumConnections == 9)  // 7 for the store, 2 reserved
+        configuration.reservedConnections = 0
+        #expect(configuration.makeClientConfiguration().options.maximumConnections == 7)
+    }
+
+    @Test func readsTheAuditRetention() throws {
+        #expect(try PostgresConfiguration(url: "postgres://ash@h/db").auditRetention == nil)
+        #expect(try PostgresConfiguration(url: "postgres://ash@h/db?audit_retention_days=30").auditRetention == .seconds(30 * 86_400))
+        let fromEnvironment = try PostgresConfiguration(environment: [
+            "DATABASE_URL": "postgres://ash@h/db", "DATABASE_AUDIT_RETENTION_DAYS": "7",
+        ])
+        #expect(fromEnvironment.auditRetention == .seconds(7 * 86_400))
+        let agreeing = try PostgresConfiguration(environment: [
+            "DATABASE_URL": "postgres://ash@h/db?audit_retention_days=7", "DATABASE_AUDIT_RETENTION_DAYS": "7",
+        ])
+        #expect(agreeing.auditRetention == .seconds(7 * 86_400))
+        #expect(
+            try PostgresConfiguration(environment: ["DATABASE_URL": "postgres://ash@h/db", "DATABASE_AUDIT_RETENTION_DAYS": ""])
+                .auditRetention == nil)
+    }
+
+    @Test(arguments: ["0", "-1", "3651", "1.5", "30d", " 30", "99999999999999999999", ""])
+    func rejectsABadAuditRetention(_ days: String) {
+        let inURL = #expect(throws: ContextStoreError.self) {
+            try PostgresConfiguration(url: "postgres://ash@h/db?audit_retention_days=\(days)")
+        }
+        #expect(inURL?.code == .invalidArgument)
+        #expect(inURL?.message.contains("audit_retention_days") == true)
+        guard !days.isEmpty else { return }  // an empty variable is unset
+        let inEnvironment = #expect(throws: ContextStoreError.self) {
+            try PostgresConfiguration(environment: [
+                "DATABASE_URL": "postgres://ash@h/db", "DATABASE_AUDIT_RETENTION_DAYS": days,
+            ])
+        }
+        #expect(inEnvironment?.message.contains("DATABASE_AUDIT_RETENTION_DAYS") == true)
+    }
+
+    @Test func aRetentionInTheEnvironmentMustAgreeWithTheURL() {
+        let error = #expect(throws: ContextStoreError.self) {
+            try PostgresConfiguration(environment: [
+                "DATABASE_URL": "postgres://ash@h/db?audit_retention_days=7", "DATABASE_AUDIT_RETENTION_DAYS": "30",
+            ])
+        }
+        #expect(error?.code == .invalidArgument)
     }
 
     @Test func descriptionHidesThePassword() throws {

@@ -205,13 +205,4 @@ struct PostgresStoreTests {
         let error = await #expect(throws: ContextStoreError.self) { try await configuration.checkConnection() }
         #expect(error?.code == .unavailable)
     }
-
-    @Test func clientThatDoesNotRunTimesOut() async throws {
-        let client = PostgresClient(configuration: try TestDatabase.configuration().makeClientConfiguration())
-        var options = PostgresContextStore.Options()
-        options.operationTimeout = .milliseconds(100)
-        let store = PostgresContextStore(client: client, table: .default, options: options)
-        let error = await #expect(throws: ContextStoreError.self) { _ = try await store.get("x") }
-        #expect(error?.code == .timedOut)
-    }
 }

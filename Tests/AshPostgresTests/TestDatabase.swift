@@ -30,7 +30,8 @@ enum TestDatabase {
         return try PostgresConfiguration(url: url)
     }
 
-    /// Runs `body` with a running client, then closes the client.
+    /// Runs `body` with a running client, then closes the client. Its pool
+    /// has `maximumConnections` plus the configuration's reserved two.
     static func withClient<Result: Sendable>(
         maximumConnections: Int = 8,
         _ body: (PostgresClient) async throws -> Result
@@ -45,12 +46,16 @@ enum TestDatabase {
         }
     }
 
-    /// Store options for tests: the operation timeout is generous because
-    /// the machine may be loaded; no test depends on it firing (except the
-    /// one that sets its own).
+    /// Store options for tests: the wait for a connection is generous
+    /// because the machine may be loaded; no test depends on it firing
+    /// (except those that set their own).
+    ///
+    /// The store holds at most 4 connections, fewer than any test client
+    /// has, so the tests' own queries on the client find one.
     static var storeOptions: PostgresContextStore.Options {
         var options = PostgresContextStore.Options()
-        options.operationTimeout = .seconds(120)
+        options.connectionWaitTimeout = .seconds(120)
+        options.maximumConnections = 4
         return options
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything one run needs to know: targets, workloads and load shape.
 public struct BenchOptions: Sendable {
     /// The targets, in the order given.
@@ -40,6 +42,11 @@ public struct BenchOptions: Sendable {
     /// Requests per unit of depth in the fairness check (`redis-benchmark
     /// -n` = this × depth); our side stops there or after `max(duration, 5 s)`.
     public var fairnessRequestsPerDepth = 50_000
+    /// The `pgbench` executable for the PostgreSQL comparison, which runs
+    /// with the fairness check when a PostgreSQL target is given
+    /// (`ASH_BENCH_PGBENCH`, else `pgbench` from `PATH` or Debian's
+    /// PostgreSQL folder).
+    public var pgbenchPath = ProcessInfo.processInfo.environment["ASH_BENCH_PGBENCH"] ?? "pgbench"
 
     /// A pair of targets to report a ratio for.
     public struct Comparison: Sendable, Hashable, Codable {

@@ -5,6 +5,7 @@ public enum ReportTable {
         var sections = [results(report)]
         if !report.comparisons.isEmpty { sections.append(comparisons(report)) }
         if !report.fairness.isEmpty { sections.append(fairness(report)) }
+        if let checks = report.pgbench, !checks.isEmpty { sections.append(pgbench(checks)) }
         let problems = report.results.filter { $0.violations > 0 || $0.errors > 0 }
         if !problems.isEmpty {
             sections.append(
@@ -77,5 +78,30 @@ public enum ReportTable {
         let notes = report.fairness.compactMap { $0.note.map { "note: \($0)" } }
         return (["Fairness: our Redis client vs redis-benchmark, plain pipelined SET:", table.render()] + notes)
             .joined(separator: "\n")
+    }
+
+    static func pgbench(_ checks: [PgbenchCheck]) -> String {
+        var table = TextTable(
+            header: [
+                "pgbench (create+consume)", "conns", "depth", "pgbench pairs/s", "ash-bench pairs/s", "ratio", "≥ 80%",
+                "our p50 µs", "our p99 µs", "gen CPU s", "srv CPU s", "pgbench srv CPU s",
+            ],
+            rightAligned: Set(1...11))
+        for check in checks {
+            table.rows.append([
+                check.target, String(check.connections), String(check.depth),
+                check.pgbenchPairsPerSecond.map(Format.rate) ?? "n/a", Format.rate(check.ashBenchPairsPerSecond),
+                Format.ratio(check.ratio), check.passed.map { $0 ? "yes" : "NO" } ?? "n/a",
+                check.ashBenchP50Microseconds.map(Format.micros) ?? "-", check.ashBenchP99Microseconds.map(Format.micros) ?? "-",
+                Format.fixed(check.clientCpuSeconds, 2), check.serverCpuSeconds.map { Format.fixed($0, 2) } ?? "-",
+                check.pgbenchServerCpuSeconds.map { Format.fixed($0, 2) } ?? "-",
+            ])
+        }
+        let notes = checks.compactMap { $0.note.map { "note: \($0)" } }
+        return ([
+            "PostgreSQL: the store vs pgbench -M prepared running the store's own INSERT and consume"
+                + " (same database, table, connections and threads; depth > 1: pgbench pipelines of that many statements):",
+            table.render(),
+        ] + notes).joined(separator: "\n")
     }
 }

@@ -9,17 +9,22 @@ public struct BenchReport: Sendable, Hashable, Codable {
     /// The `--compare` pairings, per workload and depth.
     public var comparisons: [ComparisonRow]
     public var fairness: [FairnessCheck]
+    /// The PostgreSQL comparison with `pgbench -M prepared`, per PostgreSQL
+    /// target and depth; absent in reports written before it existed.
+    public var pgbench: [PgbenchCheck]?
     /// Violations over all results; non-zero fails the run.
     public var violations: Int
 
     public init(
-        metadata: RunMetadata, results: [BenchResult], comparisons: [ComparisonRow], fairness: [FairnessCheck]
+        metadata: RunMetadata, results: [BenchResult], comparisons: [ComparisonRow], fairness: [FairnessCheck],
+        pgbench: [PgbenchCheck]? = nil
     ) {
         self.schemaVersion = Self.currentSchemaVersion
         self.metadata = metadata
         self.results = results
         self.comparisons = comparisons
         self.fairness = fairness
+        self.pgbench = pgbench
         self.violations = results.reduce(0) { $0 + $1.violations }
     }
 }

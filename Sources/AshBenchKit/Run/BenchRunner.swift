@@ -79,12 +79,26 @@ public struct BenchRunner: Sendable {
                         threads: clientThreads, progress: progress))
             }
         }
+        var pgbench: [PgbenchCheck] = []
+        if options.fairness {
+            let runner = PgbenchRunner(executable: options.pgbenchPath)
+            for case let (spec, postgres as PostgresTarget) in opened {
+                for depth in options.depths {
+                    pgbench.append(
+                        await PgbenchProbe.check(
+                            target: spec.name, postgres: postgres, runner: runner, connections: options.connections,
+                            depth: depth, seconds: Self.pgbenchSeconds(options.duration), threads: clientThreads,
+                            settings: settings, progress: progress))
+                }
+            }
+        }
         for (_, target) in opened { await target.close() }
 
         Ratios.applyBaseline(options.baseline, to: &results)
         let comparisons = Ratios.compare(options.comparisons, in: results)
         return BenchReport(
-            metadata: metadata(startedAt: startedAt), results: results, comparisons: comparisons, fairness: fairness)
+            metadata: metadata(startedAt: startedAt), results: results, comparisons: comparisons, fairness: fairness,
+            pgbench: pgbench.isEmpty ? nil : pgbench)
     }
 
     /// Creates ``BenchOptions/memoryContexts`` contexts that outlive the
@@ -171,6 +185,11 @@ public struct BenchRunner: Sendable {
             replaysRejected: tally.replaysRejected,
             serverCpuSeconds: ResourceSample.cpuSeconds(before: serverBefore, after: serverAfter),
             clientCpuSeconds: clientCPU, firstError: tally.firstError, firstViolation: tally.firstViolation)
+    }
+
+    /// pgbench's `-T` (whole seconds, at least 3) for a run's duration.
+    static func pgbenchSeconds(_ duration: Duration) -> Int {
+        max(3, Int(BenchDuration.seconds(duration).rounded(.up)))
     }
 
     /// The event-loop threads of the network clients (NIO's shared group).

@@ -1,12 +1,26 @@
 import AshCore
+import AshNIOSupport
 import AshPostgres
 import AshStore
 import Logging
+import NIOCore
+import NIOPosix
 import PostgresNIO
 
 /// PostgreSQL through `PostgresContextStore`, in a table of its own
-/// (`ash_bench_contexts`, emptied when the target opens), over a pool of
-/// `--connections` connections.
+/// (`ash_bench_contexts`, emptied when the target opens), on
+/// `--connections` connections (the client's pool has the configuration's
+/// two reserved connections more, which the samples use).
+///
+/// The load workers run on the client's event loops (NIO's shared group,
+/// `--client-threads`), where postgres-nio puts the connections, and the
+/// store hands an operation an idle connection on the caller's loop when
+/// it has one: a request, its reply and the worker's next step stay on one
+/// thread, as with the ashd and Redis clients, and as in `pgbench -j`,
+/// whose threads each own their share of the clients.
+///
+/// Pipelined calls are the store's batch statements: `create(count:)` is
+/// one multi-row `INSERT`, `consume([…])` one `UPDATE … = ANY`.
 ///
 /// Memory is `pg_total_relation_size` of the table over its row count. CPU
 /// is the postmaster's process tree from `/proc`: its own time, its exited
@@ -15,9 +29,12 @@ import PostgresNIO
 /// backend that answers `SELECT pg_backend_pid()` (this needs the server on
 /// this machine; otherwise CPU is not reported).
 public final class PostgresTarget: BenchTarget {
+    public let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
     public let client: PostgresClient
     public let postgres: PostgresContextStore
     public var store: any ContextStore { postgres }
+    /// Where the server is and who we are, for pgbench.
+    public let configuration: PostgresConfiguration
     private let service: Task<Void, Never>
     private let postmaster: Int32?
     private let clock = SystemWallClock()
@@ -29,11 +46,14 @@ public final class PostgresTarget: BenchTarget {
     public init(url: String, connections: Int, pid: Int32?) async throws {
         var configuration = try PostgresConfiguration(url: url)
         configuration.maximumConnections = connections
-        let client = PostgresClient(configuration: configuration.makeClientConfiguration(), backgroundLogger: Self.logger)
+        self.configuration = configuration
+        let client = PostgresClient(
+            configuration: configuration.makeClientConfiguration(), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            backgroundLogger: Self.logger)
         self.client = client
         service = Task { await client.run() }
         let table = try PostgresTableName(Self.tableName)
-        postgres = PostgresContextStore(client: client, table: table)
+        postgres = PostgresContextStore(client: client, table: table, options: .init(configuration: configuration))
         do {
             try await postgres.migrate()
             try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE \(Self.tableName)"), logger: Self.logger)
@@ -61,6 +81,25 @@ public final class PostgresTarget: BenchTarget {
 
     public func consume(_ contextId: String) async throws -> ConsumeResult {
         try await postgres.consume(contextId, now: clock.nowMilliseconds())
+    }
+
+    /// Contexts made here (id from the CSPRNG, as `createContext` does) and
+    /// stored with one multi-row `INSERT`.
+    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
+        let now = clock.nowMilliseconds()
+        let contexts = (0..<count).map { _ in
+            AshContext(
+                contextId: AshIdentifier.generate(), binding: binding, mode: .default, issuedAt: now,
+                expiresAt: now + ttlMilliseconds)
+        }
+        return zip(contexts, await postgres.put(contexts)).map { context, result in
+            result.map { context.publicInfo }.mapError { $0 }
+        }
+    }
+
+    /// One `UPDATE … WHERE context_id = ANY(…)` for all of them.
+    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
+        await postgres.consume(contextIds, now: clock.nowMilliseconds()).map { $0.mapError { $0 } }
     }
 
     public func sample() async -> ResourceSample {
