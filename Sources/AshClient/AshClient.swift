@@ -20,7 +20,7 @@ import Synchronization
 ///
 /// ```swift
 /// let client = try AshClient(configuration: AshClientConfiguration(url: "ash://127.0.0.1:7379"))
-/// let info = try await client.create(binding: "POST /api/transfer", ttlMilliseconds: 30_000)
+/// let info = try await client.create(CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 30_000))
 /// ```
 public final class AshClient: ContextStore, Sendable {
     public let configuration: AshClientConfiguration
@@ -64,58 +64,88 @@ public final class AshClient: ContextStore, Sendable {
 
     // MARK: ContextStore
 
-    public func put(_ context: AshContext) async throws {
+    /// The time ``consume(_:now:)`` and ``verify(_:expectedBinding:now:)``
+    /// send as `now`; ashd judges at the later of it and its own clock.
+    public var clock: any WallClock { configuration.clock }
+
+    /// Issues a context on the server (its clock, its CSPRNG): CREATE.
+    public func create(_ request: CreateRequest) async throws(ContextStoreError) -> AshContextPublicInfo {
+        try request.validate()
+        return try expect(await send(.create(request))) { if case .created(let info) = $0 { info } else { nil } }
+    }
+
+    public func put(_ context: AshContext) async throws(ContextStoreError) {
         try ContextLimits.validate(context)
         try expect(await send(.put(context))) { if case .stored = $0 { () } else { nil } }
     }
 
-    public func get(_ contextId: String) async throws -> AshContext? {
-        try ContextLimits.validateId(contextId)
+    public func get(_ contextId: String) async throws(ContextStoreError) -> AshContext? {
+        guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { return nil }
         return try expect(await send(.get(contextId: contextId))) {
             if case .context(let context) = $0 { .some(context) } else { nil }
         }
     }
 
-    public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
-        try await consumeOutcome(contextId, now: now).consumeResult
+    /// Consumes a context: CONSUME with `now`.
+    public func consume(_ contextId: String, now: Int64) async throws(ContextStoreError) -> ConsumeResult {
+        guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { return .missing }
+        return try expect(await send(.consume(WireConsume(contextId: contextId, now: now)))) {
+            if case .consumed(let outcome) = $0 { outcome } else { nil }
+        }
     }
 
-    public func delete(_ contextId: String) async throws -> Bool {
-        try ContextLimits.validateId(contextId)
+    /// Verifies and consumes in one round trip: the body is canonicalized
+    /// here and VERIFY sent with the proof; ashd checks and consumes.
+    ///
+    /// Falls back to ``verifyInSteps(_:expectedBinding:now:)`` (a GET, then
+    /// a CONSUME) when the body cannot be canonicalized (so the errors come
+    /// in the protocol's order), when the binding is not one a context can
+    /// have, or when the request would exceed the server's frame limit.
+    public func verify(
+        _ request: AshVerificationRequest,
+        expectedBinding: String,
+        now: Int64
+    ) async throws -> AshContext {
+        guard let contextId = request.contextId, !contextId.isEmpty else {
+            throw AshError(.invalidContext, detail: "missing context id")
+        }
+        guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { throw AshError(.invalidContext) }
+        guard WireProtocol.bindingBytes.contains(expectedBinding.utf8.count),
+            let canonicalPayload = try? AshPayload.canonicalize(request.body, contentType: request.contentType)
+        else {
+            return try await verifyInSteps(request, expectedBinding: expectedBinding, now: now)
+        }
+        // A proof longer than any VERIFY carries cannot match: it is sent
+        // empty, and rejected at the same step as a wrong one.
+        let proof = request.proof.flatMap { WireProtocol.proofBytes.contains($0.utf8.count) ? $0 : nil } ?? ""
+        let verify = WireVerify(
+            contextId: contextId, expectedBinding: expectedBinding, proof: proof, canonicalPayload: canonicalPayload,
+            now: now)
+        let connection = try await nextConnectionSlot().connection()
+        guard verify.frameLength <= connection.serverLimits.maximumFrameLength else {
+            return try await verifyInSteps(request, expectedBinding: expectedBinding, now: now)
+        }
+        let verdict = try expect(await send(.verify(verify), on: connection)) {
+            if case .verified(let verdict) = $0 { verdict } else { nil }
+        }
+        return try verdict.get()
+    }
+
+    public func delete(_ contextId: String) async throws(ContextStoreError) -> Bool {
+        guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { return false }
         return try expect(await send(.delete(contextId: contextId))) {
             if case .deleted(let removed) = $0 { removed } else { nil }
         }
     }
 
-    public func cleanup() async throws -> Int {
+    /// Asks ashd to reclaim what expired (CLEANUP); ashd also does so by itself.
+    public func removeExpired() async throws(ContextStoreError) -> Int {
         try expect(await send(.cleanup)) {
             if case .cleanedUp(let removed) = $0 { Int(clamping: removed) } else { nil }
         }
     }
 
     // MARK: Beyond the contract
-
-    /// Issues a context on the server (its clock, its CSPRNG).
-    public func create(
-        binding: String,
-        ttlMilliseconds: Int64,
-        mode: AshMode = .default,
-        issueNonce: Bool = false
-    ) async throws(ContextStoreError) -> AshContextPublicInfo {
-        try ContextLimits.validateBinding(binding)
-        guard ttlMilliseconds > 0 else { throw ContextStoreError(.invalidArgument, "ttl must be positive") }
-        let create = WireCreate(binding: binding, ttlMilliseconds: ttlMilliseconds, mode: mode, issueNonce: issueNonce)
-        return try expect(await send(.create(create))) { if case .created(let info) = $0 { info } else { nil } }
-    }
-
-    /// Consumes a context; `now` nil uses the server's clock. Unlike
-    /// ``consume(_:now:)`` this tells `expired` apart when the server does.
-    public func consumeOutcome(_ contextId: String, now: Int64? = nil) async throws(ContextStoreError) -> WireConsumeOutcome {
-        try ContextLimits.validateId(contextId)
-        return try expect(await send(.consume(WireConsume(contextId: contextId, now: now)))) {
-            if case .consumed(let outcome) = $0 { outcome } else { nil }
-        }
-    }
 
     /// The server's statistics by name (`contexts.live`, …).
     public func stats() async throws(ContextStoreError) -> [String: Int64] {
@@ -149,7 +179,10 @@ public final class AshClient: ContextStore, Sendable {
     }
 
     private func send(_ request: WireRequest) async throws(ContextStoreError) -> WireResponse {
-        let connection = try await nextConnectionSlot().connection()
+        try await send(request, on: try await nextConnectionSlot().connection())
+    }
+
+    private func send(_ request: WireRequest, on connection: ClientConnection) async throws(ContextStoreError) -> WireResponse {
         let result = await withUnsafeContinuation { continuation in
             connection.submit([ClientRequest(request: request, reply: .single(continuation))])
         }
@@ -225,12 +258,13 @@ public final class AshClient: ContextStore, Sendable {
         }
         let timer = eventLoop.scheduleTask(in: connectTimeout) { channel.close(promise: nil) }
         defer { timer.cancel() }
+        let reply: WireHelloReply
         do {
-            _ = try await handshake.futureResult.get()
+            reply = try await handshake.futureResult.get()
         } catch {
             channel.close(promise: nil)
             throw error
         }
-        return ClientConnection(channel: channel)
+        return ClientConnection(channel: channel, serverLimits: reply.limits)
     }
 }

@@ -1,3 +1,4 @@
+import AshCore
 import AshStore
 import NIOSSL
 
@@ -9,6 +10,9 @@ public struct AshClientConfiguration: Sendable {
     public var port: Int
     /// The token sent in HELLO; never logged.
     public var authToken: [UInt8]
+    /// The time consumes and verifications are sent with; ashd judges at the
+    /// later of it and its own clock.
+    public var clock: any WallClock = SystemWallClock()
     /// TLS settings; plain TCP when `nil`.
     public var tls: TLSConfiguration?
     /// The name checked against the server's certificate (SNI); `host` when `nil`.

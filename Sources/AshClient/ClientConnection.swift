@@ -32,10 +32,13 @@ struct ClientRequest: Sendable {
 /// other threads reach the event loop in batches (``ChannelBatchQueue``).
 final class ClientConnection: Sendable {
     let channel: any Channel
+    /// The limits the server announced in its HELLO reply.
+    let serverLimits: WireLimits
     private let outbound: ChannelBatchQueue<ClientRequest>
 
-    init(channel: any Channel) {
+    init(channel: any Channel, serverLimits: WireLimits) {
         self.channel = channel
+        self.serverLimits = serverLimits
         self.outbound = ChannelBatchQueue(channel: channel) { batch, _ in
             // The handler never took the batch: the channel had closed.
             for request in batch { request.reply.complete(.failure(ContextStoreError(.unavailable, "connection closed"))) }

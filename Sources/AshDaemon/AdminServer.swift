@@ -1,3 +1,4 @@
+import AshCore
 import AshEngine
 import AshLMDB
 import AshStore
@@ -96,10 +97,10 @@ struct AdminRoutes: Sendable {
     private func health() async -> Response {
         do {
             let issued = try await engine.create(CreateRequest(binding: "GET /health", ttlMilliseconds: 1_000))
-            guard await engine.get(issued.id) != nil else {
+            guard await engine.get(issued.contextId) != nil else {
                 return unhealthy("the health context could not be read back")
             }
-            _ = try? await engine.delete(issued.id)
+            _ = try? await engine.delete(issued.contextId)
             return Response(
                 status: .ok,
                 contentType: "application/json",

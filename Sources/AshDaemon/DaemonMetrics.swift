@@ -219,6 +219,7 @@ extension WireRequest.ID {
         case .get: "get"
         case .consume: "consume"
         case .consumeBatch: "consume_batch"
+        case .verify: "verify"
         case .delete: "delete"
         case .cleanup: "cleanup"
         case .stats: "stats"

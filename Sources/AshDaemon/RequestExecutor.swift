@@ -70,7 +70,7 @@ struct RequestExecutor: Sendable {
         for envelope in phase {
             switch envelope.message {
             case .create(let create):
-                creates.append((envelope.requestId, CreateRequest(create)))
+                creates.append((envelope.requestId, create))
             case .consume(let consume):
                 let now = Self.consumeTime(consume.now, serverNow: serverNow)
                 let entry = (requestId: envelope.requestId, id: ContextID(consume.contextId))
@@ -106,7 +106,7 @@ struct RequestExecutor: Sendable {
         for (create, result) in zip(creates, results) {
             let response: WireResponse
             switch result {
-            case .success(let issued): response = .created(issued.publicInfo)
+            case .success(let info): response = .created(info)
             case .failure(let error): response = .error(WireError(error))
             }
             replies.append(WireEnvelope(requestId: create.requestId, response))
@@ -125,7 +125,7 @@ struct RequestExecutor: Sendable {
         for (consume, result) in zip(consumes, results) {
             let response: WireResponse
             switch result {
-            case .success(let outcome): response = .consumed(WireConsumeOutcome(outcome))
+            case .success(let outcome): response = .consumed(outcome)
             case .failure(let error): response = .error(WireError(error))
             }
             replies.append(WireEnvelope(requestId: consume.requestId, response))
@@ -147,7 +147,7 @@ struct RequestExecutor: Sendable {
     }
 
     private func runSingle(_ request: WireRequest, serverNow: Int64) async -> WireResponse {
-        do {
+        do throws(ContextStoreError) {
             switch request {
             case .put(let context):
                 try await engine.put(context)
@@ -155,22 +155,23 @@ struct RequestExecutor: Sendable {
             case .delete(let contextId):
                 return .deleted(try await engine.delete(ContextID(contextId)))
             case .cleanup:
-                return .cleanedUp(removed: UInt64(max(0, await engine.removeExpired())))
+                return .cleanedUp(removed: UInt64(await engine.removeExpired()))
             case .stats:
                 return .stats(Self.statistics(await engine.stats()))
             case .consumeBatch(let batch):
                 let ids = batch.contextIds.map(ContextID.init)
                 let results = await engine.consume(ids, now: Self.consumeTime(batch.now, serverNow: serverNow))
-                return .consumedBatch(results.map { $0.map(WireConsumeOutcome.init).mapError(WireError.init) })
+                return .consumedBatch(results.map { $0.mapError(WireError.init) })
             case .createBatch(let entries):
-                let results = await engine.create(entries.map(CreateRequest.init))
-                return .createdBatch(results.map { $0.map(\.publicInfo).mapError(WireError.init) })
+                return .createdBatch(await engine.create(entries).map { $0.mapError(WireError.init) })
             case .create(let create):
-                return .created(try await engine.create(CreateRequest(create)).publicInfo)
+                return .created(try await engine.create(create))
             case .consume(let consume):
-                let outcome = try await engine.consume(
-                    ContextID(consume.contextId), now: Self.consumeTime(consume.now, serverNow: serverNow))
-                return .consumed(WireConsumeOutcome(outcome))
+                return .consumed(
+                    try await engine.consume(
+                        ContextID(consume.contextId), now: Self.consumeTime(consume.now, serverNow: serverNow)))
+            case .verify(let verify):
+                return .verified(try await Self.verify(verify, on: engine, serverNow: serverNow))
             case .get(let contextId):
                 return .context(await engine.get(ContextID(contextId)))
             case .ping:
@@ -178,10 +179,27 @@ struct RequestExecutor: Sendable {
             case .hello:
                 return .error(WireError(.protocolViolation, "HELLO after the handshake"))
             }
-        } catch let error as ContextStoreError {
-            return .error(WireError(error))
         } catch {
-            return .error(WireError(.storeInternalFailure, "the store failed"))
+            return .error(WireError(error))
+        }
+    }
+
+    /// Runs a VERIFY: the engine's one-step verify on the canonical payload
+    /// the client sent. Store failures are thrown to become `E` replies;
+    /// rejections are the verdict.
+    static func verify(
+        _ verify: WireVerify, on engine: ContextEngine, serverNow: Int64
+    ) async throws(ContextStoreError) -> Result<AshContext, AshError> {
+        do {
+            return .success(
+                try await engine.verify(
+                    ContextID(verify.contextId), expectedBinding: verify.expectedBinding, proof: verify.proof,
+                    canonicalPayload: .success(verify.canonicalPayload),
+                    now: consumeTime(verify.now, serverNow: serverNow)))
+        } catch let error as AshError {
+            return .failure(error)
+        } catch {
+            throw ContextStoreError(error)
         }
     }
 
@@ -228,29 +246,5 @@ struct RequestExecutor: Sendable {
             ("consumes.missing", statistics.consumesOfMissing),
             ("creates.rejected.capacity", statistics.rejectedAtCapacity),
         ].map { WireStatistic(name: prefix + $0.0, value: Int64($0.1)) }
-    }
-}
-
-extension CreateRequest {
-    init(_ create: WireCreate) {
-        self.init(
-            binding: create.binding,
-            ttlMilliseconds: create.ttlMilliseconds,
-            mode: create.mode,
-            issueNonce: create.issueNonce
-        )
-    }
-}
-
-extension WireConsumeOutcome {
-    /// ashd answers `expired` for a context it still holds that has expired,
-    /// `missing` once it has been reclaimed (`Docs/PROTOCOL.md`).
-    init(_ result: EngineConsumeResult) {
-        switch result {
-        case .consumed: self = .consumed
-        case .alreadyConsumed: self = .alreadyConsumed
-        case .missing: self = .missing
-        case .expired: self = .expired
-        }
     }
 }

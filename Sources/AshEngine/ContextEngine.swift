@@ -23,7 +23,8 @@ public final class ContextEngine: ContextStore, Service {
     /// Creates refused because every shard was full (puts are counted by
     /// their shard).
     private let createsRejectedAtCapacity = Atomic<Int>(0)
-    private var clock: any WallClock { configuration.clock }
+    /// The configuration's clock: contexts are issued, and reclaimed, by it.
+    public var clock: any WallClock { configuration.clock }
 
     /// A memory-only engine.
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` for a bad configuration.
@@ -66,7 +67,9 @@ public final class ContextEngine: ContextStore, Service {
             for index in states.indices { states[index].reserveCapacity(additional: perShard + perShard / 16 + 16) }
         }
         var repairs: [PersistedChange] = []
-        try await persistence.recover(now: now) { context in
+        // What expired within the grace is recovered too: it stays
+        // recognisable across a restart.
+        try await persistence.recover(now: now - configuration.expiredGraceMilliseconds) { context in
             try states[ShardRouting.shard(ofHash: context.id.shardHash, among: shardCount)]
                 .restore(context, now: now, repairs: &repairs)
         }
@@ -88,17 +91,18 @@ public final class ContextEngine: ContextStore, Service {
 
     // MARK: Engine API
 
-    /// Issues a context: generates its id and nonce in the shard, in one hop.
+    /// Issues a context: its id and nonce are generated in the shard, in one
+    /// hop (and one commit when durable).
     /// - Throws: ``ContextStoreError`` (`invalidArgument`, `capacityExceeded`,
     ///   or a persistence failure).
     /// - Complexity: O(1).
-    public func create(_ request: CreateRequest) async throws(ContextStoreError) -> IssuedContext {
+    public func create(_ request: CreateRequest) async throws(ContextStoreError) -> AshContextPublicInfo {
         let first = shardIndexForCreate()
         let now = clock.nowMilliseconds()
         var offset = 0
         while true {
             do {
-                return try await shards[(first + offset) % shards.count].create(request, now: now)
+                return try await shards[(first + offset) % shards.count].create(request, now: now).publicInfo
             } catch where error.code == .capacityExceeded && offset + 1 < shards.count {
                 // That shard is full; another may not be.
                 offset += 1
@@ -109,18 +113,10 @@ public final class ContextEngine: ContextStore, Service {
         }
     }
 
-    /// Issues a context; see ``create(_:)``.
-    public func create(
-        binding: String, ttlMilliseconds: Int64, mode: AshMode = .default, issueNonce: Bool = false
-    ) async throws(ContextStoreError) -> AshContextPublicInfo {
-        try await create(CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds, mode: mode, issueNonce: issueNonce))
-            .publicInfo
-    }
-
     /// Issues one context per request in a single shard hop (and a single
     /// commit when durable); results are in request order.
     /// - Complexity: O(*n*).
-    public func create(_ requests: [CreateRequest]) async -> [Result<IssuedContext, ContextStoreError>] {
+    public func create(_ requests: [CreateRequest]) async -> [Result<AshContextPublicInfo, ContextStoreError>] {
         guard !requests.isEmpty else { return [] }
         let first = shardIndexForCreate()
         let now = clock.nowMilliseconds()
@@ -135,31 +131,109 @@ public final class ContextEngine: ContextStore, Service {
         }
         let rejected = results.count(where: Self.isFull)
         if rejected > 0 { createsRejectedAtCapacity.add(rejected, ordering: .relaxed) }
-        return results
+        return results.map { $0.map(\.publicInfo) }
     }
 
     private static func isFull(_ result: Result<IssuedContext, ContextStoreError>) -> Bool {
         if case .failure(let error) = result { error.code == .capacityExceeded } else { false }
     }
 
-    /// Consumes one context; `expired` is told apart from `missing`.
-    /// - Complexity: O(1).
+    /// Stores a context made elsewhere; see `ShardState.put` for what it
+    /// refuses beyond the contract's checks.
+    public func put(_ context: AshContext) async throws(ContextStoreError) {
+        let id = ContextID(context.contextId)
+        try await shard(for: id).put(context, now: clock.nowMilliseconds())
+    }
+
+    /// The context (expired ones within the grace included), or `nil`.
+    public func get(_ contextId: String) async -> AshContext? {
+        await get(ContextID(contextId))
+    }
+
+    /// Consumes one context.
     /// - Throws: `invalidArgument` when `now` is outside
     ///   `ContextLimits.timestamps`; a persistence failure.
-    public func consume(_ id: ContextID, now: Int64) async throws(ContextStoreError) -> EngineConsumeResult {
+    /// - Complexity: O(1).
+    public func consume(_ contextId: String, now: Int64) async throws(ContextStoreError) -> ConsumeResult {
+        try await consume(ContextID(contextId), now: now)
+    }
+
+    /// Consumes many contexts at `now`: one hop per shard involved and, when
+    /// durable, one commit for all; results are in the order of `contextIds`.
+    ///
+    /// If that commit fails, each consume that won answers the error and its
+    /// context stays consumed in memory (fail closed).
+    /// - Complexity: O(*n*).
+    public func consume(_ contextIds: [String], now: Int64) async -> [Result<ConsumeResult, ContextStoreError>] {
+        await consume(contextIds.map(ContextID.init), now: now)
+    }
+
+    /// Verifies a request and consumes its context in one shard step: the
+    /// body is canonicalized before the hop, the proof checked and the
+    /// context consumed inside it.
+    public func verify(
+        _ request: AshVerificationRequest,
+        expectedBinding: String,
+        now: Int64
+    ) async throws -> AshContext {
+        guard let contextId = request.contextId, !contextId.isEmpty else {
+            throw AshError(.invalidContext, detail: "missing context id")
+        }
+        let canonicalPayload = Result { () throws(AshError) in
+            try AshPayload.canonicalize(request.body, contentType: request.contentType)
+        }
+        return try await verify(
+            ContextID(contextId), expectedBinding: expectedBinding, proof: request.proof,
+            canonicalPayload: canonicalPayload, now: now)
+    }
+
+    /// ``verify(_:expectedBinding:now:)`` for a body already in canonical
+    /// form (ashd's VERIFY).
+    package func verify(
+        _ id: ContextID,
+        expectedBinding: String,
+        proof: String?,
+        canonicalPayload: Result<String, AshError>,
+        now: Int64
+    ) async throws -> AshContext {
+        try ContextLimits.validateTimestamp(now, "now")
+        return try await shard(for: id).verify(
+            id, expectedBinding: expectedBinding, proof: proof, canonicalPayload: canonicalPayload, now: now)
+    }
+
+    /// Removes a context; `true` if there was one.
+    public func delete(_ contextId: String) async throws(ContextStoreError) -> Bool {
+        try await delete(ContextID(contextId))
+    }
+
+    /// Counters, in total and per shard.
+    public func stats() async -> EngineStats {
+        var perShard: [EngineStatistics] = []
+        perShard.reserveCapacity(shards.count)
+        for shard in shards { perShard.append(await shard.statistics) }
+        var total = perShard.reduce(EngineStatistics(), +)
+        total.rejectedAtCapacity += createsRejectedAtCapacity.load(ordering: .relaxed)
+        return EngineStats(total: total, shards: perShard)
+    }
+
+    /// Advances every shard's wheel to now and reclaims what expired more
+    /// than the grace ago; returns how many contexts it removed.
+    @discardableResult
+    public func removeExpired() async -> Int {
+        let now = clock.nowMilliseconds()
+        var removed = 0
+        for shard in shards { removed += await shard.expire(upTo: now) }
+        return removed
+    }
+
+    // MARK: By compact id (ashd)
+
+    package func consume(_ id: ContextID, now: Int64) async throws(ContextStoreError) -> ConsumeResult {
         try ContextLimits.validateTimestamp(now, "now")
         return try await shard(for: id).consume(id, now: now)
     }
 
-    /// Consumes many contexts: one hop per shard involved; results are in
-    /// the order of `ids`.
-    /// - Complexity: O(*n*).
-    ///
-    /// With a persistence, the consumes of every shard involved are
-    /// committed together, once, before any is answered; if that commit
-    /// fails, each consume that won answers the error and its context stays
-    /// consumed in memory (fail closed).
-    public func consume(_ ids: [ContextID], now: Int64) async -> [Result<EngineConsumeResult, ContextStoreError>] {
+    package func consume(_ ids: [ContextID], now: Int64) async -> [Result<ConsumeResult, ContextStoreError>] {
         do throws(ContextStoreError) {
             try ContextLimits.validateTimestamp(now, "now")
         } catch {
@@ -176,45 +250,26 @@ public final class ContextEngine: ContextStore, Service {
             try await persistence.commit(changes, isolation: nil)
             return results.map { .success($0) }
         } catch {
-            let failure = error as? ContextStoreError ?? ContextStoreError(.internalFailure, "persistence failed: \(error)")
+            let failure = ContextStoreError(error)
             return results.map { $0 == .consumed ? .failure(failure) : .success($0) }
         }
     }
 
-    /// Reads many contexts (expired ones read as `nil`), one hop per shard.
-    public func get(_ ids: [ContextID]) async -> [AshContext?] {
+    package func get(_ contextIds: [String]) async -> [AshContext?] {
+        await get(contextIds.map(ContextID.init))
+    }
+
+    package func get(_ ids: [ContextID]) async -> [AshContext?] {
         let now = clock.nowMilliseconds()
         return await scatter(ids) { shard, part in await shard.get(part, now: now) }
     }
 
-    /// The context, unless it is missing or expired.
-    public func get(_ id: ContextID) async -> AshContext? {
+    package func get(_ id: ContextID) async -> AshContext? {
         await shard(for: id).get(id, now: clock.nowMilliseconds())
     }
 
-    /// Removes a context; `true` if there was one.
-    public func delete(_ id: ContextID) async throws(ContextStoreError) -> Bool {
+    package func delete(_ id: ContextID) async throws(ContextStoreError) -> Bool {
         try await shard(for: id).delete(id)
-    }
-
-    /// Counters, in total and per shard.
-    public func stats() async -> EngineStats {
-        var perShard: [EngineStatistics] = []
-        perShard.reserveCapacity(shards.count)
-        for shard in shards { perShard.append(await shard.statistics) }
-        var total = perShard.reduce(EngineStatistics(), +)
-        total.rejectedAtCapacity += createsRejectedAtCapacity.load(ordering: .relaxed)
-        return EngineStats(total: total, shards: perShard)
-    }
-
-    /// Advances every shard's wheel to now and reclaims what expired;
-    /// returns how many contexts it removed.
-    @discardableResult
-    public func removeExpired() async -> Int {
-        let now = clock.nowMilliseconds()
-        var removed = 0
-        for shard in shards { removed += await shard.expire(upTo: now) }
-        return removed
     }
 
     /// Splits `ids` by shard, runs `body` once per shard involved, and puts
@@ -258,30 +313,5 @@ public final class ContextEngine: ContextStore, Service {
     /// `ASH_INTERNAL_CHECKS`; a no-op otherwise).
     package func checkInvariants() async {
         for shard in shards { await shard.checkInvariants() }
-    }
-}
-
-// MARK: - ContextStore
-
-extension ContextEngine {
-    public func put(_ context: AshContext) async throws {
-        let id = ContextID(context.contextId)
-        try await shard(for: id).put(context, now: clock.nowMilliseconds())
-    }
-
-    public func get(_ contextId: String) async throws -> AshContext? {
-        await get(ContextID(contextId))
-    }
-
-    public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
-        try await consume(ContextID(contextId), now: now).contractResult
-    }
-
-    public func delete(_ contextId: String) async throws -> Bool {
-        try await delete(ContextID(contextId))
-    }
-
-    public func cleanup() async throws -> Int {
-        await removeExpired()
     }
 }

@@ -10,7 +10,8 @@ import AshStore
 public struct EngineConfiguration: Sendable {
     /// The number of shard actors; at least 1. Defaults to twice the cores.
     public var shardCount: Int
-    /// The most contexts held at once (live or consumed-not-expired);
+    /// The most contexts held at once (live, consumed, or expired and within
+    /// ``expiredGrace``);
     /// beyond it creates and puts fail with `capacityExceeded`.
     ///
     /// Each shard holds its share (the shares add up to exactly this); a
@@ -23,6 +24,9 @@ public struct EngineConfiguration: Sendable {
     /// The timer wheels' tick in ms: expired contexts are reclaimed within
     /// one tick of expiring.
     public var tickMilliseconds: Int64
+    /// How long an expired context stays recognisable (read, and answered
+    /// `expired` by consume and verify) before the wheels reclaim it.
+    public var expiredGrace: Duration
     /// Where time comes from.
     public var clock: any WallClock
 
@@ -31,12 +35,14 @@ public struct EngineConfiguration: Sendable {
         maximumContexts: Int = 10_000_000,
         maximumTTLMilliseconds: Int64 = 7 * 24 * 3_600_000,
         tickMilliseconds: Int64 = 10,
+        expiredGrace: Duration = ContextLimits.defaultExpiredGrace,
         clock: any WallClock = SystemWallClock()
     ) {
         self.shardCount = shardCount
         self.maximumContexts = maximumContexts
         self.maximumTTLMilliseconds = maximumTTLMilliseconds
         self.tickMilliseconds = tickMilliseconds
+        self.expiredGrace = expiredGrace
         self.clock = clock
     }
 
@@ -54,6 +60,12 @@ public struct EngineConfiguration: Sendable {
             throw invalid("maximum TTL must be 1...\(UInt32.max) ms")
         }
         guard (1...1_000).contains(tickMilliseconds) else { throw invalid("tick must be 1...1000 ms") }
+        _ = try ContextLimits.expiredGraceMilliseconds(expiredGrace)
+    }
+
+    /// ``expiredGrace`` in ms; valid once ``validate()`` passed.
+    var expiredGraceMilliseconds: Int64 {
+        (try? ContextLimits.expiredGraceMilliseconds(expiredGrace)) ?? 0
     }
 
     /// The most contexts any shard holds: ``maximumContexts`` over

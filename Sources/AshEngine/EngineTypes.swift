@@ -1,57 +1,24 @@
 import AshCore
-
-/// What to create: the arguments of `createContext`.
-public struct CreateRequest: Sendable, Hashable {
-    public var binding: String
-    public var ttlMilliseconds: Int64
-    public var mode: AshMode
-    public var issueNonce: Bool
-
-    public init(binding: String, ttlMilliseconds: Int64, mode: AshMode = .default, issueNonce: Bool = false) {
-        self.binding = binding
-        self.ttlMilliseconds = ttlMilliseconds
-        self.mode = mode
-        self.issueNonce = issueNonce
-    }
-}
+import AshStore
 
 /// A context the engine has just issued: what the client receives, with
 /// the ids in their compact form.
-public struct IssuedContext: Sendable, Hashable {
-    public var id: ContextID
-    public var issuedAt: Int64
-    public var expiresAt: Int64
-    public var mode: AshMode
-    public var nonce: AshCompactID?
+struct IssuedContext: Sendable, Hashable {
+    var id: ContextID
+    var issuedAt: Int64
+    var expiresAt: Int64
+    var mode: AshMode
+    var nonce: AshCompactID?
 
     /// `contextId`, `expiresAt`, `mode` and `nonce`, as strings.
-    public var publicInfo: AshContextPublicInfo {
+    var publicInfo: AshContextPublicInfo {
         AshContextPublicInfo(contextId: id.description, expiresAt: expiresAt, mode: mode, nonce: nonce?.description)
-    }
-}
-
-/// The engine's consume outcome: the contract's three, with `expired` told
-/// apart from `missing`.
-public enum EngineConsumeResult: Sendable, Hashable {
-    case consumed
-    case alreadyConsumed
-    case missing
-    /// The context exists but expired at or before the consume's `now`.
-    case expired
-
-    /// The store contract's result: an expired context is `missing`.
-    public var contractResult: ConsumeResult {
-        switch self {
-        case .consumed: .consumed
-        case .alreadyConsumed: .alreadyConsumed
-        case .missing, .expired: .missing
-        }
     }
 }
 
 /// Counters of one shard, or of the whole engine.
 public struct EngineStatistics: Sendable, Hashable {
-    /// Contexts held now: live, or consumed and not yet expired.
+    /// Contexts held now: live, consumed, or expired within the grace.
     public var live = 0
     /// Of those, how many are consumed.
     public var consumedLive = 0
@@ -62,7 +29,7 @@ public struct EngineStatistics: Sendable, Hashable {
     /// Consumes of expired contexts.
     public var consumesOfExpired = 0
     public var consumesOfMissing = 0
-    /// Contexts removed by the timer wheels.
+    /// Contexts removed by the timer wheels once their grace had passed.
     public var expired = 0
     public var deleted = 0
     /// Creates and puts refused because the engine was full.

@@ -166,6 +166,9 @@ private struct EngineRequestsRun {
         case .put(var context):
             context.contextId = id(context.contextId)
             return .put(context)
+        case .verify(var verify):
+            verify.contextId = id(verify.contextId)
+            return .verify(verify)
         case .hello, .ping, .create, .createBatch, .cleanup, .stats:
             return request
         }
@@ -190,6 +193,11 @@ private struct EngineRequestsRun {
             for (contextId, result) in zip(batch.contextIds, results) {
                 if case .success(let outcome) = result { consumeOutcome(contextId, outcome) }
             }
+        case (.verify(let verify), .verified(.success(let context))):
+            fuzzCheck(context.contextId == verify.contextId, "VERIFY \(verify.contextId) returned \(context.contextId)")
+            consumeOutcome(verify.contextId, .consumed)
+        case (.verify(let verify), .verified(.failure(let error))) where error.code == .replayDetected:
+            consumeOutcome(verify.contextId, .alreadyConsumed)
         case (.get(let contextId), .context(let context?)):
             fuzzCheck(context.contextId == contextId, "GET \(contextId) returned \(context.contextId)")
             if let known = consumed[contextId] {
@@ -206,7 +214,7 @@ private struct EngineRequestsRun {
         consumed[contextId] = false
     }
 
-    private mutating func consumeOutcome(_ contextId: String, _ outcome: WireConsumeOutcome) {
+    private mutating func consumeOutcome(_ contextId: String, _ outcome: ConsumeResult) {
         switch outcome {
         case .consumed:
             fuzzCheck(consumed[contextId] != true, "context \(contextId) consumed twice")

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshEngine
 import AshLMDB
 import AshWire
@@ -62,17 +63,22 @@ package enum FuzzSeeds {
     /// examples of `Docs/PROTOCOL.md` have them (times kept realistic).
     static let requests: [WireRequest] = [
         .ping,
-        .create(WireCreate(binding: "POST /api/transfer", ttlMilliseconds: 30_000)),
-        .create(WireCreate(binding: "GET /é", ttlMilliseconds: 60_000, mode: .strict, issueNonce: true)),
+        .create(CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 30_000)),
+        .create(CreateRequest(binding: "GET /é", ttlMilliseconds: 60_000, mode: .strict, issueNonce: true)),
         .createBatch([
-            WireCreate(binding: "POST /a", ttlMilliseconds: 1, mode: .minimal),
-            WireCreate(binding: "POST /b", ttlMilliseconds: 2, mode: .balanced, issueNonce: true),
+            CreateRequest(binding: "POST /a", ttlMilliseconds: 1, mode: .minimal),
+            CreateRequest(binding: "POST /b", ttlMilliseconds: 2, mode: .balanced, issueNonce: true),
         ]),
         .put(context),
         .put(AshContext(contextId: "x", binding: "B", mode: .balanced, issuedAt: 1_767_225_600_000, expiresAt: 1_767_225_600_001, nonce: "")),
         .get(contextId: "AAECAwQFBgcICQoLDA0ODw"),
         .consume(WireConsume(contextId: "AAECAwQFBgcICQoLDA0ODw")),
         .consume(WireConsume(contextId: "c", now: 1_767_225_600_000)),
+        .verify(
+            WireVerify(
+                contextId: "AAECAwQFBgcICQoLDA0ODw", expectedBinding: "POST /api/transfer",
+                proof: "hRRFqX1pV3rWnK0o8JZb0lq2R4d6eYp9s3vQm1cT5uA", canonicalPayload: #"{"a":1}"#)),
+        .verify(WireVerify(contextId: "c", expectedBinding: "GET /", proof: "", canonicalPayload: "", now: 1)),
         .consumeBatch(WireConsumeBatch(contextIds: ["a", "b", "c"])),
         .consumeBatch(WireConsumeBatch(contextIds: ["only"], now: 1_767_225_600_042)),
         .delete(contextId: "gone"),
@@ -121,12 +127,13 @@ package enum FuzzSeeds {
             .delete(contextId: context.contextId), .get(contextId: context.contextId),
         ])
         let created = frames([
-            .create(WireCreate(binding: "POST /api/transfer", ttlMilliseconds: 30_000, issueNonce: true)),
-            .createBatch([WireCreate(binding: "GET /a", ttlMilliseconds: 1_000), WireCreate(binding: "GET /b", ttlMilliseconds: 5)]),
+            .create(CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 30_000, issueNonce: true)),
+            .createBatch([CreateRequest(binding: "GET /a", ttlMilliseconds: 1_000), CreateRequest(binding: "GET /b", ttlMilliseconds: 5)]),
         ])
         let useCreated = frames(
             [
                 .consume(WireConsume(contextId: "#0")), .get(contextId: "#1"),
+                .verify(WireVerify(contextId: "#1", expectedBinding: "POST /api/transfer", proof: "x", canonicalPayload: "{}")),
                 .consumeBatch(WireConsumeBatch(contextIds: ["#0", "#1", "#2"])), .delete(contextId: "#2"),
                 .cleanup, .stats,
             ], firstId: 20)
@@ -144,7 +151,7 @@ package enum FuzzSeeds {
             (
                 "capacity",
                 [0x33, 0]
-                    + frames((0..<6).map { _ in .create(WireCreate(binding: "POST /full", ttlMilliseconds: 50_000)) } + [.stats])
+                    + frames((0..<6).map { _ in .create(CreateRequest(binding: "POST /full", ttlMilliseconds: 50_000)) } + [.stats])
             ),
         ]
     }

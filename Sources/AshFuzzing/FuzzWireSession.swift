@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshWire
 import NIOCore
 
@@ -108,6 +109,8 @@ private func stubReply(to request: WireRequest) -> WireResponse {
     case .get(let contextId): .context(contextId.count % 2 == 0 ? nil : Samples.context(id: contextId))
     case .consume: .consumed(.alreadyConsumed)
     case .consumeBatch(let batch): .consumedBatch(batch.contextIds.map { _ in .success(.missing) })
+    case .verify(let verify):
+        verify.proof.isEmpty ? .verified(.failure(AshError(.integrityFailed))) : .verified(.success(Samples.context(id: verify.contextId)))
     case .delete: .deleted(true)
     case .cleanup: .cleanedUp(removed: 3)
     case .stats: .stats([WireStatistic(name: "contexts.live", value: 1)])

@@ -2,7 +2,7 @@ import AshStore
 import Logging
 import ServiceLifecycle
 
-/// Runs a store's ``ContextStore/cleanup()`` periodically: the PostgreSQL
+/// Runs a store's ``ContextStore/removeExpired()`` periodically: the PostgreSQL
 /// store keeps expired rows until something deletes them.
 ///
 /// Add it to the `ServiceGroup` that runs the `PostgresClient`:
@@ -68,7 +68,7 @@ public struct PostgresCleanupService: Service {
 
     private func runOnce() async {
         do {
-            let removed = try await store.cleanup()
+            let removed = try await store.removeExpired()
             if removed > 0 {
                 logger.info("removed expired contexts", metadata: ["ash.removed": "\(removed)"])
             } else {

@@ -45,6 +45,12 @@ extension PostgresContextStore {
         return results
     }
 
+    /// Issues one context per request: ids made here, one multi-row
+    /// `INSERT`; results are in request order.
+    public func create(_ requests: [CreateRequest]) async -> [Result<AshContextPublicInfo, ContextStoreError>] {
+        await create(requests, puttingWith: put)
+    }
+
     /// Consumes each context at `now`; results are in the order of
     /// `contextIds`.
     ///
@@ -53,12 +59,12 @@ extension PostgresContextStore {
     /// repeated in the batch is consumed by its first occurrence and
     /// `alreadyConsumed` for the later ones, as if the entries ran in order.
     public func consume(_ contextIds: [String], now: Int64) async -> [Result<ConsumeResult, ContextStoreError>] {
-        await consumeOutcomes(contextIds, now: now).map { $0.map(\.contractResult) }
-    }
-
-    /// ``consume(_:now:)-([String],_)`` with expiry told apart from absence.
-    public func consumeOutcomes(_ contextIds: [String], now: Int64) async -> [Result<ConsumeOutcome, ContextStoreError>] {
-        var results = [Result<ConsumeOutcome, ContextStoreError>](repeating: .success(.missing), count: contextIds.count)
+        do throws(ContextStoreError) {
+            try ContextLimits.validateTimestamp(now, "now")
+        } catch {
+            return contextIds.map { _ in .failure(error) }
+        }
+        var results = [Result<ConsumeResult, ContextStoreError>](repeating: .success(.missing), count: contextIds.count)
         var ids: [String] = []
         var positions: [Int] = []
         ids.reserveCapacity(contextIds.count)

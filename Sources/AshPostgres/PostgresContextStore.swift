@@ -82,14 +82,19 @@ public struct PostgresContextStore: ContextStore {
         /// How long a connection the store holds may stay unused before it
         /// goes back to the client's pool. Defaults to 60 seconds.
         public var idleConnectionTimeout: Duration = .seconds(60)
-        /// The most rows one `DELETE` of ``PostgresContextStore/cleanup()``
+        /// How long rows stay after `expires_at` before
+        /// ``PostgresContextStore/removeExpired()`` deletes them: within it an
+        /// expired context is read and consumed as `expired`. Defaults to
+        /// ``ContextLimits/defaultExpiredGrace``; 0 s … 1 day.
+        public var expiredGrace: Duration = ContextLimits.defaultExpiredGrace
+        /// The most rows one `DELETE` of ``PostgresContextStore/removeExpired()``
         /// removes; cleanup repeats until a batch comes back short, so long
         /// locks and huge transactions are avoided. Defaults to 10,000.
         public var cleanupBatchSize: Int = 10_000
-        /// How long ``PostgresContextStore/cleanup()`` keeps consumed rows
-        /// for audit, counted from their `consumed_at`; expired rows never
-        /// consumed are deleted as soon as they expire. `nil` (the default)
-        /// deletes consumed rows when they expire, like the others.
+        /// How long ``PostgresContextStore/removeExpired()`` keeps consumed
+        /// rows for audit, counted from their `consumed_at`; expired rows
+        /// never consumed are deleted once their grace has passed. `nil`
+        /// (the default) deletes consumed rows then too, like the others.
         /// ``PostgresContextStore/migrate()`` adds an index for the cleanup
         /// of unconsumed rows when this is set (see `Docs/OPERATIONS.md`).
         public var auditRetention: Duration?
@@ -115,37 +120,12 @@ public struct PostgresContextStore: ContextStore {
         }
     }
 
-    /// What a consume found, with expiry told apart from absence.
-    ///
-    /// ``contractResult`` is the store contract's answer, in which an
-    /// expired context is `missing`.
-    public enum ConsumeOutcome: String, Sendable, Hashable, CaseIterable {
-        /// This call consumed the context.
-        case consumed
-        /// The context exists, unexpired, and was consumed before: a replay.
-        /// Also the answer when a concurrent transaction changed the row
-        /// between this statement's snapshot and its update (in practice a
-        /// concurrent consume that won; a concurrent delete, too).
-        case alreadyConsumed
-        /// The context exists but expired at or before `now`.
-        case expired
-        /// No such context.
-        case missing
-
-        public var contractResult: ConsumeResult {
-            switch self {
-            case .consumed: .consumed
-            case .alreadyConsumed: .alreadyConsumed
-            case .expired, .missing: .missing
-            }
-        }
-    }
-
     /// The client the store queries; its `run()` must be running.
     public let client: PostgresClient
     /// The table the contexts live in.
     public let table: PostgresTableName
-    private let clock: any WallClock
+    /// The time contexts are issued at and ``removeExpired()`` compares with.
+    public let clock: any WallClock
     private let options: Options
     private let statements: any PreparedTableStatements
     private let cleanupStatements: PostgresContextStatements
@@ -155,7 +135,8 @@ public struct PostgresContextStore: ContextStore {
     /// - Parameters:
     ///   - client: a pool whose `run()` is (or will be) running.
     ///   - table: the context table, created by ``PostgresMigration``.
-    ///   - clock: the time ``cleanup()`` compares expiry with.
+    ///   - clock: the time contexts are issued at and ``removeExpired()``
+    ///     compares expiry with.
     ///   - options: timeouts, batch sizes, audit retention, metrics.
     public init(
         client: PostgresClient,
@@ -197,13 +178,9 @@ public struct PostgresContextStore: ContextStore {
         return try row?.context()
     }
 
+    /// Consumes in one statement, one round trip, whatever the outcome.
     public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
-        try await consumeOutcome(contextId, now: now).contractResult
-    }
-
-    /// Consumes like ``consume(_:now:)`` — one statement, one round trip —
-    /// and tells an expired context from a missing one.
-    public func consumeOutcome(_ contextId: String, now: Int64) async throws -> ConsumeOutcome {
+        try ContextLimits.validateTimestamp(now, "now")
         guard Self.isStorable(contextId) else { return .missing }
         let code = try await perform("consume") { statements, connection in
             try await statements.consume(contextId, now: now, on: connection, logger: Self.queryLogger)
@@ -218,15 +195,21 @@ public struct PostgresContextStore: ContextStore {
         }
     }
 
-    public func cleanup() async throws -> Int {
-        let now = clock.nowMilliseconds()
+    /// Deletes rows whose grace after expiry has passed (consumed rows only
+    /// after ``Options/auditRetention`` when set), in batches.
+    public func removeExpired() async throws -> Int {
+        // Rows expired at or before this are past their grace; `now` can be
+        // anything a clock reads, so subtract with care.
+        let (now, overflow) = clock.nowMilliseconds().subtractingReportingOverflow(
+            (try? ContextLimits.expiredGraceMilliseconds(options.expiredGrace)) ?? 0)
+        guard !overflow else { return 0 }
         guard let retention = options.auditRetention else {
             return try await cleanupBatches(cleanupStatements.cleanupBatch, now: now, cutoff: nil)
         }
-        let (cutoff, overflow) = now.subtractingReportingOverflow(Self.milliseconds(retention))
+        let (cutoff, cutoffOverflow) = clock.nowMilliseconds().subtractingReportingOverflow(retention.wholeMilliseconds)
         let unconsumed = try await cleanupBatches(cleanupStatements.cleanupUnconsumedBatch, now: now, cutoff: nil)
         let consumed = try await cleanupBatches(
-            cleanupStatements.cleanupConsumedBatch, now: now, cutoff: overflow ? Int64.min : cutoff)
+            cleanupStatements.cleanupConsumedBatch, now: now, cutoff: cutoffOverflow ? Int64.min : cutoff)
         return unconsumed + consumed
     }
 
@@ -299,7 +282,7 @@ public struct PostgresContextStore: ContextStore {
         return ["42P01", "42703", "42804", "42883", "0A000", "26000"].contains(state)
     }
 
-    static func outcome(_ code: Int16) throws(ContextStoreError) -> ConsumeOutcome {
+    static func outcome(_ code: Int16) throws(ContextStoreError) -> ConsumeResult {
         switch PostgresContextStatements.ConsumeCode(rawValue: code) {
         case .consumed: .consumed
         case .alreadyConsumed, .raced: .alreadyConsumed
@@ -315,12 +298,6 @@ public struct PostgresContextStore: ContextStore {
         guard !containsNUL(context) else {
             throw ContextStoreError(.invalidArgument, "a field contains a NUL character, which PostgreSQL cannot store")
         }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
-        return overflow ? Int64.max : whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).partialValue
     }
 
     /// postgres-nio's per-query logging stays off: the store reports through errors.

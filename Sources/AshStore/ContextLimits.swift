@@ -16,6 +16,24 @@ public enum ContextLimits {
     /// consume's `now`): 0 … ``maximumTimestamp`` Unix ms.
     public static let timestamps: ClosedRange<Int64> = 0...maximumTimestamp
 
+    /// How long stores recognise a context after it expires, unless
+    /// configured otherwise: 30 seconds (the default TTL of the JavaScript
+    /// SDK). Within it a late request is told `ASH_CONTEXT_EXPIRED` (410:
+    /// fetch a new context) instead of `ASH_INVALID_CONTEXT` (400); the
+    /// store holds the context that much longer.
+    public static let defaultExpiredGrace: Duration = .seconds(30)
+    /// The longest grace a store accepts: one day.
+    public static let maximumExpiredGrace: Duration = .seconds(86_400)
+
+    /// `grace` in whole milliseconds, checked: 0 … one day.
+    /// - Throws: ``ContextStoreError/Code/invalidArgument`` outside that range.
+    public static func expiredGraceMilliseconds(_ grace: Duration) throws(ContextStoreError) -> Int64 {
+        guard grace >= .zero, grace <= maximumExpiredGrace else {
+            throw ContextStoreError(.invalidArgument, "the expired grace must be 0 s … 1 day")
+        }
+        return grace.wholeMilliseconds
+    }
+
     /// Checks a context before it is stored: id, binding and nonce sizes,
     /// the binding's form, every time in ``timestamps``, `issuedAt` before
     /// `expiresAt`, and `consumedAt` (when set) before `expiresAt`.
@@ -118,5 +136,17 @@ public enum ContextLimits {
             previous = byte
         }
         return path.count == 1 || previous != UInt8(ascii: "/")
+    }
+}
+
+extension Duration {
+    /// This duration in whole milliseconds, rounded toward zero, clamped to
+    /// `Int64`'s range.
+    package var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, sumOverflow) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return sumOverflow ? (whole < 0 ? .min : .max) : sum
     }
 }

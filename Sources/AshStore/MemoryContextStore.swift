@@ -8,11 +8,21 @@ import Synchronization
 /// outside it; the embedded engine is the fast, bounded, durable choice.
 public final class MemoryContextStore: ContextStore {
     private let contexts = Mutex<[String: AshContext]>([:])
-    private let clock: any WallClock
+    public let clock: any WallClock
+    private let graceMilliseconds: Int64
 
-    /// - Parameter clock: the time `cleanup()` compares expiry with.
-    public init(clock: any WallClock = SystemWallClock()) {
+    /// - Parameters:
+    ///   - clock: the time contexts are issued at and `removeExpired()` compares with.
+    ///   - expiredGrace: how long an expired context stays recognisable
+    ///     before `removeExpired()` removes it.
+    /// - Throws: ``ContextStoreError/Code/invalidArgument`` for a grace
+    ///   outside 0 s … 1 day.
+    public init(
+        clock: any WallClock = SystemWallClock(),
+        expiredGrace: Duration = ContextLimits.defaultExpiredGrace
+    ) throws(ContextStoreError) {
         self.clock = clock
+        self.graceMilliseconds = try ContextLimits.expiredGraceMilliseconds(expiredGrace)
     }
 
     public func put(_ context: AshContext) throws {
@@ -29,9 +39,11 @@ public final class MemoryContextStore: ContextStore {
         contexts.withLock { $0[contextId] }
     }
 
-    public func consume(_ contextId: String, now: Int64) -> ConsumeResult {
-        contexts.withLock { contexts in
-            guard var context = contexts[contextId], !context.isExpired(at: now) else { return .missing }
+    public func consume(_ contextId: String, now: Int64) throws -> ConsumeResult {
+        try ContextLimits.validateTimestamp(now, "now")
+        return contexts.withLock { contexts in
+            guard var context = contexts[contextId] else { return .missing }
+            guard !context.isExpired(at: now) else { return .expired }
             guard context.consumedAt == nil else { return .alreadyConsumed }
             context.consumedAt = now
             contexts[contextId] = context
@@ -43,11 +55,13 @@ public final class MemoryContextStore: ContextStore {
         contexts.withLock { $0.removeValue(forKey: contextId) != nil }
     }
 
-    public func cleanup() -> Int {
+    public func removeExpired() -> Int {
         let now = clock.nowMilliseconds()
         return contexts.withLock { contexts in
             let before = contexts.count
-            contexts = contexts.filter { !$0.value.isExpired(at: now) }
+            // `expiresAt` is in `ContextLimits.timestamps` and the grace at most a
+            // day: the sum cannot overflow, whatever the clock reads.
+            contexts = contexts.filter { $0.value.expiresAt + graceMilliseconds > now }
             return before - contexts.count
         }
     }

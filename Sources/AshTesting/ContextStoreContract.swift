@@ -24,9 +24,14 @@ public enum ContextStoreContract {
         case neverConsumesExpiredContext
         case consumedContextStaysReadable
         case deletes
-        case cleanupRemovesExactlyTheExpired
-        case createContextFillsEveryField
+        case removeExpiredKeepsTheGrace
+        case createFillsEveryField
+        case createsInBatches
+        case consumesInBatches
+        case verifyChecksInTheProtocolsOrder
+        case verifyAnswersExpiredWithinTheGrace
         case concurrentConsumersHaveOneWinner
+        case concurrentVerifiersHaveOneWinner
         case idsAreUniqueOverManyCreations
 
         public var description: String { rawValue }

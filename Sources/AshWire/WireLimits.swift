@@ -61,6 +61,10 @@ public enum WireProtocol {
     public static let nonceBytes = 0...ContextLimits.maximumIdBytes
     /// Bytes of a binding: 1 to 255 (`ContextLimits.maximumBindingBytes`).
     public static let bindingBytes = 1...ContextLimits.maximumBindingBytes
+    /// Bytes of VERIFY's proof: 0 to 255 (a v1 proof has 43).
+    public static let proofBytes = 0...255
+    /// Bytes of the `ASH_*` code in a rejected VERIFY: 1 to 64.
+    public static let verdictCodeBytes = 1...64
     /// Bytes of an auth token: 0 (none) to 1,024.
     public static let tokenBytes = 0...1_024
     /// Bytes of a client or server name: 0 to 64.

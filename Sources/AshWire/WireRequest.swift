@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 
 /// A request from client to server: the command in a frame's opcode and
 /// its payload. `Docs/PROTOCOL.md` gives every payload byte by byte.
@@ -8,9 +9,9 @@ public enum WireRequest: Sendable, Hashable {
     /// Checks the connection; answered by the session, not the store.
     case ping
     /// Issues a context.
-    case create(WireCreate)
+    case create(CreateRequest)
     /// Issues several contexts; each entry succeeds or fails on its own.
-    case createBatch([WireCreate])
+    case createBatch([CreateRequest])
     /// Stores a full context record (never overwrites).
     case put(AshContext)
     /// Reads a context.
@@ -19,6 +20,8 @@ public enum WireRequest: Sendable, Hashable {
     case consume(WireConsume)
     /// Consumes several contexts; each entry has its own outcome.
     case consumeBatch(WireConsumeBatch)
+    /// Verifies a request's proof and consumes its context.
+    case verify(WireVerify)
     /// Removes a context.
     case delete(contextId: String)
     /// Removes expired contexts.
@@ -44,6 +47,8 @@ public enum WireRequest: Sendable, Hashable {
         case consume = 0x58
         /// ASCII `x`
         case consumeBatch = 0x78
+        /// ASCII `V`
+        case verify = 0x56
         /// ASCII `D`
         case delete = 0x44
         /// ASCII `L`
@@ -63,6 +68,7 @@ public enum WireRequest: Sendable, Hashable {
         case .get: .get
         case .consume: .consume
         case .consumeBatch: .consumeBatch
+        case .verify: .verify
         case .delete: .delete
         case .cleanup: .cleanup
         case .stats: .stats
@@ -76,6 +82,7 @@ public enum WireRequest: Sendable, Hashable {
         case .put(let context): context.contextId
         case .get(let contextId), .delete(let contextId): contextId
         case .consume(let consume): consume.contextId
+        case .verify(let verify): verify.contextId
         case .hello, .ping, .create, .createBatch, .consumeBatch, .cleanup, .stats: nil
         }
     }
@@ -98,18 +105,19 @@ public enum WireRequest: Sendable, Hashable {
             switch id {
             case .hello: return .hello(try WireHello(payload: &payload))
             case .ping: return .ping
-            case .create: return .create(try WireCreate(payload: &payload))
+            case .create: return .create(try CreateRequest(payload: &payload))
             case .createBatch:
                 let count = try payload.readWireCount("count", maximum: limits.maximumBatchEntries)
-                var entries: [WireCreate] = []
+                var entries: [CreateRequest] = []
                 entries.reserveCapacity(count)
-                for _ in 0..<count { entries.append(try WireCreate(payload: &payload)) }
+                for _ in 0..<count { entries.append(try CreateRequest(payload: &payload)) }
                 return .createBatch(entries)
             case .put: return .put(try payload.readWireContext())
             case .get:
                 return .get(contextId: try payload.readWireString("contextId", bytes: WireProtocol.contextIdBytes))
             case .consume: return .consume(try WireConsume(payload: &payload))
             case .consumeBatch: return .consumeBatch(try WireConsumeBatch(payload: &payload, limits: limits))
+            case .verify: return .verify(try WireVerify(payload: &payload))
             case .delete:
                 return .delete(contextId: try payload.readWireString("contextId", bytes: WireProtocol.contextIdBytes))
             case .cleanup: return .cleanup
@@ -132,6 +140,7 @@ public enum WireRequest: Sendable, Hashable {
             try buffer.writeWireString(contextId, "contextId", bytes: WireProtocol.contextIdBytes)
         case .consume(let consume): try consume.write(to: &buffer)
         case .consumeBatch(let batch): try batch.write(to: &buffer, limits: limits)
+        case .verify(let verify): try verify.write(to: &buffer)
         }
     }
 }

@@ -16,9 +16,11 @@ public enum WireResponse: Sendable, Hashable {
     /// GET's answer: the context, or `nil` when there is none.
     case context(AshContext?)
     /// CONSUME's answer.
-    case consumed(WireConsumeOutcome)
+    case consumed(ConsumeResult)
     /// CONSUME_BATCH's answer, one entry per request entry, in order.
-    case consumedBatch([Result<WireConsumeOutcome, WireError>])
+    case consumedBatch([Result<ConsumeResult, WireError>])
+    /// VERIFY's answer: the context as consumed, or the `ASH_*` rejection.
+    case verified(Result<AshContext, AshError>)
     /// DELETE's answer: whether a context was removed.
     case deleted(Bool)
     /// CLEANUP's answer: how many contexts were removed.
@@ -46,6 +48,8 @@ public enum WireResponse: Sendable, Hashable {
         case consumed = 0x58
         /// ASCII `x`
         case consumedBatch = 0x78
+        /// ASCII `V`
+        case verified = 0x56
         /// ASCII `D`
         case deleted = 0x44
         /// ASCII `L`
@@ -72,6 +76,7 @@ public enum WireResponse: Sendable, Hashable {
         case .context: .context
         case .consumed: .consumed
         case .consumedBatch: .consumedBatch
+        case .verified: .verified
         case .deleted: .deleted
         case .cleanedUp: .cleanedUp
         case .stats: .stats
@@ -110,12 +115,13 @@ public enum WireResponse: Sendable, Hashable {
             case .consumed: return .consumed(try payload.readWireConsumeOutcome())
             case .consumedBatch:
                 let count = try payload.readWireCount("count", maximum: batchLimit)
-                var entries: [Result<WireConsumeOutcome, WireError>] = []
+                var entries: [Result<ConsumeResult, WireError>] = []
                 entries.reserveCapacity(count)
                 for _ in 0..<count {
                     entries.append(try payload.readWireEntry { (reader) throws(WireError) in try reader.readWireConsumeOutcome() })
                 }
                 return .consumedBatch(entries)
+            case .verified: return .verified(try payload.readWireVerdict())
             case .deleted: return .deleted(try payload.readWireBool("removed"))
             case .cleanedUp: return .cleanedUp(removed: try payload.readWireInteger("removed"))
             case .stats: return .stats(try payload.readWireStatistics())
@@ -139,12 +145,13 @@ public enum WireResponse: Sendable, Hashable {
         case .context(let context):
             buffer.writeWireBool(context != nil)
             if let context { try buffer.writeWireContext(context) }
-        case .consumed(let outcome): buffer.writeInteger(outcome.rawValue)
+        case .consumed(let outcome): buffer.writeInteger(outcome.wireValue)
         case .consumedBatch(let entries):
             try buffer.writeWireCount(entries.count, "count", maximum: batchLimit)
             for entry in entries {
-                try buffer.writeWireEntry(entry) { (buffer, outcome) throws(WireError) in buffer.writeInteger(outcome.rawValue) }
+                try buffer.writeWireEntry(entry) { (buffer, outcome) throws(WireError) in buffer.writeInteger(outcome.wireValue) }
             }
+        case .verified(let verdict): try buffer.writeWireVerdict(verdict)
         case .deleted(let removed): buffer.writeWireBool(removed)
         case .cleanedUp(let removed): buffer.writeInteger(removed)
         case .stats(let statistics): try buffer.writeWireStatistics(statistics)
@@ -154,8 +161,8 @@ public enum WireResponse: Sendable, Hashable {
 }
 
 extension WireReader {
-    mutating func readWireConsumeOutcome() throws(WireError) -> WireConsumeOutcome {
-        guard let outcome = WireConsumeOutcome(rawValue: try readWireInteger("outcome", as: UInt8.self)) else {
+    mutating func readWireConsumeOutcome() throws(WireError) -> ConsumeResult {
+        guard let outcome = ConsumeResult(wireValue: try readWireInteger("outcome", as: UInt8.self)) else {
             throw .outOfRange("outcome")
         }
         return outcome

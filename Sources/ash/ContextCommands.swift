@@ -1,5 +1,4 @@
 import AshClient
-import AshWire
 import AshCore
 import AshStore
 import ArgumentParser
@@ -17,7 +16,7 @@ struct Create: AsyncParsableCommand {
     func run() async throws {
         let (binding, ttl, mode, nonce) = (binding, ttlMilliseconds, mode, nonce)
         let info = try await OpenedStore.with(store) { store in
-            try await store.createContext(binding: binding, ttlMilliseconds: ttl, mode: mode, issueNonce: nonce)
+            try await store.create(CreateRequest(binding: binding, ttlMilliseconds: ttl, mode: mode, issueNonce: nonce))
         }
         Output.print(store.json, text: [
             ("contextId", info.contextId), ("expiresAt", "\(info.expiresAt)"), ("mode", info.mode.rawValue),
@@ -57,14 +56,7 @@ struct Consume: AsyncParsableCommand {
     func run() async throws {
         let id = id
         let result = try await OpenedStore.with(store) { store in
-            let now = SystemWallClock().nowMilliseconds()
-            if let ashd = store as? AshClient {
-                // ashd tells `expired` from `missing` itself, in the same step.
-                return "\(try await ashd.consumeOutcome(id, now: now))"
-            }
-            // Tell `expired` from `missing` where the store can.
-            if let context = try await store.get(id), context.expiresAt <= now { return "expired" }
-            return try await store.consume(id, now: now).rawValue
+            try await store.consume(id, now: store.clock.nowMilliseconds()).rawValue
         }
         Output.print(store.json, text: [("result", result)], json: ["result": result])
     }
@@ -86,12 +78,12 @@ struct Delete: AsyncParsableCommand {
 
 struct Cleanup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Remove expired contexts; prints how many (Redis expires keys itself: 0).")
+        abstract: "Remove contexts past their grace after expiry; prints how many (Redis expires keys itself: 0).")
 
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let removed = try await OpenedStore.with(store) { try await $0.cleanup() }
+        let removed = try await OpenedStore.with(store) { try await $0.removeExpired() }
         Output.print(store.json, text: [("removed", "\(removed)")], json: ["removed": removed])
     }
 }

@@ -20,7 +20,7 @@ struct AshdCommand: AsyncParsableCommand {
         abstract: "The ASH context store server.",
         discussion: """
             Every option can also be set by environment variable (the option wins): ASHD_HOST, ASHD_PORT, \
-            ASHD_DATA_DIR, ASHD_DURABILITY, ASHD_COMMIT_DELAY_US, ASHD_THREADS, ASHD_SHARDS, ASHD_MAX_CONTEXTS, ASHD_AUTH_TOKEN or \
+            ASHD_DATA_DIR, ASHD_DURABILITY, ASHD_COMMIT_DELAY_US, ASHD_THREADS, ASHD_SHARDS, ASHD_MAX_CONTEXTS, ASHD_EXPIRED_GRACE_MS, ASHD_AUTH_TOKEN or \
             ASHD_AUTH_TOKEN_FILE, ASHD_TLS_CERT, ASHD_TLS_KEY, ASHD_MAX_CONNECTIONS, ASHD_MAX_FRAME_BYTES, \
             ASHD_MAX_IN_FLIGHT, ASHD_IDLE_TIMEOUT, ASHD_HANDSHAKE_TIMEOUT, ASHD_MAX_BUFFERED_BYTES, ASHD_FRAME_TIMEOUT, \
             ASHD_ADMIN_PORT, ASHD_LOG_LEVEL. \
@@ -54,6 +54,12 @@ struct AshdCommand: AsyncParsableCommand {
 
     @Option(help: "Most contexts held at once. (default: 10000000)")
     var maxContexts: Int?
+
+    @Option(help: """
+        Milliseconds an expired context stays recognisable (GET returns it, CONSUME and VERIFY answer expired) \
+        before it is reclaimed, 0...86400000. (default: 30000)
+        """)
+    var expiredGraceMs: Int?
 
     @Option(help: "File holding the auth token (trailing newline ignored).")
     var authTokenFile: String?

@@ -98,6 +98,9 @@ struct Settings {
         var engine = EngineConfiguration()
         if let shards = try integer(command.shards, "ASHD_SHARDS") { engine.shardCount = shards }
         if let maximum = try integer(command.maxContexts, "ASHD_MAX_CONTEXTS") { engine.maximumContexts = maximum }
+        if let grace = try integer(command.expiredGraceMs, "ASHD_EXPIRED_GRACE_MS") {
+            engine.expiredGrace = .milliseconds(grace)
+        }
         do {
             try engine.validate()
         } catch {

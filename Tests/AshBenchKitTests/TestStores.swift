@@ -11,7 +11,7 @@ final class LyingStore: ContextStore {
         case alwaysAlreadyConsumed
     }
 
-    private let inner = MemoryContextStore()
+    private let inner = try! MemoryContextStore()
     private let lie: Lie
 
     init(_ lie: Lie) {
@@ -21,10 +21,10 @@ final class LyingStore: ContextStore {
     func put(_ context: AshContext) async throws { try inner.put(context) }
     func get(_ contextId: String) async throws -> AshContext? { inner.get(contextId) }
     func delete(_ contextId: String) async throws -> Bool { inner.delete(contextId) }
-    func cleanup() async throws -> Int { inner.cleanup() }
+    func removeExpired() async throws -> Int { inner.removeExpired() }
 
     func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
-        _ = inner.consume(contextId, now: now)
+        _ = try inner.consume(contextId, now: now)
         switch lie {
         case .alwaysConsumed: return .consumed
         case .alwaysAlreadyConsumed: return .alreadyConsumed

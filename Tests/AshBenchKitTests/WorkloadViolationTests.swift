@@ -20,8 +20,8 @@ struct WorkloadViolationTests {
         ).tally
     }
 
-    @Test func replayOnTheReferenceStoreRejectsEveryReplay() async {
-        let tally = await run(.replay, StoreTarget(store: MemoryContextStore()), iterations: 40)
+    @Test func replayOnTheReferenceStoreRejectsEveryReplay() async throws {
+        let tally = await run(.replay, StoreTarget(store: try MemoryContextStore()), iterations: 40)
         #expect(tally.violations == 0)
         #expect(tally.errors == 0)
         #expect(tally.replaysRejected == 40 * 3)
@@ -94,9 +94,9 @@ struct WorkloadViolationTests {
         #expect(tally.firstViolation == "verifying a fresh context reported a replay")
     }
 
-    @Test func mixedOnTheReferenceStoreHasNoViolations() async {
+    @Test func mixedOnTheReferenceStoreHasNoViolations() async throws {
         // One task, 20 iterations: two cycles of 6 flows, 2 replays, a get, a missing consume.
-        let tally = await run(.mixed, StoreTarget(store: MemoryContextStore()), iterations: 20, tasks: 1)
+        let tally = await run(.mixed, StoreTarget(store: try MemoryContextStore()), iterations: 20, tasks: 1)
         #expect(tally.violations == 0)
         #expect(tally.errors == 0)
         #expect(tally.replaysRejected == 4)

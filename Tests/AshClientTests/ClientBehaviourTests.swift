@@ -13,7 +13,7 @@ import Testing
         let issuer = try live.client()
         var issued: [String] = []
         for _ in 0..<100 {
-            issued.append(try await issuer.create(binding: "POST /pay", ttlMilliseconds: 60_000).contextId)
+            issued.append(try await issuer.createContext(binding: "POST /pay", ttlMilliseconds: 60_000).contextId)
         }
         let ids = issued
         let clients = try (0..<8).map { _ in try live.client(connections: 2) }
@@ -22,7 +22,8 @@ import Testing
                 for _ in 0..<2 {
                     group.addTask {
                         var won: [String] = []
-                        for id in ids.shuffled() where try await client.consumeOutcome(id) == .consumed {
+                        // `now: 0`: ashd judges at the later of it and its own clock.
+                        for id in ids.shuffled() where try await client.consume(id, now: 0) == .consumed {
                             won.append(id)
                         }
                         return won
@@ -42,11 +43,11 @@ import Testing
         let live = try await LiveServer.start()
         let client = try live.client()
         try await client.ping()
-        let info = try await client.create(binding: "GET /x", ttlMilliseconds: 30_000, mode: .strict, issueNonce: true)
+        let info = try await client.createContext(binding: "GET /x", ttlMilliseconds: 30_000, mode: .strict, issueNonce: true)
         #expect(info.mode == .strict)
         #expect(info.nonce != nil)
-        #expect(try await client.consumeOutcome(info.contextId) == .consumed)
-        #expect(try await client.consumeOutcome(info.contextId) == .alreadyConsumed)
+        #expect(try await client.consume(info.contextId, now: 0) == .consumed)
+        #expect(try await client.consume(info.contextId, now: 0) == .alreadyConsumed)
         let stats = try await client.stats()
         #expect(stats["contexts.live"] == 1)
         #expect(stats["contexts.consumed"] == 1)
@@ -61,7 +62,7 @@ import Testing
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<200 {
                 group.addTask {
-                    let info = try await client.create(binding: "GET /\(index)", ttlMilliseconds: 600_000)
+                    let info = try await client.createContext(binding: "GET /\(index)", ttlMilliseconds: 600_000)
                     return try await client.consume(info.contextId, now: info.expiresAt - 1) == .consumed
                 }
             }

@@ -28,17 +28,17 @@ import Testing
             let count = min(contextsPerRound, contexts - issued)
             var ids: [String] = []
             for _ in 0..<count {
-                ids.append(try await clients[issued % clientCount].create(binding: "POST /race", ttlMilliseconds: 600_000).contextId)
+                ids.append(try await clients[issued % clientCount].createContext(binding: "POST /race", ttlMilliseconds: 600_000).contextId)
                 issued += 1
             }
             // Every client consumes every id of the round, all at once.
-            let outcomes = try await withThrowingTaskGroup(of: (Int, WireConsumeOutcome).self) { group in
+            let outcomes = try await withThrowingTaskGroup(of: (Int, ConsumeResult).self) { group in
                 for client in clients {
                     for (index, id) in ids.enumerated() {
-                        group.addTask { (index, try await client.consumeOutcome(id)) }
+                        group.addTask { (index, try await client.consume(id, now: 0)) }
                     }
                 }
-                var outcomes = [[WireConsumeOutcome]](repeating: [], count: ids.count)
+                var outcomes = [[ConsumeResult]](repeating: [], count: ids.count)
                 for try await (index, outcome) in group { outcomes[index].append(outcome) }
                 return outcomes
             }

@@ -1,3 +1,4 @@
+import AshStore
 import AshClient
 import AshCore
 import AshDaemon
@@ -27,7 +28,7 @@ import Testing
         let client = try AshClient(configuration: AshClientConfiguration.forTests(port: first.server.port))
         var created: [AshContextPublicInfo] = []
         for index in 0..<200 {
-            created.append(try await client.create(binding: "POST /\(index)", ttlMilliseconds: 600_000, issueNonce: true))
+            created.append(try await client.createContext(binding: "POST /\(index)", ttlMilliseconds: 600_000, issueNonce: true))
         }
         let consumed = Set(created.prefix(50).map(\.contextId))
         for id in consumed {

@@ -12,7 +12,7 @@ import Testing
         // A small in-flight limit: most of the pipeline waits in the client.
         let live = try await LiveServer.start { $0.maximumInFlight = 4 }
         let client = try live.client(connections: 1)
-        let creates = (0..<300).map { WireCreate(binding: "GET /item/\($0)", ttlMilliseconds: 60_000) }
+        let creates = (0..<300).map { CreateRequest(binding: "GET /item/\($0)", ttlMilliseconds: 60_000) }
         let issued = try await client.create(creates).map { try $0.get() }
         #expect(issued.count == 300)
         #expect(Set(issued.map(\.contextId)).count == 300)
@@ -22,7 +22,7 @@ import Testing
 
         // The same id twice in one pipeline: the first consume wins, in order.
         let first = issued[0].contextId
-        let outcomes = try await client.consumeOutcomes([first, first, "ctx_missing"]).map { try $0.get() }
+        let outcomes = try await client.consume([first, first, "ctx_missing"], now: 0).map { try $0.get() }
         #expect(outcomes == [.consumed, .alreadyConsumed, .missing])
         await client.close()
         await live.stop()
@@ -32,10 +32,10 @@ import Testing
         let live = try await LiveServer.start()
         let client = try live.client(connections: 1)
         let results = await client.create([
-            WireCreate(binding: "GET /ok", ttlMilliseconds: 1_000),
-            WireCreate(binding: "GET /zero-ttl", ttlMilliseconds: 0),
-            WireCreate(binding: "", ttlMilliseconds: 1_000),
-            WireCreate(binding: "GET /also-ok", ttlMilliseconds: 1_000),
+            CreateRequest(binding: "GET /ok", ttlMilliseconds: 1_000),
+            CreateRequest(binding: "GET /zero-ttl", ttlMilliseconds: 0),
+            CreateRequest(binding: "", ttlMilliseconds: 1_000),
+            CreateRequest(binding: "GET /also-ok", ttlMilliseconds: 1_000),
         ])
         #expect(results.count == 4)
         #expect((try? results[0].get()) != nil)
@@ -64,7 +64,7 @@ import Testing
         } catch {
             #expect(error.code == .timedOut)
         }
-        let pipelined = await client.consumeOutcomes(["ctx_a", "ctx_b"])
+        let pipelined = await client.consume(["ctx_a", "ctx_b"], now: 0)
         for result in pipelined {
             guard case .failure(let error) = result else {
                 Issue.record("a request without a reply must time out")

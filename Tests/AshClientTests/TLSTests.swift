@@ -1,3 +1,4 @@
+import AshStore
 import AshClient
 import AshCore
 import AshDaemon
@@ -43,7 +44,7 @@ import Testing
             $0.tlsServerName = "localhost"
             $0.authToken = Array("tls-token".utf8)
         }
-        let info = try await client.create(binding: "POST /tls", ttlMilliseconds: 30_000)
+        let info = try await client.createContext(binding: "POST /tls", ttlMilliseconds: 30_000)
         #expect(try await client.consume(info.contextId, now: info.expiresAt - 1) == .consumed)
         #expect(try await client.get(info.contextId)?.consumedAt != nil)
 

@@ -1,3 +1,4 @@
+import AshStore
 import AshEngine
 import AshLMDB
 import AshWire
@@ -34,7 +35,7 @@ import Testing
         let metrics = DaemonMetrics()
         let executor = RequestExecutor(engine: engine, metrics: metrics)
         _ = await executor.execute([
-            WireEnvelope(requestId: 1, .create(WireCreate(binding: "POST /a", ttlMilliseconds: 60_000))),
+            WireEnvelope(requestId: 1, .create(CreateRequest(binding: "POST /a", ttlMilliseconds: 60_000))),
             WireEnvelope(requestId: 2, .consume(WireConsume(contextId: "ctx_missing"))),
         ])
         let response = await AdminRoutes(engine: engine, persistence: nil, metrics: metrics)
@@ -53,7 +54,7 @@ import Testing
         let metrics = DaemonMetrics()
         let executor = RequestExecutor(engine: engine, metrics: metrics)
         let creates = (1...14).map {
-            WireEnvelope(requestId: UInt32($0), WireRequest.create(WireCreate(binding: "POST /a", ttlMilliseconds: 60_000)))
+            WireEnvelope(requestId: UInt32($0), WireRequest.create(CreateRequest(binding: "POST /a", ttlMilliseconds: 60_000)))
         }
         let replies = await executor.execute(creates)
         let refused = replies.filter {

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshDaemon
 import AshEngine
 import AshWire
@@ -206,7 +207,7 @@ import Testing
             }
             while !done.isSet || rounds == 0 {
                 rounds += 1
-                guard case .created(let info) = try await call(.create(WireCreate(binding: "POST /ok", ttlMilliseconds: 60_000)))
+                guard case .created(let info) = try await call(.create(CreateRequest(binding: "POST /ok", ttlMilliseconds: 60_000)))
                 else {
                     failures.append("create failed")
                     continue

@@ -180,7 +180,7 @@ import Testing
 
     /// What a consume got: an outcome, or an error's code name.
     enum Answer: Equatable {
-        case outcome(WireConsumeOutcome)
+        case outcome(ConsumeResult)
         case error(String)
     }
 
@@ -188,11 +188,12 @@ import Testing
     func consumeEdges() async throws {
         let now = Self.now
         let maximum = ContextLimits.maximumTimestamp
-        // (client now, the answer for a live context that expires at now + 30 s)
+        // (client now, the answer for a live context that expires at now + 30 s;
+        // expired within the grace, missing far past it)
         let cases: [(Int64?, Answer)] = [
             (nil, .outcome(.consumed)), (.min, .outcome(.consumed)), (-1, .outcome(.consumed)),
             (0, .outcome(.consumed)), (now, .outcome(.consumed)), (now + 29_999, .outcome(.consumed)),
-            (now + 30_000, .outcome(.expired)), (maximum, .outcome(.expired)),
+            (now + 30_000, .outcome(.expired)), (maximum, .outcome(.missing)),
             (maximum + 1, .error("STORE_INVALID_ARGUMENT")), (.max, .error("STORE_INVALID_ARGUMENT")),
         ]
         try await withConnection { call, clock in

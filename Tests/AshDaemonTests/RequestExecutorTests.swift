@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshEngine
 import AshWire
 import Testing
@@ -38,7 +39,7 @@ import Testing
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 2, maximumContexts: 2))
         let executor = RequestExecutor(engine: engine, metrics: nil)
         let creates = (1...3).map {
-            WireEnvelope(requestId: UInt32($0), WireRequest.create(WireCreate(binding: "GET /", ttlMilliseconds: 1_000)))
+            WireEnvelope(requestId: UInt32($0), WireRequest.create(CreateRequest(binding: "GET /", ttlMilliseconds: 1_000)))
         }
         let replies = await executor.execute(creates)
         #expect(replies.count == 3)

@@ -8,7 +8,7 @@ import Testing
     func meetsTheContract(_ check: ContextStoreContract.Check, shards: Int) async throws {
         try await ContextStoreContract.run(check) {
             let clock = ManualWallClock()
-            let engine = try makeEngine(shards: shards, clock: clock)
+            let engine = try makeEngine(shards: shards, clock: clock, expiredGrace: ContextLimits.defaultExpiredGrace)
             return ContractSubject(store: engine, clock: clock, expiry: .byCleanup(advance: { clock.advance(by: $0) }))
         }
     }

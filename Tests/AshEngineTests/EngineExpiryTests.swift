@@ -9,14 +9,15 @@ import Testing
 
     @Test func expiredContextsAreReclaimedWithinOneTickAndNeverEarly() async throws {
         let engine = try makeEngine(shards: 2, clock: clock)
-        let info = try await engine.create(binding: "GET /a", ttlMilliseconds: 1_000)
+        let info = try await engine.createContext(binding: "GET /a", ttlMilliseconds: 1_000)
         clock.advance(by: 999)
         #expect(await engine.removeExpired() == 0)
         #expect(try await engine.get(info.contextId) != nil)
         clock.advance(by: 1)
-        // Expired now: lookups say so at once, whether the wheel ran or not.
+        // Expired now, without a grace: lookups say so at once, whether the
+        // wheel ran or not.
         #expect(try await engine.get(info.contextId) == nil)
-        #expect(try await engine.consume(ContextID(info.contextId), now: clock.nowMilliseconds()) == .expired)
+        #expect(try await engine.consume(ContextID(info.contextId), now: clock.nowMilliseconds()) == .missing)
         clock.advance(by: 10)  // one tick
         #expect(await engine.removeExpired() == 1)
         let stats = await engine.stats()
@@ -25,9 +26,34 @@ import Testing
         await engine.checkInvariants()
     }
 
+    @Test func expiredContextsStayRecognisableForTheGrace() async throws {
+        let engine = try makeEngine(shards: 2, clock: clock, expiredGrace: .seconds(5))
+        let info = try await engine.createContext(binding: "GET /a", ttlMilliseconds: 1_000)
+        let consumed = try await engine.createContext(binding: "GET /b", ttlMilliseconds: 1_000)
+        #expect(try await engine.consume(consumed.contextId, now: clock.nowMilliseconds()) == .consumed)
+        clock.advance(by: 1_000)
+        #expect(await engine.removeExpired() == 0)
+        #expect(try await engine.get(info.contextId)?.expiresAt == info.expiresAt)
+        #expect(try await engine.consume(info.contextId, now: clock.nowMilliseconds()) == .expired)
+        #expect(try await engine.consume(consumed.contextId, now: clock.nowMilliseconds()) == .expired)
+        #expect(try await engine.get(info.contextId)?.consumedAt == nil)
+        clock.advance(by: 4_999)
+        #expect(await engine.removeExpired() == 0)
+        #expect(try await engine.consume(info.contextId, now: clock.nowMilliseconds()) == .expired)
+        clock.advance(by: 1)
+        // Past the grace: forgotten at once, reclaimed within a tick.
+        #expect(try await engine.get(info.contextId) == nil)
+        #expect(try await engine.consume(info.contextId, now: clock.nowMilliseconds()) == .missing)
+        clock.advance(by: 10)
+        #expect(await engine.removeExpired() == 2)
+        let stats = await engine.stats().total
+        #expect(stats.live == 0 && stats.consumedLive == 0 && stats.expired == 2)
+        await engine.checkInvariants()
+    }
+
     @Test func consumedContextsAnswerReplayUntilTheyExpire() async throws {
         let engine = try makeEngine(clock: clock)
-        let id = try await engine.create(CreateRequest(binding: "POST /x", ttlMilliseconds: 5_000)).id
+        let id = try await engine.create(CreateRequest(binding: "POST /x", ttlMilliseconds: 5_000)).contextId
         #expect(try await engine.consume(id, now: clock.nowMilliseconds()) == .consumed)
         clock.advance(by: 4_999)
         await engine.removeExpired()
@@ -40,9 +66,9 @@ import Testing
     @Test func longTTLsAndClockJumpsWork() async throws {
         let engine = try makeEngine(clock: clock)
         let day: Int64 = 86_400_000
-        var ids: [ContextID] = []
+        var ids: [String] = []
         for ttl in [1, 50, 3_000, 600_000, day, 6 * day] as [Int64] {
-            ids.append(try await engine.create(CreateRequest(binding: "GET /t", ttlMilliseconds: ttl)).id)
+            ids.append(try await engine.create(CreateRequest(binding: "GET /t", ttlMilliseconds: ttl)).contextId)
         }
         clock.advance(by: day + 10)
         #expect(await engine.removeExpired() == 5)
@@ -54,9 +80,9 @@ import Testing
 
     @Test func aDeletedContextsTimerDoesNotTouchTheContextReusingItsSlot() async throws {
         let engine = try makeEngine(shards: 1, clock: clock)
-        let first = try await engine.create(CreateRequest(binding: "GET /a", ttlMilliseconds: 100)).id
+        let first = try await engine.create(CreateRequest(binding: "GET /a", ttlMilliseconds: 100)).contextId
         #expect(try await engine.delete(first))
-        let second = try await engine.create(CreateRequest(binding: "GET /b", ttlMilliseconds: 10_000)).id
+        let second = try await engine.create(CreateRequest(binding: "GET /b", ttlMilliseconds: 10_000)).contextId
         clock.advance(by: 200)
         #expect(await engine.removeExpired() == 0)
         #expect(await engine.get(second)?.binding == "GET /b")

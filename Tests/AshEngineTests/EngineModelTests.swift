@@ -20,7 +20,7 @@ import Testing
             switch Int.random(in: 0..<100, using: &random) {
             case 0..<30:
                 let ttl = [1, 9, 10, 11, 250, 2_560, 70_000].randomElement(using: &random)!
-                let info = try await engine.create(binding: "GET /m", ttlMilliseconds: Int64(ttl), issueNonce: Bool.random(using: &random))
+                let info = try await engine.createContext(binding: "GET /m", ttlMilliseconds: Int64(ttl), issueNonce: Bool.random(using: &random))
                 model[info.contextId] = AshContext(contextId: info.contextId, binding: "GET /m", mode: .balanced,
                                                    issuedAt: now, expiresAt: info.expiresAt, nonce: info.nonce)
                 known.append(info.contextId)

@@ -9,7 +9,7 @@ import Testing
 
     func open(_ persistence: RecordingPersistence, shards: Int = 4) async throws -> ContextEngine {
         try await ContextEngine.open(
-            configuration: EngineConfiguration(shardCount: shards, clock: clock), persistence: persistence)
+            configuration: EngineConfiguration(shardCount: shards, expiredGrace: .zero, clock: clock), persistence: persistence)
     }
 
     @Test func writesThroughAndRecoversAcrossShardCounts() async throws {
@@ -18,14 +18,14 @@ import Testing
         let issued = try await engine.create((0..<40).map { _ in CreateRequest(binding: "POST /p", ttlMilliseconds: 10_000) })
             .map { try $0.get() }
         let now = clock.nowMilliseconds()
-        for item in issued.prefix(20) { #expect(try await engine.consume(item.id, now: now) == .consumed) }
-        #expect(try await engine.delete(issued[39].id))
+        for item in issued.prefix(20) { #expect(try await engine.consume(item.contextId, now: now) == .consumed) }
+        #expect(try await engine.delete(issued[39].contextId))
         #expect(persistence.contexts.count == 39)
 
         // Reopen with another shard count: every id is found, consumed stay consumed.
         let reopened = try await open(persistence, shards: 3)
         for (index, item) in issued.enumerated() {
-            let result = try await reopened.consume(item.id, now: now)
+            let result = try await reopened.consume(item.contextId, now: now)
             #expect(result == (index < 20 ? .alreadyConsumed : index == 39 ? .missing : .consumed))
         }
         await reopened.checkInvariants()
@@ -80,11 +80,11 @@ import Testing
         // A consume that cannot be made durable is refused, and the context
         // stays consumed in memory: it can never be accepted twice.
         let now = clock.nowMilliseconds()
-        await #expect(throws: ContextStoreError.self) { _ = try await engine.consume(kept.id, now: now) }
+        await #expect(throws: ContextStoreError.self) { _ = try await engine.consume(kept.contextId, now: now) }
         persistence.failCommits(with: nil)
-        #expect(try await engine.consume(kept.id, now: now) == .alreadyConsumed)
+        #expect(try await engine.consume(kept.contextId, now: now) == .alreadyConsumed)
         // Reads keep working throughout.
-        #expect(await engine.get(kept.id) != nil)
+        #expect(await engine.get(kept.contextId) != nil)
     }
 
     @Test func runStopsOnCancellationAndClosesThePersistence() async throws {

@@ -214,9 +214,12 @@ struct EngineSetup: Sendable, CustomStringConvertible {
     var maximumTTL: Int64
     var tick: Int64
     var start: Int64
+    /// The expired grace, in ms.
+    var grace: Int64
 
     var description: String {
-        "setup(shards: \(shards), maximumContexts: \(maximumContexts), maximumTTL: \(maximumTTL), tick: \(tick), start: \(start))"
+        "setup(shards: \(shards), maximumContexts: \(maximumContexts), maximumTTL: \(maximumTTL), tick: \(tick), "
+            + "start: \(start), grace: \(grace))"
     }
 }
 
@@ -359,6 +362,8 @@ final class EngineScenario {
     let setup: EngineSetup
     let clock: ManualWallClock
     let engine: ContextEngine
+    /// The engine through the store contract's requirements.
+    var contract: any ContextStore { engine }
     var model: [String: Entry] = [:]
     var created: [String] = []
     /// How often each incarnation of a context answered `consumed`.
@@ -376,7 +381,8 @@ final class EngineScenario {
         engine = try! ContextEngine(
             configuration: EngineConfiguration(
                 shardCount: setup.shards, maximumContexts: setup.maximumContexts,
-                maximumTTLMilliseconds: setup.maximumTTL, tickMilliseconds: setup.tick, clock: clock))
+                maximumTTLMilliseconds: setup.maximumTTL, tickMilliseconds: setup.tick,
+                expiredGrace: .milliseconds(setup.grace), clock: clock))
         wheelNow = setup.start
     }
 
@@ -394,7 +400,8 @@ final class EngineScenario {
             start: draw.pick([
                 0, 1, 1_767_225_600_000, 1_767_225_600_000, 1_767_225_600_000, 1_767_225_600_000, 1_767_225_600_000,
                 1_767_225_600_000, ContextLimits.maximumTimestamp - 2_000, ContextLimits.maximumTimestamp,
-            ]))
+            ]),
+            grace: draw.pick([0, 0, 1, 500, 30_000, 86_400_000]))
     }
 
     static func drawOperation<Random: RandomNumberGenerator>(_ random: inout Random) -> Operation {
@@ -537,7 +544,7 @@ final class EngineScenario {
     }
 
     func checkCreate(
-        _ result: Result<IssuedContext, ContextStoreError>, binding: String, ttl: Int64, now: Int64, mode: AshMode,
+        _ result: Result<AshContextPublicInfo, ContextStoreError>, binding: String, ttl: Int64, now: Int64, mode: AshMode,
         nonce: Bool, valid: Bool
     ) {
         guard valid else { return expectError(result, .invalidArgument, "create(ttl: \(ttl), now: \(now))") }
@@ -545,14 +552,14 @@ final class EngineScenario {
         switch result {
         case .success(let issued):
             check(mayFit, "create succeeded with \(certainCount) contexts held of \(setup.maximumContexts)")
-            check(issued.issuedAt == now && issued.expiresAt == now + ttl && issued.mode == mode
+            check(issued.expiresAt == now + ttl && issued.mode == mode
                   && (issued.nonce != nil) == nonce, "create answered \(issued)")
-            let id = issued.id.description
+            let id = issued.contextId
             check(model[id] == nil, "create issued an id in use: \(id)")
             incarnations += 1
             model[id] = Entry(
                 context: AshContext(contextId: id, binding: binding, mode: mode, issuedAt: now, expiresAt: now + ttl,
-                                    nonce: issued.nonce?.description),
+                                    nonce: issued.nonce),
                 certain: true, incarnation: incarnations)
             created.append(id)
         case .failure(let error) where error.code == .capacityExceeded:
@@ -615,9 +622,14 @@ final class EngineScenario {
     }
 
     /// What a read at the clock's `now` may answer for `id`, and learns from it.
+    /// Whether the engine still answers for `entry` at `now`: until its grace after expiry has passed.
+    func isRecognised(_ entry: Entry, at now: Int64) -> Bool {
+        entry.context.expiresAt + setup.grace > now
+    }
+
     func checkRead(_ id: String, _ actual: AshContext?, _ what: String) {
         let now = now
-        guard let entry = model[id], entry.context.expiresAt > now else {
+        guard let entry = model[id], isRecognised(entry, at: now) else {
             return check(actual == nil, "\(what): expected nil, got \(String(describing: actual))")
         }
         if actual == nil, !entry.certain {
@@ -630,7 +642,7 @@ final class EngineScenario {
 
     func get(_ id: String, viaContract: Bool) async {
         let result: Result<AshContext?, ContextStoreError> =
-            viaContract ? await Self.outcome { try await engine.get(id) } : .success(await engine.get(ContextID(id)))
+            viaContract ? await Self.outcome { try await contract.get(id) } : .success(await engine.get(ContextID(id)))
         switch result {
         case .success(let context): checkRead(id, context, "get(\(id))")
         case .failure(let error): check(false, "get(\(id)) failed: \(error)")
@@ -644,15 +656,14 @@ final class EngineScenario {
     }
 
     /// Checks one consume's answer against the model and applies it.
-    func checkConsume(_ id: String, now: Int64, _ actual: EngineConsumeResult, contract: Bool, _ what: String) {
-        guard let entry = model[id] else {
+    func checkConsume(_ id: String, now: Int64, _ actual: ConsumeResult, contract: Bool, _ what: String) {
+        guard let entry = model[id], isRecognised(entry, at: now) else {
             return check(actual == .missing, "\(what): expected missing, got \(actual)")
         }
-        var expected: EngineConsumeResult =
+        let expected: ConsumeResult =
             entry.context.expiresAt <= now ? .expired : entry.context.consumedAt == nil ? .consumed : .alreadyConsumed
-        if contract, expected == .expired { expected = .missing }
         if actual == .missing, !entry.certain {
-            if !contract || expected != .missing { model[id] = nil }  // reclaimed
+            model[id] = nil  // reclaimed
             return
         }
         check(actual == expected, "\(what): expected \(expected), got \(actual) for \(entry.context)")
@@ -668,15 +679,9 @@ final class EngineScenario {
 
     func consume(_ id: String, now: Int64, viaContract: Bool) async {
         let what = "consume(\(id), now: \(now))"
-        let result: Result<EngineConsumeResult, ContextStoreError>
+        let result: Result<ConsumeResult, ContextStoreError>
         if viaContract {
-            result = await Self.outcome { try await engine.consume(id, now: now) }.map { (contract: ConsumeResult) in
-                switch contract {
-                case .consumed: .consumed
-                case .alreadyConsumed: .alreadyConsumed
-                case .missing: .missing
-                }
-            }
+            result = await Self.outcome { try await contract.consume(id, now: now) }
         } else {
             result = await Self.outcome { try await engine.consume(ContextID(id), now: now) }
         }
@@ -711,7 +716,7 @@ final class EngineScenario {
     func delete(_ id: String, viaContract: Bool) async {
         let result: Result<Bool, ContextStoreError> =
             viaContract
-            ? await Self.outcome { try await engine.delete(id) } : await Self.outcome { try await engine.delete(ContextID(id)) }
+            ? await Self.outcome { try await contract.delete(id) } : await Self.outcome { try await engine.delete(ContextID(id)) }
         switch result {
         case .success(let deleted):
             if let entry = model[id] {
@@ -727,7 +732,7 @@ final class EngineScenario {
     func removeExpired(viaCleanup: Bool) async {
         let now = now
         let result: Result<Int, ContextStoreError> =
-            viaCleanup ? await Self.outcome { try await engine.cleanup() } : .success(await engine.removeExpired())
+            viaCleanup ? await Self.outcome { try await contract.removeExpired() } : .success(await engine.removeExpired())
         guard case .success(let removed) = result else { return check(false, "cleanup failed: \(result)") }
         guard now >= wheelNow else {
             // The wheels ignore a clock that went back.
@@ -736,12 +741,12 @@ final class EngineScenario {
         wheelNow = now
         // Gone for sure: expired a tick or more ago. Maybe gone: expired since.
         let horizon = Int128(now) - Int128(setup.tick)
-        let due = model.filter { $0.value.context.expiresAt <= now }
-        let surely = due.filter { Int128($0.value.context.expiresAt) <= horizon }
+        let due = model.filter { !isRecognised($0.value, at: now) }
+        let surely = due.filter { Int128($0.value.context.expiresAt) + Int128(setup.grace) <= horizon }
         let lower = surely.values.count(where: \.certain)
         check((lower...due.count).contains(removed), "removeExpired removed \(removed), expected \(lower)...\(due.count)")
         for (id, entry) in due {
-            if removed == due.count || Int128(entry.context.expiresAt) <= horizon {
+            if removed == due.count || Int128(entry.context.expiresAt) + Int128(setup.grace) <= horizon {
                 model[id] = nil
             } else {
                 model[id]?.certain = false

@@ -6,10 +6,12 @@ import AshTesting
 func makeEngine(
     shards: Int = 4,
     maximumContexts: Int = 1_000_000,
-    clock: ManualWallClock = ManualWallClock()
+    clock: ManualWallClock = ManualWallClock(),
+    expiredGrace: Duration = .zero
 ) throws -> ContextEngine {
     try ContextEngine(
-        configuration: EngineConfiguration(shardCount: shards, maximumContexts: maximumContexts, clock: clock))
+        configuration: EngineConfiguration(
+            shardCount: shards, maximumContexts: maximumContexts, expiredGrace: expiredGrace, clock: clock))
 }
 
 /// A persistence that keeps changes in memory and can be told to fail.

@@ -1,3 +1,4 @@
+import AshCore
 import AshEngine
 import AshStore
 import AshTesting
@@ -13,13 +14,13 @@ import Testing
         let contexts = 10_000
         let consumers = 16
         let issued = await engine.create(Array(repeating: CreateRequest(binding: "POST /pay", ttlMilliseconds: 60_000), count: contexts))
-        let ids = try issued.map { try $0.get().id }
+        let ids = try issued.map { try $0.get().contextId }
         let now = clock.nowMilliseconds()
-        let tallies = try await withThrowingTaskGroup(of: [EngineConsumeResult].self) { group in
+        let tallies = try await withThrowingTaskGroup(of: [ConsumeResult].self) { group in
             for _ in 0..<consumers {
                 group.addTask {
                     // Each task walks every id, in its own order.
-                    var results = [EngineConsumeResult](repeating: .missing, count: ids.count)
+                    var results = [ConsumeResult](repeating: .missing, count: ids.count)
                     for index in ids.indices.shuffled() {
                         results[index] = try await engine.consume(ids[index], now: now)
                     }
@@ -48,9 +49,9 @@ import Testing
         let clock = ManualWallClock()
         let engine = try makeEngine(shards: 8, clock: clock)
         let ids = try await engine.create(Array(repeating: CreateRequest(binding: "POST /b", ttlMilliseconds: 60_000), count: 2_000))
-            .map { try $0.get().id }
+            .map { try $0.get().contextId }
         let now = clock.nowMilliseconds()
-        let batches = try await withThrowingTaskGroup(of: [EngineConsumeResult].self) { group in
+        let batches = try await withThrowingTaskGroup(of: [ConsumeResult].self) { group in
             for _ in 0..<16 {
                 group.addTask { try await engine.consume(ids.shuffled(), now: now).map { try $0.get() } }
             }

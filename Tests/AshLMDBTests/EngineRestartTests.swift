@@ -17,7 +17,7 @@ import Testing
     func open(_ folder: TestFolder, _ durability: Durability, clock: Clock) async throws -> (ContextEngine, LMDBContextPersistence) {
         let persistence = try LMDBContextPersistence(directory: folder.path, durability: durability)
         let engine = try await ContextEngine.open(
-            configuration: EngineConfiguration(shardCount: 4, clock: clock), persistence: persistence)
+            configuration: EngineConfiguration(shardCount: 4, expiredGrace: .zero, clock: clock), persistence: persistence)
         return (engine, persistence)
     }
 
@@ -32,20 +32,20 @@ import Testing
         let short = try await engine.create(Array(repeating: CreateRequest(binding: "POST /s", ttlMilliseconds: 1_000), count: 100))
             .map { try $0.get() }
         let now = clock.nowMilliseconds()
-        let consumed = try await engine.consume(long.prefix(200).map(\.id), now: now).map { try $0.get() }
+        let consumed = try await engine.consume(long.prefix(200).map(\.contextId), now: now).map { try $0.get() }
         #expect(consumed.allSatisfy { $0 == .consumed })
-        for item in long.suffix(10) { #expect(try await engine.delete(item.id)) }
-        let before = await engine.get(long.map(\.id))
+        for item in long.suffix(10) { #expect(try await engine.delete(item.contextId)) }
+        let before = await engine.get(long.map(\.contextId))
         try await persistence.close()
 
         clock.advance(by: 1_000)  // the short ones expire while the engine is down
         let (reopened, again) = try await open(folder, durability, clock: clock)
-        let after = await reopened.get(long.map(\.id))
+        let after = await reopened.get(long.map(\.contextId))
         #expect(after == before)
-        #expect(await reopened.get(short.map(\.id)).allSatisfy { $0 == nil })
+        #expect(await reopened.get(short.map(\.contextId)).allSatisfy { $0 == nil })
         let at = clock.nowMilliseconds()
         for (index, item) in long.enumerated() {
-            let result = try await reopened.consume(item.id, now: at)
+            let result = try await reopened.consume(item.contextId, now: at)
             #expect(result == (index < 200 ? .alreadyConsumed : index >= 390 ? .missing : .consumed), "context \(index)")
         }
         #expect(await reopened.stats().total.live == 390)
@@ -62,7 +62,7 @@ import Testing
             .map { try $0.get() }
         _ = try await engine.create(Array(repeating: CreateRequest(binding: "POST /l", ttlMilliseconds: 600_000), count: 50))
             .map { try $0.get() }
-        let consumed = await engine.consume(short.prefix(100).map(\.id), now: clock.nowMilliseconds())
+        let consumed = await engine.consume(short.prefix(100).map(\.contextId), now: clock.nowMilliseconds())
         #expect(consumed.allSatisfy { (try? $0.get()) == .consumed })
         #expect(try await persistence.storedContextCount() == 350)
 

@@ -21,6 +21,7 @@ struct PostgresAuditRetentionTests {
         var options = TestDatabase.storeOptions
         options.auditRetention = .seconds(retentionDays * 86_400)
         options.cleanupBatchSize = batchSize
+        options.expiredGrace = .zero
         return options
     }
 
@@ -41,38 +42,40 @@ struct PostgresAuditRetentionTests {
             }
 
             // Nothing has expired yet.
-            #expect(try await store.cleanup() == 0)
+            #expect(try await store.removeExpired() == 0)
 
             // Expired: the unconsumed rows go; consumed ones stay for audit.
             clock.advance(by: 1_000)
-            #expect(try await store.cleanup() == 7)
+            #expect(try await store.removeExpired() == 7)
             for context in unconsumed { #expect(try await store.get(context.contextId) == nil) }
             for context in consumedEarly {
                 #expect(try await store.get(context.contextId)?.consumedAt == start + 500)
             }
             // Still readable, but expired: consuming again is not a replay.
-            #expect(try await store.consumeOutcome(consumedEarly[0].contextId, now: clock.nowMilliseconds()) == .expired)
+            #expect(try await store.consume(consumedEarly[0].contextId, now: clock.nowMilliseconds()) == .expired)
 
             // Two days after their consume (to the millisecond): gone.
             clock.set(start + 500 + 2 * Self.day - 1)
-            #expect(try await store.cleanup() == 0)
+            #expect(try await store.removeExpired() == 0)
             clock.advance(by: 1)
-            #expect(try await store.cleanup() == 5)
+            #expect(try await store.removeExpired() == 5)
             for context in consumedEarly { #expect(try await store.get(context.contextId) == nil) }
 
             // Consumed long ago but not yet expired: kept until it expires,
             // as every unexpired context is.
             clock.set(start + 5 * Self.day)
-            #expect(try await store.cleanup() == 0)
+            #expect(try await store.removeExpired() == 0)
             clock.set(start + 10 * Self.day)
-            #expect(try await store.cleanup() == 5)  // consumedLate (expired, consumed 9 days ago) and live
+            #expect(try await store.removeExpired() == 5)  // consumedLate (expired, consumed 9 days ago) and live
             #expect(try await TestDatabase.rowCount(store.table, on: client) == 0)
         }
     }
 
     @Test func withoutRetentionConsumedRowsGoWhenTheyExpire() async throws {
         let clock = ManualWallClock()
-        try await TestDatabase.withStore(clock: clock) { store, _ in
+        var options = TestDatabase.storeOptions
+        options.expiredGrace = .zero
+        try await TestDatabase.withStore(clock: clock, options: options) { store, _ in
             let start = clock.nowMilliseconds()
             let consumed = Self.context(at: start, ttl: 1_000)
             let unconsumed = Self.context(at: start, ttl: 1_000)
@@ -80,7 +83,7 @@ struct PostgresAuditRetentionTests {
             try await store.put(unconsumed)
             #expect(try await store.consume(consumed.contextId, now: start + 1) == .consumed)
             clock.advance(by: 1_000)
-            #expect(try await store.cleanup() == 2)
+            #expect(try await store.removeExpired() == 2)
         }
     }
 

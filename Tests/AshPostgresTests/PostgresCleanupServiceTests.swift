@@ -33,7 +33,7 @@ struct PostgresCleanupServiceTests {
 
     @Test func cleansOnEveryTickAndStopsOnGracefulShutdown() async throws {
         let clock = ManualWallClock()
-        let store = MemoryContextStore(clock: clock)
+        let store = try MemoryContextStore(clock: clock, expiredGrace: .zero)
         let now = clock.nowMilliseconds()
         for ttl: Int64 in [1_000, 1_000, 1_000, 50_000] {
             try store.put(AshContext(
@@ -76,7 +76,7 @@ struct PostgresCleanupServiceTests {
     }
 
     @Test func cancellationWhileWaitingEndsTheRun() async {
-        let harness = Harness(store: MemoryContextStore())
+        let harness = Harness(store: try! MemoryContextStore())
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await harness.service.run() }
             group.cancelAll()
@@ -102,7 +102,7 @@ final class FlakyStore: ContextStore {
     func consume(_ contextId: String, now: Int64) -> ConsumeResult { .missing }
     func delete(_ contextId: String) -> Bool { false }
 
-    func cleanup() throws -> Int {
+    func removeExpired() throws -> Int {
         let fail = state.withLock { state in
             state.calls += 1
             guard state.failuresLeft > 0 else { return false }

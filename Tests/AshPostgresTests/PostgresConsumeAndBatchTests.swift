@@ -28,14 +28,13 @@ struct PostgresConsumeAndBatchTests {
             try await store.put(fresh)
             try await store.put(short)
 
-            #expect(try await store.consumeOutcome(fresh.contextId, now: now + 1) == .consumed)
-            #expect(try await store.consumeOutcome(fresh.contextId, now: now + 2) == .alreadyConsumed)
-            #expect(try await store.consumeOutcome(short.contextId, now: short.expiresAt) == .expired)
-            #expect(try await store.consumeOutcome(AshIdentifier.generate(), now: now) == .missing)
+            #expect(try await store.consume(fresh.contextId, now: now + 1) == .consumed)
+            #expect(try await store.consume(fresh.contextId, now: now + 2) == .alreadyConsumed)
+            #expect(try await store.consume(short.contextId, now: short.expiresAt) == .expired)
+            #expect(try await store.consume(AshIdentifier.generate(), now: now) == .missing)
             // A consumed context that has expired since is expired, not a replay.
-            #expect(try await store.consumeOutcome(fresh.contextId, now: fresh.expiresAt + 5) == .expired)
-            // The contract's answers: expired is missing.
-            #expect(try await store.consume(short.contextId, now: short.expiresAt + 1) == .missing)
+            #expect(try await store.consume(fresh.contextId, now: fresh.expiresAt + 5) == .expired)
+            #expect(try await store.consume(short.contextId, now: short.expiresAt + 1) == .expired)
             #expect(try await store.consume(fresh.contextId, now: now + 3) == .alreadyConsumed)
 
             // One statement per call: the connection prepared the consume
@@ -71,14 +70,14 @@ struct PostgresConsumeAndBatchTests {
                     return error as? AshError
                 }
             }
-            let expiring = try await store.createContext(binding: binding, ttlMilliseconds: 1_000, clock: clock)
-            let fresh = try await store.createContext(binding: binding, ttlMilliseconds: 60_000, clock: clock)
+            let expiring = try await store.createContext(binding: binding, ttlMilliseconds: 1_000)
+            let fresh = try await store.createContext(binding: binding, ttlMilliseconds: 60_000)
             clock.advance(by: 1_000)
-            let expired = await failure { try await store.verifyRequest(try request(expiring), expectedBinding: binding, clock: clock) }
+            let expired = await failure { try await store.verifyRequest(try request(expiring), expectedBinding: binding) }
             #expect(expired?.code == .contextExpired)
             #expect(expired?.httpStatus == 410)
-            try await store.verifyRequest(try request(fresh), expectedBinding: binding, clock: clock)
-            let replay = await failure { try await store.verifyRequest(try request(fresh), expectedBinding: binding, clock: clock) }
+            try await store.verifyRequest(try request(fresh), expectedBinding: binding)
+            let replay = await failure { try await store.verifyRequest(try request(fresh), expectedBinding: binding) }
             #expect(replay?.code == .replayDetected)
         }
     }
@@ -136,7 +135,7 @@ struct PostgresConsumeAndBatchTests {
                 fresh1.contextId, replayed.contextId, expired.contextId, unknown, fresh1.contextId, "nul\u{0}id",
                 fresh2.contextId, fresh2.contextId,
             ]
-            let outcomes = await store.consumeOutcomes(ids, now: now + 20)
+            let outcomes = await store.consume(ids, now: now + 20)
             #expect(outcomes.map { try? $0.get() } == [
                 .consumed, .alreadyConsumed, .expired, .missing, .alreadyConsumed, .missing, .consumed, .alreadyConsumed,
             ])
@@ -144,7 +143,7 @@ struct PostgresConsumeAndBatchTests {
             #expect(try await store.get(replayed.contextId)?.consumedAt == now + 1)
 
             let again = await store.consume([fresh1.contextId, expired.contextId, unknown], now: now + 30)
-            #expect(again.map { try? $0.get() } == [.alreadyConsumed, .missing, .missing])
+            #expect(again.map { try? $0.get() } == [.alreadyConsumed, .expired, .missing])
             #expect(await store.consume([], now: now).isEmpty)
         }
     }

@@ -40,7 +40,6 @@ struct PostgresPreparedStatementTests {
         #expect(try PostgresContextStore.outcome(3) == .alreadyConsumed)  // raced with a concurrent consume
         #expect(try PostgresContextStore.outcome(4) == .missing)
         #expect(throws: ContextStoreError.self) { try PostgresContextStore.outcome(9) }
-        #expect(PostgresContextStore.ConsumeOutcome.expired.contractResult == .missing)
     }
 
     static func staticName(_ table: any PreparedTable.Type) -> String {

@@ -97,6 +97,7 @@ struct PostgresStoreTests {
         let clock = ManualWallClock()
         var options = TestDatabase.storeOptions
         options.cleanupBatchSize = 5
+        options.expiredGrace = .zero
         try await TestDatabase.withStore(clock: clock, options: options) { store, client in
             let now = clock.nowMilliseconds()
             let short = (0..<37).map { _ in Self.context(at: now, ttl: 1_000) }
@@ -105,15 +106,15 @@ struct PostgresStoreTests {
             for context in short.prefix(10) + long.prefix(4) {
                 #expect(try await store.consume(context.contextId, now: now) == .consumed)
             }
-            #expect(try await store.cleanup() == 0)
+            #expect(try await store.removeExpired() == 0)
             clock.advance(by: 999)
-            #expect(try await store.cleanup() == 0)
+            #expect(try await store.removeExpired() == 0)
             clock.advance(by: 1)
-            #expect(try await store.cleanup() == 37)
+            #expect(try await store.removeExpired() == 37)
             #expect(try await TestDatabase.rowCount(store.table, on: client) == 13)
-            #expect(try await store.cleanup() == 0)
+            #expect(try await store.removeExpired() == 0)
             clock.advance(by: 600_000)
-            #expect(try await store.cleanup() == 13)
+            #expect(try await store.removeExpired() == 13)
             #expect(try await TestDatabase.rowCount(store.table, on: client) == 0)
         }
     }

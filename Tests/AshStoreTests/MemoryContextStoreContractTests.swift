@@ -8,7 +8,7 @@ import Testing
         try await ContextStoreContract.run(check) {
             let clock = ManualWallClock()
             return ContractSubject(
-                store: MemoryContextStore(clock: clock),
+                store: try MemoryContextStore(clock: clock),
                 clock: clock,
                 expiry: .byCleanup(advance: { clock.advance(by: $0) })
             )

@@ -9,10 +9,10 @@ import Testing
     let binding = "POST /api/transfer"
     let body = Array(#"{"to":"bob","amount":100}"#.utf8)
 
-    init() { store = MemoryContextStore(clock: clock) }
+    init() throws { store = try MemoryContextStore(clock: clock) }
 
     func issue(mode: AshMode = .balanced, nonce: Bool = false, ttl: Int64 = 30_000) async throws -> AshContextPublicInfo {
-        try await store.createContext(binding: binding, ttlMilliseconds: ttl, mode: mode, issueNonce: nonce, clock: clock)
+        try await store.createContext(binding: binding, ttlMilliseconds: ttl, mode: mode, issueNonce: nonce)
     }
 
     func request(
@@ -39,10 +39,10 @@ import Testing
     @Test(arguments: AshMode.allCases)
     func acceptsAValidRequestOnceThenReportsReplay(mode: AshMode) async throws {
         let info = try await issue(mode: mode, nonce: mode == .strict)
-        let consumed = try await store.verifyRequest(try request(info), expectedBinding: binding, clock: clock)
+        let consumed = try await store.verifyRequest(try request(info), expectedBinding: binding)
         #expect(consumed.consumedAt == clock.nowMilliseconds())
         await expectFailure(.replayDetected) {
-            try await store.verifyRequest(try request(info), expectedBinding: binding, clock: clock)
+            try await store.verifyRequest(try request(info), expectedBinding: binding)
         }
     }
 
@@ -51,14 +51,14 @@ import Testing
         let form = Array("b=2&a=1".utf8)
         let proof = AshProof.build(mode: info.mode, binding: binding, contextId: info.contextId, canonicalPayload: "a=1&b=2")
         let request = try request(info, proof: proof, contentType: "Application/X-WWW-Form-URLEncoded; charset=utf-8", body: form)
-        try await store.verifyRequest(request, expectedBinding: binding, clock: clock)
+        try await store.verifyRequest(request, expectedBinding: binding)
     }
 
     @Test func missingOrEmptyContextIdIsInvalidContext() async throws {
         for id in [nil, ""] as [String?] {
             await expectFailure(.invalidContext) {
                 let request = AshVerificationRequest(contextId: id, proof: "p", contentType: "application/json", body: body)
-                try await store.verifyRequest(request, expectedBinding: binding, clock: clock)
+                try await store.verifyRequest(request, expectedBinding: binding)
             }
         }
     }
@@ -66,7 +66,7 @@ import Testing
     @Test func unknownContextIsInvalidContext() async throws {
         let info = AshContextPublicInfo(contextId: AshIdentifier.generate(), expiresAt: 0, mode: .balanced)
         await expectFailure(.invalidContext) {
-            try await store.verifyRequest(try request(info), expectedBinding: binding, clock: clock)
+            try await store.verifyRequest(try request(info), expectedBinding: binding)
         }
     }
 
@@ -76,7 +76,7 @@ import Testing
         // Wrong binding, wrong proof and bad content type too: expiry is checked first.
         await expectFailure(.contextExpired) {
             try await store.verifyRequest(
-                try request(info, proof: "wrong", contentType: "text/plain"), expectedBinding: "GET /other", clock: clock)
+                try request(info, proof: "wrong", contentType: "text/plain"), expectedBinding: "GET /other")
         }
     }
 
@@ -84,7 +84,7 @@ import Testing
         let info = try await issue()
         await expectFailure(.endpointMismatch) {
             try await store.verifyRequest(
-                try request(info, proof: "wrong", contentType: "text/plain"), expectedBinding: "POST /api/other", clock: clock)
+                try request(info, proof: "wrong", contentType: "text/plain"), expectedBinding: "POST /api/other")
         }
     }
 
@@ -93,7 +93,7 @@ import Testing
         for contentType in [nil, "text/plain", "application/jsonx"] as [String?] {
             await expectFailure(.unsupportedContentType) {
                 try await store.verifyRequest(
-                    try request(info, proof: "wrong", contentType: contentType), expectedBinding: binding, clock: clock)
+                    try request(info, proof: "wrong", contentType: contentType), expectedBinding: binding)
             }
         }
     }
@@ -102,7 +102,7 @@ import Testing
         let info = try await issue()
         await expectFailure(.canonicalizationFailed) {
             try await store.verifyRequest(
-                try request(info, proof: "wrong", body: Array("{nope".utf8)), expectedBinding: binding, clock: clock)
+                try request(info, proof: "wrong", body: Array("{nope".utf8)), expectedBinding: binding)
         }
     }
 
@@ -117,11 +117,11 @@ import Testing
             try request(info, proof: honestProof, body: tampered),
         ] {
             await expectFailure(.integrityFailed) {
-                try await store.verifyRequest(attempt, expectedBinding: binding, clock: clock)
+                try await store.verifyRequest(attempt, expectedBinding: binding)
             }
         }
         #expect(store.get(info.contextId)?.consumedAt == nil)
-        try await store.verifyRequest(try request(info), expectedBinding: binding, clock: clock)
+        try await store.verifyRequest(try request(info), expectedBinding: binding)
     }
 
     @Test func proofUsesTheStoredModeNotTheClaimedOne() async throws {
@@ -129,15 +129,24 @@ import Testing
         var downgraded = info
         downgraded.mode = .minimal
         await expectFailure(.integrityFailed) {
-            try await store.verifyRequest(try request(downgraded), expectedBinding: binding, clock: clock)
+            try await store.verifyRequest(try request(downgraded), expectedBinding: binding)
         }
+    }
+
+    @Test func contextExpiredBetweenGetAndConsumeIsContextExpired() async throws {
+        let info = try await issue(ttl: 1_000)
+        let expiring = ExpiringStore(inner: store, clock: clock)
+        await expectFailure(.contextExpired) {
+            try await expiring.verifyRequest(try request(info), expectedBinding: binding)
+        }
+        #expect(store.get(info.contextId)?.consumedAt == nil)
     }
 
     @Test func contextDeletedBetweenGetAndConsumeIsInvalidContext() async throws {
         let racing = RacingStore(inner: store)
-        let info = try await racing.createContext(binding: binding, ttlMilliseconds: 30_000, clock: clock)
+        let info = try await racing.createContext(binding: binding, ttlMilliseconds: 30_000)
         await expectFailure(.invalidContext) {
-            try await racing.verifyRequest(try request(info), expectedBinding: binding, clock: clock)
+            try await racing.verifyRequest(try request(info), expectedBinding: binding)
         }
     }
 }
@@ -145,12 +154,27 @@ import Testing
 /// Deletes the context after `get` answers, as a concurrent cleanup could.
 private struct RacingStore: ContextStore {
     let inner: MemoryContextStore
+    var clock: any WallClock { inner.clock }
     func put(_ context: AshContext) throws { try inner.put(context) }
     func get(_ contextId: String) -> AshContext? {
         defer { _ = inner.delete(contextId) }
         return inner.get(contextId)
     }
-    func consume(_ contextId: String, now: Int64) -> ConsumeResult { inner.consume(contextId, now: now) }
+    func consume(_ contextId: String, now: Int64) throws -> ConsumeResult { try inner.consume(contextId, now: now) }
     func delete(_ contextId: String) -> Bool { inner.delete(contextId) }
-    func cleanup() -> Int { inner.cleanup() }
+    func removeExpired() -> Int { inner.removeExpired() }
+}
+
+/// Moves the clock past the context's expiry after `get` answers, as a
+/// slow verification could.
+private struct ExpiringStore: ContextStore {
+    let inner: MemoryContextStore
+    let clock: any WallClock
+    func put(_ context: AshContext) throws { try inner.put(context) }
+    func get(_ contextId: String) -> AshContext? { inner.get(contextId) }
+    func consume(_ contextId: String, now: Int64) throws -> ConsumeResult {
+        try inner.consume(contextId, now: inner.get(contextId)?.expiresAt ?? now)
+    }
+    func delete(_ contextId: String) -> Bool { inner.delete(contextId) }
+    func removeExpired() -> Int { inner.removeExpired() }
 }

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshWire
 import NIOCore
 import Testing
@@ -126,9 +127,9 @@ struct MalformedInputTests {
         let refused: [WireRequest] = [
             .get(contextId: ""),
             .get(contextId: String(repeating: "a", count: 65)),
-            .create(WireCreate(binding: "", ttlMilliseconds: 1)),
-            .create(WireCreate(binding: String(repeating: "a", count: 256), ttlMilliseconds: 1)),
-            .create(WireCreate(binding: "B", ttlMilliseconds: 0)),
+            .create(CreateRequest(binding: "", ttlMilliseconds: 1)),
+            .create(CreateRequest(binding: String(repeating: "a", count: 256), ttlMilliseconds: 1)),
+            .create(CreateRequest(binding: "B", ttlMilliseconds: 0)),
             .put(AshContext(contextId: "a", binding: "B", mode: .strict, issuedAt: 0, expiresAt: 1, nonce: String(repeating: "n", count: 65))),
             .hello(WireHello(minimumVersion: 2, maximumVersion: 1)),
             .hello(WireHello(token: Array(repeating: 1, count: 1_025))),

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshWire
 import NIOCore
 import Testing
@@ -54,13 +55,13 @@ struct RoundTripTests {
         #expect(encoder.buffer.readableBytes == 0)
     }
 
-    @Test("the consume outcome maps to the store contract")
+    @Test("the consume outcome's bytes are the protocol's")
     func consumeOutcome() {
+        #expect(ConsumeResult.allCases.map(\.wireValue) == [0, 1, 3, 2])
         for result in ConsumeResult.allCases {
-            #expect(WireConsumeOutcome(result).consumeResult == result)
+            #expect(ConsumeResult(wireValue: result.wireValue) == result)
         }
-        #expect(WireConsumeOutcome.expired.consumeResult == .missing)
-        #expect(WireConsumeOutcome.allCases.map(\.name) == ["consumed", "alreadyConsumed", "missing", "expired"])
+        #expect(ConsumeResult(wireValue: 4) == nil)
     }
 
     @Test("the hello never shows its token")

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshWire
 import NIOCore
 
@@ -28,11 +29,11 @@ enum Samples {
         .hello(WireHello()),
         .hello(WireHello(minimumVersion: 1, maximumVersion: 7, token: Array("s3cret".utf8), clientName: "ash-swift/1")),
         .ping,
-        .create(WireCreate(binding: "POST /api/transfer", ttlMilliseconds: 30_000)),
-        .create(WireCreate(binding: "GET /é", ttlMilliseconds: .max, mode: .strict, issueNonce: true)),
+        .create(CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 30_000)),
+        .create(CreateRequest(binding: "GET /é", ttlMilliseconds: .max, mode: .strict, issueNonce: true)),
         .createBatch([
-            WireCreate(binding: "POST /a", ttlMilliseconds: 1, mode: .minimal),
-            WireCreate(binding: "POST /b", ttlMilliseconds: 2, mode: .balanced, issueNonce: true),
+            CreateRequest(binding: "POST /a", ttlMilliseconds: 1, mode: .minimal),
+            CreateRequest(binding: "POST /b", ttlMilliseconds: 2, mode: .balanced, issueNonce: true),
         ]),
         .put(context),
         .put(bareContext),
@@ -42,6 +43,11 @@ enum Samples {
         .consume(WireConsume(contextId: "c", now: Int64.min)),
         .consumeBatch(WireConsumeBatch(contextIds: ["a", "b", "c"])),
         .consumeBatch(WireConsumeBatch(contextIds: ["only"], now: 42)),
+        .verify(
+            WireVerify(
+                contextId: "AAECAwQFBgcICQoLDA0ODw", expectedBinding: "POST /api/transfer", proof: String(repeating: "p", count: 43),
+                canonicalPayload: #"{"amount":100,"to":"bob"}"#)),
+        .verify(WireVerify(contextId: "c", expectedBinding: "GET /é", proof: "", canonicalPayload: "", now: 7)),
         .delete(contextId: "gone"),
         .cleanup,
         .stats,
@@ -70,6 +76,9 @@ enum Samples {
         .consumed(.missing),
         .consumed(.expired),
         .consumedBatch([.success(.consumed), .success(.expired), .failure(WireError(.shuttingDown, ""))]),
+        .verified(.success(context)),
+        .verified(.failure(AshError(.replayDetected))),
+        .verified(.failure(AshError(.contextExpired))),
         .deleted(true),
         .deleted(false),
         .cleanedUp(removed: 0),

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshWire
 import NIOCore
 import Testing

@@ -30,23 +30,6 @@ public final class AshdTarget: BenchTarget {
         }
     }
 
-    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
-        try await client.create(binding: binding, ttlMilliseconds: ttlMilliseconds)
-    }
-
-    public func consume(_ contextId: String) async throws -> ConsumeResult {
-        try await client.consumeOutcome(contextId).consumeResult
-    }
-
-    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
-        let request = WireCreate(binding: binding, ttlMilliseconds: ttlMilliseconds)
-        return await client.create(Array(repeating: request, count: count)).map { $0.mapError { $0 } }
-    }
-
-    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
-        await client.consumeOutcomes(contextIds).map { $0.map(\.consumeResult).mapError { $0 } }
-    }
-
     public func sample() async -> ResourceSample {
         let stats = (try? await client.stats()) ?? [:]
         var sample = ResourceSample(liveContexts: stats["contexts.live"])

@@ -1,28 +1,12 @@
 import AshCore
 import AshStore
 
-/// A store under load, as the load generator sees it.
-///
-/// Each implementation issues contexts the way its deployment would (the
-/// engine and ashd on the server side, Redis and PostgreSQL through the
-/// `ContextStore` create path), consumes, and reports the server's CPU and
-/// memory when it can.
+/// A store under load, as the load generator sees it: the store, through
+/// the `ContextStore` contract alone (each store's fast paths are its
+/// requirements), plus what the store's server reports about itself.
 public protocol BenchTarget: Sendable {
-    /// The store `verifyRequest` and `get` run against.
+    /// The store every operation runs against.
     var store: any ContextStore { get }
-
-    /// Issues a context.
-    func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo
-
-    /// Consumes a context now.
-    func consume(_ contextId: String) async throws -> ConsumeResult
-
-    /// Issues `count` contexts pipelined (one write, awaited together);
-    /// results in order.
-    func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>]
-
-    /// Consumes each context now, pipelined; results in order.
-    func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>]
 
     /// The server's CPU and memory now; fields it cannot tell are `nil`.
     func sample() async -> ResourceSample
@@ -49,14 +33,43 @@ extension BenchTarget {
         return executors.isEmpty ? nil : executors[index % executors.count]
     }
 
+    /// Issues a context.
+    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
+        try await store.create(CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds))
+    }
+
+    /// Consumes a context at the store's now.
+    public func consume(_ contextId: String) async throws -> ConsumeResult {
+        try await store.consume(contextId, now: store.clock.nowMilliseconds())
+    }
+
+    /// Issues `count` contexts with the store's batch create (pipelined or
+    /// one statement); results in order.
+    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
+        let request = CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds)
+        return await store.create(Array(repeating: request, count: count)).map { $0.mapError { $0 } }
+    }
+
+    /// Consumes each context at the store's now with its batch consume;
+    /// results in order.
+    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
+        await store.consume(contextIds, now: store.clock.nowMilliseconds()).map { $0.mapError { $0 } }
+    }
+
     /// Reads a context.
     public func get(_ contextId: String) async throws -> AshContext? {
         try await store.get(contextId)
     }
 
-    /// Verifies a request as a server would (proof checked, then consume).
-    public func verify(_ request: AshVerificationRequest, expectedBinding: String) async throws {
-        try await store.verifyRequest(request, expectedBinding: expectedBinding)
+    /// Verifies a request as a server would: the store's `verify` (one
+    /// round trip to ashd), or, `inSteps`, a get and then a consume.
+    public func verify(_ request: AshVerificationRequest, expectedBinding: String, inSteps: Bool = false) async throws {
+        let now = store.clock.nowMilliseconds()
+        if inSteps {
+            _ = try await store.verifyInSteps(request, expectedBinding: expectedBinding, now: now)
+        } else {
+            _ = try await store.verify(request, expectedBinding: expectedBinding, now: now)
+        }
     }
 }
 
@@ -92,5 +105,12 @@ public struct ResourceSample: Sendable, Hashable {
     public static func cpuSeconds(before: ResourceSample, after: ResourceSample) -> Double? {
         guard let start = before.cpuSeconds, let end = after.cpuSeconds else { return nil }
         return max(0, end - start)
+    }
+}
+
+extension Result where Failure == any Error {
+    /// Catches what an async body throws.
+    init(_ body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }

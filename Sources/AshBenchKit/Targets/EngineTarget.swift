@@ -72,26 +72,6 @@ public final class EngineTarget: BenchTarget {
         await task?.value
     }
 
-    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
-        try await engine.create(binding: binding, ttlMilliseconds: ttlMilliseconds)
-    }
-
-    public func consume(_ contextId: String) async throws -> ConsumeResult {
-        try await engine.consume(ContextID(contextId), now: engine.configuration.clock.nowMilliseconds()).contractResult
-    }
-
-    /// One batch call: one shard hop (and one commit when durable).
-    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
-        let request = CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds)
-        return await engine.create(Array(repeating: request, count: count)).map { $0.map(\.publicInfo).mapError { $0 } }
-    }
-
-    /// One batch call: one hop per shard involved.
-    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
-        let now = engine.configuration.clock.nowMilliseconds()
-        return await engine.consume(contextIds.map(ContextID.init), now: now).map { $0.map(\.contractResult).mapError { $0 } }
-    }
-
     public func sample() async -> ResourceSample {
         let live = await engine.stats().total.live
         return ResourceSample(cpuSeconds: nil, memoryBytes: ProcessProbe.selfResidentBytes(), liveContexts: Int64(live))

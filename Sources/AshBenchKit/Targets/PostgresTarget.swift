@@ -19,8 +19,8 @@ import PostgresNIO
 /// thread, as with the ashd and Redis clients, and as in `pgbench -j`,
 /// whose threads each own their share of the clients.
 ///
-/// Pipelined calls are the store's batch statements: `create(count:)` is
-/// one multi-row `INSERT`, `consume([…])` one `UPDATE … = ANY`.
+/// Pipelined calls are the store's batch statements: a batch create is
+/// one multi-row `INSERT`, a batch consume one `UPDATE … = ANY`.
 ///
 /// Memory is `pg_total_relation_size` of the table over its row count. CPU
 /// is the postmaster's process tree from `/proc`: its own time, its exited
@@ -37,7 +37,6 @@ public final class PostgresTarget: BenchTarget {
     public let configuration: PostgresConfiguration
     private let service: Task<Void, Never>
     private let postmaster: Int32?
-    private let clock = SystemWallClock()
     private static let logger = Logger(label: "ash-bench.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// The table the benchmark's contexts go in.
@@ -73,33 +72,6 @@ public final class PostgresTarget: BenchTarget {
             await service.value
             throw BenchError(.targetUnavailable, "PostgreSQL at \(configuration) cannot be used: \(error)")
         }
-    }
-
-    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
-        try await postgres.createContext(binding: binding, ttlMilliseconds: ttlMilliseconds, clock: clock)
-    }
-
-    public func consume(_ contextId: String) async throws -> ConsumeResult {
-        try await postgres.consume(contextId, now: clock.nowMilliseconds())
-    }
-
-    /// Contexts made here (id from the CSPRNG, as `createContext` does) and
-    /// stored with one multi-row `INSERT`.
-    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
-        let now = clock.nowMilliseconds()
-        let contexts = (0..<count).map { _ in
-            AshContext(
-                contextId: AshIdentifier.generate(), binding: binding, mode: .default, issuedAt: now,
-                expiresAt: now + ttlMilliseconds)
-        }
-        return zip(contexts, await postgres.put(contexts)).map { context, result in
-            result.map { context.publicInfo }.mapError { $0 }
-        }
-    }
-
-    /// One `UPDATE … WHERE context_id = ANY(…)` for all of them.
-    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
-        await postgres.consume(contextIds, now: clock.nowMilliseconds()).map { $0.mapError { $0 } }
     }
 
     public func sample() async -> ResourceSample {

@@ -16,7 +16,6 @@ public final class RedisTarget: BenchTarget {
     public var store: any ContextStore { redis }
     /// Where the server is, for `redis-benchmark`.
     public let configuration: RedisConfiguration
-    private let clock = SystemWallClock()
 
     /// The key prefix of the benchmark's contexts, apart from an application's.
     public static let keyPrefix = "ash-bench:ctx:"
@@ -32,32 +31,6 @@ public final class RedisTarget: BenchTarget {
             await redis.shutdown()
             throw BenchError(.targetUnavailable, "Redis at \(configuration) does not answer: \(error)")
         }
-    }
-
-    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
-        try await redis.createContext(binding: binding, ttlMilliseconds: ttlMilliseconds, clock: clock)
-    }
-
-    public func consume(_ contextId: String) async throws -> ConsumeResult {
-        try await redis.consume(contextId, now: clock.nowMilliseconds())
-    }
-
-    /// Contexts made here (id and nonce from the CSPRNG, as `createContext`
-    /// does) and stored with pipelined `SET … PX … NX`.
-    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
-        let now = clock.nowMilliseconds()
-        let contexts = (0..<count).map { _ in
-            AshContext(
-                contextId: AshIdentifier.generate(), binding: binding, mode: .default, issuedAt: now,
-                expiresAt: now + ttlMilliseconds)
-        }
-        return zip(contexts, await redis.put(contexts)).map { context, result in
-            result.map { context.publicInfo }.mapError { $0 }
-        }
-    }
-
-    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
-        await redis.consume(contextIds, now: clock.nowMilliseconds()).map { $0.mapError { $0 } }
     }
 
     /// `count` plain `SET key value`s pipelined, for the fairness check;

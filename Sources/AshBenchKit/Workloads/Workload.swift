@@ -12,9 +12,12 @@ public enum Workload: String, Sendable, Hashable, CaseIterable, Codable {
     /// store call; a pair is two.
     case createConsume = "create+consume"
     /// The ASH request path: create, build the proof over a JSON body with
-    /// AshCore as a client would, then `verifyRequest` (proof checked, then
-    /// consume). One operation: one whole flow.
+    /// AshCore as a client would, then the store's `verify` (proof checked,
+    /// then consume; one round trip to ashd). One operation: one whole flow.
     case flow
+    /// The flow with verification in two steps (a get, then a consume)
+    /// instead of the store's `verify`: what one VERIFY round trip saves.
+    case flowInSteps = "flow-steps"
     /// Create, consume once, then replay the consume `--replays` times;
     /// every replay must be rejected. One operation: one store call.
     case replay
@@ -38,6 +41,7 @@ public enum Workload: String, Sendable, Hashable, CaseIterable, Codable {
         case .consume: "consume"
         case .createConsume: "store call (2 per pair)"
         case .flow: "flow (create + proof + verify)"
+        case .flowInSteps: "flow (create + proof + get + consume)"
         case .replay: "store call (create, consume, replays)"
         case .mixed: "request (flow, replay, get or missing consume)"
         }

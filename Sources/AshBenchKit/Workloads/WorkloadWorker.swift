@@ -43,6 +43,7 @@ public struct WorkloadWorker {
                 return tally.failed(since: start, error)
             }
         case .flow: return await flow(&tally)
+        case .flowInSteps: return await flow(&tally, inSteps: true)
         case .replay: return await replayCycle(&tally)
         case .mixed: return await mixed(&tally)
         }
@@ -77,7 +78,7 @@ public struct WorkloadWorker {
             }
             guard workload == .createConsume, !ids.isEmpty else { return end }
             return await consumeFresh(ids, &tally)
-        case .flow, .replay, .mixed:
+        case .flow, .flowInSteps, .replay, .mixed:
             return await step(&tally)
         }
     }
@@ -132,12 +133,12 @@ public struct WorkloadWorker {
             switch result {
             case .consumed: tally.violated("a replay was accepted")
             case .alreadyConsumed: tally.replaysRejected += 1
-            case .missing:
+            case .missing, .expired:
                 // Rejected, but the contract says a consumed context stays
                 // readable until it expires: count it as an error.
                 tally.replaysRejected += 1
                 tally.errors += 1
-                if tally.firstError == nil { tally.firstError = "a replay within the TTL answered missing" }
+                if tally.firstError == nil { tally.firstError = "a replay within the TTL answered \(result)" }
             }
             return end
         } catch {
@@ -146,7 +147,7 @@ public struct WorkloadWorker {
     }
 
     /// Create, proof, verify: one operation. Returns the consumed id.
-    private mutating func flow(_ tally: inout WorkerTally) async -> UInt64 {
+    private mutating func flow(_ tally: inout WorkerTally, inSteps: Bool = false) async -> UInt64 {
         let start = MonotonicClock.nanoseconds()
         let context: AshContextPublicInfo
         do {
@@ -156,7 +157,7 @@ public struct WorkloadWorker {
         }
         let request = settings.request.request(for: context)
         do {
-            try await target.verify(request, expectedBinding: settings.request.binding)
+            try await target.verify(request, expectedBinding: settings.request.binding, inSteps: inSteps)
             lastConsumed = context.contextId
             return tally.succeeded(since: start)
         } catch let error as AshError {

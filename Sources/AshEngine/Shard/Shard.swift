@@ -43,7 +43,7 @@ actor Shard {
         state.get(id, now: now)
     }
 
-    func consume(_ id: ContextID, now: Int64) async throws(ContextStoreError) -> EngineConsumeResult {
+    func consume(_ id: ContextID, now: Int64) async throws(ContextStoreError) -> ConsumeResult {
         var expiresAt: Int64 = 0
         let result = state.consume(id, now: now, expiresAt: &expiresAt)
         if result == .consumed, persistence != nil {
@@ -51,6 +51,27 @@ actor Shard {
             try await persist([.consume(id, expiresAt: expiresAt, at: now)], undo: nil)
         }
         return result
+    }
+
+    /// Verifies and consumes in one step; see `ShardState.verify`.
+    /// - Throws: ``AshError`` for a rejected request, ``ContextStoreError``
+    ///   when the consume cannot be made durable (it stays consumed in
+    ///   memory: fail closed).
+    func verify(
+        _ id: ContextID,
+        expectedBinding: String,
+        proof: String?,
+        canonicalPayload: Result<String, AshError>,
+        now: Int64
+    ) async throws -> AshContext {
+        var expiresAt: Int64 = 0
+        let context = try state.verify(
+            id, expectedBinding: expectedBinding, proof: proof, canonicalPayload: canonicalPayload, now: now,
+            expiresAt: &expiresAt)
+        if persistence != nil {
+            try await persist([.consume(id, expiresAt: expiresAt, at: now)], undo: nil)
+        }
+        return context
     }
 
     func delete(_ id: ContextID) async throws(ContextStoreError) -> Bool {
@@ -87,9 +108,9 @@ actor Shard {
     /// Consumes each id in memory, in one hop, and returns the consumes
     /// to make durable (none without a persistence). The engine commits
     /// the changes of every shard a batch touched together, then answers.
-    func consume(_ ids: [ContextID], now: Int64) -> (results: [EngineConsumeResult], changes: [PersistedChange]) {
+    func consume(_ ids: [ContextID], now: Int64) -> (results: [ConsumeResult], changes: [PersistedChange]) {
         guard persistence != nil else { return (ids.map { state.consume($0, now: now) }, []) }
-        var results: [EngineConsumeResult] = []
+        var results: [ConsumeResult] = []
         results.reserveCapacity(ids.count)
         var changes: [PersistedChange] = []
         changes.reserveCapacity(ids.count)

@@ -10,6 +10,9 @@ struct ShardState {
     let shardCount: Int
     let capacity: Int
     let maximumTTL: Int64
+    /// How long past `expiresAt` a context stays recognisable, in ms
+    /// (0 … one day, so `expiresAt + grace` never overflows).
+    let grace: Int64
     var table: ContextTable
     var bindings = BindingTable()
     var wheel: TimerWheel<UInt64>
@@ -21,6 +24,7 @@ struct ShardState {
         shardCount = configuration.shardCount
         capacity = configuration.capacity(ofShard: shardIndex)
         maximumTTL = configuration.maximumTTLMilliseconds
+        grace = configuration.expiredGraceMilliseconds
         var seed = AshIdentifierGenerator(bufferSize: 16)
         table = ContextTable(seed: seed.nextBytes().0, maximumCount: max(capacity, 1))
         wheel = TimerWheel(now: now, tickMilliseconds: configuration.tickMilliseconds)
@@ -192,16 +196,22 @@ struct ShardState {
     private mutating func insert(_ record: StoredRecord, id: ContextID, foreignNonce: String?) {
         let slot = table.insert(record, id: id, foreignNonce: foreignNonce)
         let stored = table[slot]
-        wheel.schedule(Self.timer(slot: slot, generation: stored.generation), at: stored.expiresAt)
+        wheel.schedule(Self.timer(slot: slot, generation: stored.generation), at: stored.expiresAt + grace)
         if stored.isConsumed { counters.consumedLive += 1 }
     }
 
     // MARK: Reading and consuming
 
-    /// The context, unless it is missing or expired at `now`.
+    /// The slot of the context, unless it is missing or its grace after
+    /// expiry has passed at `now` (it may wait a tick for the wheel).
+    func recognisedSlot(of id: ContextID, now: Int64) -> UInt32? {
+        guard let slot = table.slot(of: id), table[slot].expiresAt + grace > now else { return nil }
+        return slot
+    }
+
+    /// The context, expired or not, unless it is missing or past its grace.
     func get(_ id: ContextID, now: Int64) -> AshContext? {
-        guard let slot = table.slot(of: id), table[slot].expiresAt > now else { return nil }
-        return context(at: slot)
+        recognisedSlot(of: id, now: now).map(context(at:))
     }
 
     func context(at slot: UInt32) -> AshContext {
@@ -216,16 +226,16 @@ struct ShardState {
     /// - Precondition: `now` is in `ContextLimits.timestamps` (the engine
     ///   checks it before any shard sees it), so it is never the
     ///   not-consumed marker.
-    mutating func consume(_ id: ContextID, now: Int64) -> EngineConsumeResult {
+    mutating func consume(_ id: ContextID, now: Int64) -> ConsumeResult {
         var expiresAt: Int64 = 0
         return consume(id, now: now, expiresAt: &expiresAt)
     }
 
     /// ``consume(_:now:)``, also telling the context's `expiresAt` (set
     /// whenever the context was found).
-    mutating func consume(_ id: ContextID, now: Int64, expiresAt: inout Int64) -> EngineConsumeResult {
+    mutating func consume(_ id: ContextID, now: Int64, expiresAt: inout Int64) -> ConsumeResult {
         assert(ContextLimits.timestamps.contains(now), "consume time out of range")
-        guard let slot = table.slot(of: id) else {
+        guard let slot = recognisedSlot(of: id, now: now) else {
             counters.consumesOfMissing += 1
             return .missing
         }
@@ -242,6 +252,47 @@ struct ShardState {
         counters.consumed += 1
         counters.consumedLive += 1
         return .consumed
+    }
+
+    /// Verifies a request against the context and consumes it: look up,
+    /// ``AshVerification/check(_:expectedBinding:proof:canonicalPayload:now:)``,
+    /// check consumed, set `consumedAt` — one step, so a verification is
+    /// exactly one consume among concurrent ones.
+    /// - Parameter expiresAt: set to the context's `expiresAt` when it is found.
+    /// - Returns: the context as consumed.
+    /// - Throws: the ``AshError`` ``ContextStore/verifyInSteps(_:expectedBinding:now:)``
+    ///   would throw.
+    mutating func verify(
+        _ id: ContextID,
+        expectedBinding: String,
+        proof: String?,
+        canonicalPayload: Result<String, AshError>,
+        now: Int64,
+        expiresAt: inout Int64
+    ) throws(AshError) -> AshContext {
+        assert(ContextLimits.timestamps.contains(now), "verify time out of range")
+        guard let slot = recognisedSlot(of: id, now: now) else {
+            counters.consumesOfMissing += 1
+            throw AshError(.invalidContext)
+        }
+        var found = context(at: slot)
+        expiresAt = found.expiresAt
+        do {
+            try AshVerification.check(
+                found, expectedBinding: expectedBinding, proof: proof, canonicalPayload: canonicalPayload, now: now)
+        } catch {
+            if error.code == .contextExpired { counters.consumesOfExpired += 1 }
+            throw error
+        }
+        guard !table[slot].isConsumed else {
+            counters.replaysDetected += 1
+            throw AshError(.replayDetected)
+        }
+        table[slot].consumedAt = now
+        counters.consumed += 1
+        counters.consumedLive += 1
+        found.consumedAt = now
+        return found
     }
 
     /// Removes a context; its timer is left to fire and find the slot reused
@@ -269,7 +320,8 @@ struct ShardState {
 
     // MARK: Expiry
 
-    /// Advances the wheel to `now` and removes what expired, handing each
+    /// Advances the wheel to `now` and removes what expired more than the
+    /// grace ago, handing each
     /// removed id and its `expiresAt` to `removed`; returns how many it
     /// removed.
     mutating func expire(upTo now: Int64, _ removed: (ContextID, Int64) -> Void) -> Int {
@@ -282,9 +334,9 @@ struct ShardState {
             guard Int(slot) < table.records.count else { continue }
             let record = table[slot]
             guard record.isOccupied, record.generation == generation else { continue }
-            guard record.expiresAt <= now else {
+            guard record.expiresAt + grace <= now else {
                 // Never early: a timer that fires ahead of its record waits again.
-                wheel.schedule(timer, at: record.expiresAt)
+                wheel.schedule(timer, at: record.expiresAt + grace)
                 continue
             }
             removed(table.id(at: slot), record.expiresAt)

@@ -4,8 +4,9 @@ import Crypto
 /// read-check-write on one key.
 ///
 /// `KEYS[1]` is the context's key, `ARGV[1]` the time of the consume in
-/// Unix ms. It answers `1` consumed, `0` already consumed, `-1` missing or
-/// expired at `now`, `-2` unreadable value.
+/// Unix ms. It answers `1` consumed, `0` already consumed, `-1` missing,
+/// `-2` unreadable value, `-3` expired at `now` (the key outlives
+/// `expiresAt` by the store's grace).
 ///
 /// Unlike the reference script, it treats `"consumedAt":null` (decoded by
 /// cjson as `cjson.null`, a *truthy* userdata) as not consumed, so values
@@ -20,7 +21,7 @@ package enum ConsumeScript {
         if not ok or type(context) ~= 'table' or type(context.expiresAt) ~= 'number' then return -2 end
         local now = tonumber(ARGV[1])
         if now == nil then return redis.error_reply('ERR consume needs the time in ms as ARGV[1]') end
-        if context.expiresAt <= now then return -1 end
+        if context.expiresAt <= now then return -3 end
         local consumedAt = context.consumedAt
         if consumedAt ~= nil and consumedAt ~= cjson.null then return 0 end
         context.consumedAt = now

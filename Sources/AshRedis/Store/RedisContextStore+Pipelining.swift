@@ -26,12 +26,23 @@ extension RedisContextStore {
         return results
     }
 
+    /// Issues one context per request: ids made here, the `SET`s pipelined;
+    /// results are in request order.
+    public func create(_ requests: [CreateRequest]) async -> [Result<AshContextPublicInfo, ContextStoreError>] {
+        await create(requests, puttingWith: put)
+    }
+
     /// Consumes each context with the Lua script, pipelined; results are
     /// in the order of `contextIds`.
     ///
     /// Replies of `NOSCRIPT` (the server's script cache was empty) are sent
     /// again with `EVAL`, pipelined, after the first round.
     public func consume(_ contextIds: [String], now: Int64) async -> [Result<ConsumeResult, ContextStoreError>] {
+        do throws(ContextStoreError) {
+            try ContextLimits.validateTimestamp(now, "now")
+        } catch {
+            return contextIds.map { _ in .failure(error) }
+        }
         var results = [Result<ConsumeResult, ContextStoreError>](repeating: .success(.missing), count: contextIds.count)
         let positions = contextIds.indices.filter { Self.isStorable(contextIds[$0]) }
         var replies = await pool.send(positions.map { consumeCommand(contextIds[$0], now: now, loading: false) })

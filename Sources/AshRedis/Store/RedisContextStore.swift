@@ -10,15 +10,17 @@ import NIOPosix
 ///
 /// Each context is one string key, `keyPrefix + contextId` (prefix
 /// `ash:ctx:` by default), holding the JSON the JavaScript SDK writes (see
-/// ``ContextJSON``) with a millisecond expiry at `expiresAt`: Redis removes
-/// expired contexts itself, so ``cleanup()`` returns 0.
+/// ``ContextJSON``) with a millisecond expiry at `expiresAt` plus the
+/// expired grace: Redis removes expired contexts itself, so
+/// ``removeExpired()`` returns 0. Within the grace the key is still there,
+/// so an expired context reads back and consumes as `expired`.
 ///
-/// - ``put(_:)`` is `SET key json PX ttl NX`: it never overwrites, and a
-///   context that has already expired is rejected as an invalid argument.
+/// - ``put(_:)`` is `SET key json PX ttl+grace NX`: it never overwrites, and
+///   a context that has already expired is rejected as an invalid argument.
 /// - ``consume(_:now:)`` runs one Lua script (`EVALSHA`, falling back to
 ///   `EVAL` on `NOSCRIPT`) that reads, checks and rewrites the key
 ///   atomically, so exactly one of any number of concurrent consumers wins,
-///   across processes and servers. A context expired at `now` is `missing`.
+///   across processes and servers. A context expired at `now` is `expired`.
 ///   A consumed context keeps its expiry and stays readable until then.
 /// - ``delete(_:)`` is `DEL`; ``get(_:)`` is `GET`.
 ///
@@ -51,7 +53,9 @@ public final class RedisContextStore: ContextStore {
     public static let defaultKeyPrefix = "ash:ctx:"
 
     let pool: RedisConnectionPool
-    private let clock: any WallClock
+    /// The time contexts are issued at and `put` measures their lifetime from.
+    public let clock: any WallClock
+    private let graceMilliseconds: Int64
     private var endpoint: String { pool.configuration.endpoint }
 
     /// Makes a store; connections open on first use.
@@ -60,6 +64,8 @@ public final class RedisContextStore: ContextStore {
     ///   - configuration: the server and connection settings.
     ///   - keyPrefix: up to 1,024 bytes in front of every context id.
     ///   - clock: the time `put` measures the remaining lifetime from.
+    ///   - expiredGrace: how much longer than `expiresAt` a key lives, so
+    ///     that a late request is told its context expired.
     ///   - eventLoopGroup: where connections run; NIO's shared group by default.
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` for an invalid
     ///   configuration or prefix.
@@ -67,6 +73,7 @@ public final class RedisContextStore: ContextStore {
         configuration: RedisConfiguration,
         keyPrefix: String = RedisContextStore.defaultKeyPrefix,
         clock: any WallClock = SystemWallClock(),
+        expiredGrace: Duration = ContextLimits.defaultExpiredGrace,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws(ContextStoreError) {
         guard keyPrefix.utf8.count <= 1_024 else {
@@ -74,6 +81,7 @@ public final class RedisContextStore: ContextStore {
         }
         self.keyPrefix = keyPrefix
         self.clock = clock
+        self.graceMilliseconds = try ContextLimits.expiredGraceMilliseconds(expiredGrace)
         self.pool = try RedisConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup)
     }
 
@@ -81,7 +89,7 @@ public final class RedisContextStore: ContextStore {
         try interpretPut(try await pool.send(try putCommand(context)))
     }
 
-    /// `SET key json PX ttl NX` for a valid, unexpired context.
+    /// `SET key json PX ttl+grace NX` for a valid, unexpired context.
     func putCommand(_ context: AshContext) throws(ContextStoreError) -> RESPCommand {
         try ContextLimits.validate(context)
         for (name, time) in [
@@ -96,7 +104,10 @@ public final class RedisContextStore: ContextStore {
         guard ttl > 0 else {
             throw ContextStoreError(.invalidArgument, "the context has already expired (expiresAt is not after now)")
         }
-        return RESPCommand("SET", key(context.contextId), ContextJSON.encode(context), "PX", String(ttl), "NX")
+        // Both terms are bounded (times by the checks above, the grace by a
+        // day): no overflow.
+        return RESPCommand(
+            "SET", key(context.contextId), ContextJSON.encode(context), "PX", String(ttl + graceMilliseconds), "NX")
     }
 
     func interpretPut(_ reply: RESPValue) throws(ContextStoreError) {
@@ -131,6 +142,7 @@ public final class RedisContextStore: ContextStore {
     }
 
     public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
+        try ContextLimits.validateTimestamp(now, "now")
         guard Self.isStorable(contextId) else { return .missing }
         var reply = try await pool.send(consumeCommand(contextId, now: now, loading: false))
         if Self.isNoScript(reply) {
@@ -159,6 +171,7 @@ public final class RedisContextStore: ContextStore {
         case .integer(1): return .consumed
         case .integer(0): return .alreadyConsumed
         case .integer(-1): return .missing
+        case .integer(-3): return .expired
         case .integer(-2): throw ContextStoreError(.corruptData, "the stored context is unreadable")
         case .error(let error): throw RedisErrors.reply(error, to: "EVALSHA", endpoint: endpoint)
         case let reply: throw RedisErrors.unexpectedReply(reply, to: "EVALSHA", endpoint: endpoint)
@@ -175,7 +188,7 @@ public final class RedisContextStore: ContextStore {
     }
 
     /// Redis removes expired keys itself; nothing to do.
-    public func cleanup() async throws -> Int { 0 }
+    public func removeExpired() async throws -> Int { 0 }
 
     /// Closes the connections; later calls fail with ``ContextStoreError/Code/shutDown``.
     public func shutdown() async {

@@ -76,6 +76,19 @@ struct WireReader {
         return count
     }
 
+    /// A long UTF-8 string: `u32` byte count, then the bytes (VERIFY's
+    /// canonical payload; the frame limit bounds it).
+    mutating func readWireLongString(_ field: StaticString) throws(WireError) -> String {
+        let length = Int(try readWireInteger(field, as: UInt32.self))
+        guard remaining >= length else { throw .truncated(field) }
+        let utf8 = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]).assumingMemoryBound(to: UInt8.self)
+        guard let string = String(validating: utf8, as: UTF8.self) else {
+            throw WireError(.invalidUTF8, "\(field) is not valid UTF-8")
+        }
+        offset += length
+        return string
+    }
+
     /// Throws unless the payload was read to its end.
     func expectWireEnd() throws(WireError) {
         guard remaining == 0 else {

@@ -51,6 +51,14 @@ struct WireWriter {
         bytes.withUnsafeBytes { writeRaw($0) }
     }
 
+    /// A long UTF-8 string: `u32` byte count, then the bytes.
+    mutating func writeWireLongString(_ string: String, _ field: StaticString) throws(WireError) {
+        var string = string
+        guard let length = UInt32(exactly: string.utf8.count) else { throw .outOfRange(field) }
+        writeInteger(length)
+        string.withUTF8 { writeRaw(UnsafeRawBufferPointer($0)) }
+    }
+
     /// Raw bytes without a count (a cut error message).
     mutating func writeBytes(_ bytes: ArraySlice<UInt8>) {
         bytes.withUnsafeBytes { writeRaw($0) }

@@ -61,43 +61,27 @@ public struct WireConsumeBatch: Sendable, Hashable {
     }
 }
 
-/// The outcome of a consume on the wire: `u8` 0 … 3.
-public enum WireConsumeOutcome: UInt8, Sendable, Hashable, CaseIterable {
-    /// This request consumed the context; it is the one winner.
-    case consumed = 0
-    /// The context exists but was consumed before: a replay.
-    case alreadyConsumed = 1
-    /// No such context (or expired, from a server that does not tell).
-    case missing = 2
-    /// The context exists but has expired at `now`. A server may answer
-    /// ``missing`` instead; a `ContextStore` client reports it as missing.
-    case expired = 3
-
-    public init(_ result: ConsumeResult) {
-        switch result {
-        case .consumed: self = .consumed
-        case .alreadyConsumed: self = .alreadyConsumed
-        case .missing: self = .missing
+/// The outcome of a consume on the wire: `u8` 0 consumed, 1 already
+/// consumed, 2 missing, 3 expired.
+extension ConsumeResult {
+    /// This outcome's byte.
+    package var wireValue: UInt8 {
+        switch self {
+        case .consumed: 0
+        case .alreadyConsumed: 1
+        case .missing: 2
+        case .expired: 3
         }
     }
 
-    /// The store contract's result: ``expired`` counts as missing.
-    public var consumeResult: ConsumeResult {
-        switch self {
-        case .consumed: .consumed
-        case .alreadyConsumed: .alreadyConsumed
-        case .missing, .expired: .missing
-        }
-    }
-
-    /// The contract name the CLI prints: `consumed`, `alreadyConsumed`,
-    /// `missing` or `expired`.
-    public var name: String {
-        switch self {
-        case .consumed: "consumed"
-        case .alreadyConsumed: "alreadyConsumed"
-        case .missing: "missing"
-        case .expired: "expired"
+    /// The outcome a byte stands for; `nil` for any other byte.
+    package init?(wireValue: UInt8) {
+        switch wireValue {
+        case 0: self = .consumed
+        case 1: self = .alreadyConsumed
+        case 2: self = .missing
+        case 3: self = .expired
+        default: return nil
         }
     }
 }
