@@ -13,6 +13,7 @@ struct LiveServer {
 
     static func start(
         clock: any WallClock = SystemWallClock(),
+        metrics: DaemonMetrics? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> LiveServer {
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 4, clock: clock))
@@ -23,6 +24,7 @@ struct LiveServer {
         let server = try await AshServer.start(
             configuration: configuration,
             engine: engine,
+            metrics: metrics,
             logger: quietLogger
         )
         return LiveServer(engine: engine, server: server)

@@ -18,7 +18,7 @@ import Testing
         into buffer: inout ByteBuffer
     ) -> WireError.Code {
         let letters = Array("abcdefghijklmnopqrstuvwxyz".utf8)
-        switch rng.next() % 8 {
+        switch rng.next() % 11 {
         case 0:
             let known = Set(WireRequest.ID.allCases.map(\.rawValue))
             var opcode = UInt8.random(in: 0...255, using: &rng)
@@ -61,6 +61,20 @@ import Testing
             let payload: [UInt8] = [0x00, UInt8(count >> 8), UInt8(count & 0xFF)]
             FrameBytes.append(opcode: 0x78, requestId: requestId, payload: payload, to: &buffer)
             return .fieldOutOfRange
+        case 8, 9, 10:
+            // VERIFY: a canonical payload shorter than its count, one that is
+            // not UTF-8, or a proof longer than 255 bytes.
+            let kind = rng.next() % 3
+            let proofLength = kind == 2 ? Int.random(in: 256...400, using: &rng) : 43
+            var payload: [UInt8] = [0x00] + FrameBytes.string(Array("AAECAwQFBgcICQoLDA0ODw".utf8))
+            payload += FrameBytes.string(Array("POST /api/transfer".utf8))
+            payload += FrameBytes.string((0..<proofLength).map { _ in letters[Int(rng.next() % 26)] })
+            let body: [UInt8] = kind == 1 ? [0x7B, 0xC3, 0x28, 0x7D] : Array(#"{"a":1}"#.utf8)
+            let count = UInt32(body.count) + (kind == 0 ? UInt32.random(in: 1...1_000, using: &rng) : 0)
+            withUnsafeBytes(of: count.bigEndian) { payload.append(contentsOf: $0) }
+            payload += body
+            FrameBytes.append(opcode: 0x56, requestId: requestId, payload: payload, to: &buffer)
+            return [.malformedPayload, .invalidUTF8, .fieldOutOfRange][Int(kind)]
         default:
             let flag = UInt8.random(in: 2...255, using: &rng)
             FrameBytes.append(
