@@ -40,7 +40,14 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         // The store contract, createContext and verifyRequest on top of it.
-        .target(name: "AshStore", dependencies: ["AshCore"]),
+        .target(
+            name: "AshStore",
+            dependencies: [
+                "AshCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Sharded actors, timer wheels, exactly-once consume; persistence protocol.
         .target(
             name: "AshEngine",
@@ -57,6 +64,7 @@ let package = Package(
             dependencies: [
                 "AshCore", "AshStore", "AshEngine", "CLMDB",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // A child process for the crash test: writes, acknowledges, gets killed.
@@ -77,6 +85,7 @@ let package = Package(
             dependencies: [
                 "AshCore", "AshStore", "AshNIOSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -129,6 +138,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The contract suite every store runs against itself; test clocks.
@@ -189,12 +199,20 @@ let package = Package(
             dependencies: ["AshConformance"],
             resources: [.copy("Resources/ash-v1-public-vectors.json")]
         ),
-        .testTarget(name: "AshStoreTests", dependencies: ["AshCore", "AshStore", "AshTesting"]),
+        .testTarget(
+            name: "AshStoreTests",
+            dependencies: [
+                "AshCore", "AshStore", "AshTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "AshEngineTests",
             dependencies: [
                 "AshCore", "AshStore", "AshEngine", "AshTesting",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

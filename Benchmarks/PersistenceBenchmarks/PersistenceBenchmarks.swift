@@ -103,6 +103,7 @@ enum Durable {
         let configuration = EngineConfiguration(maximumContexts: 10_000_000)
         guard durability != .none else { return (try ContextEngine(configuration: configuration), nil) }
         let persistence = try LMDBContextPersistence(directory: folder, durability: durability)
+        persistence.start()
         return (try await ContextEngine.open(configuration: configuration, persistence: persistence), persistence)
     }
 

@@ -5,6 +5,7 @@ import AshWire
 import NIOCore
 import NIOPosix
 import NIOSSL
+import ServiceLifecycle
 import Synchronization
 
 /// A client of ashd that is itself a `ContextStore`.
@@ -18,11 +19,16 @@ import Synchronization
 /// Every request has a timeout (`STORE_TIMED_OUT`). A wrong token fails
 /// with `STORE_AUTHENTICATION_FAILED`.
 ///
+/// A `Service`: put it in your `ServiceGroup` (or use ``withRunning(_:)``);
+/// when its ``run()`` ends, its connections close.
+///
 /// ```swift
 /// let client = try AshClient(configuration: AshClientConfiguration(url: "ash://127.0.0.1:7379"))
-/// let info = try await client.create(CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 30_000))
+/// try await client.withRunning {
+///     let info = try await client.create(CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 30_000))
+/// }
 /// ```
-public final class AshClient: ContextStore, Sendable {
+public final class AshClient: ContextStore, Service, Sendable {
     public let configuration: AshClientConfiguration
     private let slots: [ConnectionSlot]
     /// Slot indices by the event loop their connection lives on.
@@ -57,8 +63,19 @@ public final class AshClient: ContextStore, Sendable {
         slotsByLoop = Dictionary(grouping: loops.indices, by: { ObjectIdentifier(loops[$0]) })
     }
 
-    /// Closes every connection; later requests fail with `STORE_SHUT_DOWN`.
-    public func close() async {
+    // MARK: Service
+
+    /// The client's lifetime: returns on graceful shutdown or cancellation,
+    /// after closing every connection; later requests fail with
+    /// `STORE_SHUT_DOWN`. Connections open on first use (before ``run()``
+    /// too), one per slot, and reopen after failures until then.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    /// Closes every connection, as the end of ``run()`` does.
+    package func close() async {
         for slot in slots { await slot.close() }
     }
 
@@ -225,10 +242,7 @@ public final class AshClient: ContextStore, Sendable {
         let handshake = eventLoop.makePromise(of: WireHelloReply.self)
         let serverName = configuration.tlsServerName ?? configuration.host
         let requestTimeout = configuration.requestTimeout
-        let connectTimeout = TimeAmount.milliseconds(
-            configuration.connectTimeout.components.seconds * 1_000
-                + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000
-        )
+        let connectTimeout = TimeAmount(configuration.connectTimeout)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -31,9 +31,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     init(hello: WireHello, requestTimeout: Duration, handshake: EventLoopPromise<WireHelloReply>) {
         self.session = ClientSessionStateMachine(hello: hello)
-        self.requestTimeout = .nanoseconds(
-            requestTimeout.components.seconds * 1_000_000_000 + requestTimeout.components.attoseconds / 1_000_000_000
-        )
+        self.requestTimeout = TimeAmount(requestTimeout)
         self.handshake = handshake
     }
 

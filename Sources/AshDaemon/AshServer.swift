@@ -64,7 +64,7 @@ public final class AshServer: Service, Sendable {
         let registry = ConnectionRegistry(maximum: configuration.maximumConnections)
         let executor = RequestExecutor(engine: engine, metrics: metrics)
         let session = configuration.session
-        let idleTimeout = TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds)
+        let idleTimeout = TimeAmount(configuration.idleTimeout)
         let handshakeTimeout = configuration.handshakeTimeout
         let frameTimeout = configuration.frameTimeout
         let bufferBudget = InboundBufferBudget(limit: configuration.maximumBufferedBytes)

@@ -1,3 +1,4 @@
+import AshStore
 import AshEngine
 import AshWire
 import CoreMetrics
@@ -96,7 +97,7 @@ public final class DaemonMetrics: Sendable {
     /// Counts one answered request and its latency.
     func record(_ command: WireRequest.ID, response: WireResponse, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        timers[command.rawValue]?.recordNanoseconds(elapsed.nanoseconds)
+        timers[command.rawValue]?.recordNanoseconds(elapsed.wholeNanoseconds)
         let code: UInt16 = if case .error(let error) = response { error.code.rawValue } else { 0 }
         counter(command: command, code: code).increment()
     }
@@ -108,7 +109,7 @@ public final class DaemonMetrics: Sendable {
         _ command: WireRequest.ID, answers: ArraySlice<WireEnvelope<WireResponse>>, since start: ContinuousClock.Instant
     ) {
         guard !answers.isEmpty else { return }
-        let nanoseconds = (ContinuousClock.now - start).nanoseconds
+        let nanoseconds = (ContinuousClock.now - start).wholeNanoseconds
         let timer = timers[command.rawValue]
         var succeeded = 0
         for answer in answers {
@@ -173,7 +174,7 @@ public final class DaemonMetrics: Sendable {
 
     /// Records one group commit (from the persistence's writer thread).
     public func recordCommit(duration: Duration, changes: Int) {
-        commitDuration.recordNanoseconds(duration.nanoseconds)
+        commitDuration.recordNanoseconds(duration.wholeNanoseconds)
         commitChanges.record(changes)
     }
 
@@ -197,13 +198,6 @@ public final class DaemonMetrics: Sendable {
             cache[key] = counter
             return counter
         }
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
 

@@ -78,7 +78,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.handshakeTimeout = handshakeTimeout
         self.logger = logger
         self.bufferBudget = bufferBudget
-        self.frameTimeout = frameTimeout.map { .nanoseconds($0.nanoseconds) }
+        self.frameTimeout = frameTimeout.map(TimeAmount.init)
     }
 
     // MARK: Lifecycle
@@ -86,7 +86,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func channelActive(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        handshakeTimer = context.eventLoop.scheduleTask(in: .nanoseconds(handshakeTimeout.nanoseconds)) {
+        handshakeTimer = context.eventLoop.scheduleTask(in: TimeAmount(handshakeTimeout)) {
             let handler = loopBound.value
             handler.execute(handler.session.handshakeTimedOut(), context: contextBound.value)
         }

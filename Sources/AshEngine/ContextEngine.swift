@@ -73,7 +73,7 @@ public final class ContextEngine: ContextStore, Service {
             try states[ShardRouting.shard(ofHash: context.id.shardHash, among: shardCount)]
                 .restore(context, now: now, repairs: &repairs)
         }
-        if !repairs.isEmpty { try await persistence.commit(repairs, isolation: nil) }
+        if !repairs.isEmpty { try await persistence.repair(repairs) }
         let engine = ContextEngine(validated: configuration, persistence: persistence, states: states)
         return engine
     }
@@ -294,19 +294,31 @@ public final class ContextEngine: ContextStore, Service {
 
     // MARK: Service
 
-    /// Drives the timer wheels every tick until graceful shutdown, then
-    /// closes the persistence (committing what is pending).
+    /// The engine's lifetime: drives the timer wheels every tick and, when
+    /// durable, runs the persistence, until graceful shutdown or
+    /// cancellation; the persistence's run then commits what is pending and
+    /// releases the storage.
+    ///
+    /// Requests are served before and after too (the wheels just do not
+    /// reclaim memory then), except that a durable engine's commits wait for
+    /// the persistence's run, and fail with `STORE_SHUT_DOWN` after it.
     public func run() async throws {
-        let tick = Duration.milliseconds(configuration.tickMilliseconds)
-        do {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                try await Task.sleep(for: tick)
-                await removeExpired()
-            }
-        } catch is CancellationError {
-            // Shutdown: fall through to close.
+        guard let persistence else { return await driveWheels() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await persistence.run() }
+            await driveWheels()
+            // The wheels stopped: graceful shutdown or cancellation. The
+            // persistence saw the same and is closing; wait for it.
+            try await group.waitForAll()
         }
-        try await persistence?.close()
+    }
+
+    private func driveWheels() async {
+        let tick = Duration.milliseconds(configuration.tickMilliseconds)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            guard (try? await Task.sleep(for: tick)) != nil else { return }
+            await removeExpired()
+        }
     }
 
     /// Verifies every shard's internal structures (debug builds with

@@ -155,8 +155,6 @@ private struct OneRecordPersistence: ContextPersistence {
     func storedContextCount() async throws -> Int { 1 }
 
     func commit(_ changes: [PersistedChange], isolation: isolated (any Actor)?) async throws {}
-
-    func close() async throws {}
 }
 
 private struct FixedClock: WallClock {

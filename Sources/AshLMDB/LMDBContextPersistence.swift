@@ -2,6 +2,7 @@ import AshCore
 import AshEngine
 import AshStore
 import Logging
+import ServiceLifecycle
 
 /// A ``ContextPersistence`` on LMDB: one data folder, one writer thread with
 /// group commit, a versioned record per context.
@@ -37,9 +38,16 @@ import Logging
 /// is refused with `.corruptData` and left untouched. A folder already open
 /// in any process is refused with `.unavailable`.
 ///
-/// The writer thread starts in the initializer and stops in ``close()``
-/// (or when the store is deinitialized); call ``close()`` to be told
-/// whether the final sync succeeded.
+/// ## Lifecycle
+///
+/// A `Service`: the initializer opens the files and starts nothing;
+/// ``run()`` is the writer thread's lifetime. Recovery may run before it
+/// (the engine opens, and repairs, before it runs); commits made before
+/// ``run()`` wait for it. When ``run()`` ends — graceful shutdown or
+/// cancellation — the writer commits what is queued, syncs, closes the
+/// files and releases the folder. An engine opened on this persistence
+/// runs it as part of its own ``ContextEngine/run()``: put the engine, not
+/// the persistence, in your `ServiceGroup`.
 public final class LMDBContextPersistence: ContextPersistence {
     /// The data folder.
     public let directory: String
@@ -103,7 +111,6 @@ public final class LMDBContextPersistence: ContextPersistence {
             logger: logger,
             commitObserver: commitObserver
         )
-        writer.start()
     }
 
     deinit {
@@ -171,7 +178,7 @@ public final class LMDBContextPersistence: ContextPersistence {
             let end = min(index + configuration.maxBatchChanges, deletes.count)
             let changes = EncodedChanges(unchecked: Array(deletes[index..<end]))
             do {
-                try await writer.submit(changes)
+                try await writer.commitBeforeStart(changes)
             } catch where error.code == .storageFull {
                 logger.warning(
                     "could not delete expired contexts; retried at the next recovery",
@@ -200,13 +207,35 @@ public final class LMDBContextPersistence: ContextPersistence {
         try await writer.submit(EncodedChanges(checking: changes, into: writer.buffers()), isolation: isolation)
     }
 
-    /// Commits what is queued, syncs, closes the files and releases the
-    /// folder. Later commits and reads fail with `.shutDown`; calling it
-    /// again returns at once.
+    /// Commits recovery's repairs: on the calling thread before ``run()``
+    /// has started the writer, through the writer after.
+    public func repair(_ changes: [PersistedChange]) async throws(ContextStoreError) {
+        guard !changes.isEmpty else { return }
+        try await writer.commitBeforeStart(EncodedChanges(checking: changes, into: writer.buffers()))
+    }
+
+    /// Runs the writer until graceful shutdown or cancellation, then commits
+    /// what is queued, syncs, closes the files and releases the folder.
+    /// Later commits fail with `.shutDown`.
     ///
     /// - Throws: the failure of the final sync, if any (the store is closed
     ///   anyway).
-    public func close() async throws(ContextStoreError) {
+    public func run() async throws {
+        writer.start()
+        // Returns on graceful shutdown, throws on cancellation: both end the run.
+        try? await gracefulShutdown()
+        try await writer.close()
+    }
+
+    /// Starts the writer without a structured run (tools and tests that
+    /// pair it with ``close()``).
+    package func start() {
+        writer.start()
+    }
+
+    /// Ends the writer as the end of ``run()`` does; calling it again
+    /// returns at once.
+    package func close() async throws(ContextStoreError) {
         try await writer.close()
     }
 

@@ -47,11 +47,44 @@ final class LMDBWriter: @unchecked Sendable {
             holdsAnswersUntilSynced: holdsAnswersUntilSynced)
     }
 
-    /// Starts the writer thread; it runs until the store is closed.
+    /// Whether the writer thread has been started.
+    private var started = false
+
+    /// Starts the writer thread, once; it runs until the store is closed.
+    /// Commits submitted before wait for it.
     func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !started else { return }
+        started = true
         let thread = Thread { [self] in run() }
         thread.name = "ash-lmdb-writer"
         thread.start()
+    }
+
+    /// Commits `changes` on the calling thread, if the writer thread has not
+    /// started (recovery, while the engine opens); otherwise queues them for
+    /// the writer and waits.
+    func commitBeforeStart(_ changes: EncodedChanges) async throws(ContextStoreError) {
+        if let result = writeUnlessStarted(changes) { return try result.get() }
+        try await submit(changes)
+    }
+
+    /// The write of ``commitBeforeStart(_:)`` on this thread; `nil` when
+    /// the writer thread has started.
+    private func writeUnlessStarted(_ changes: EncodedChanges) -> Result<Void, ContextStoreError>? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !started else { return nil }
+        // The writer thread cannot start while the lock is held: this is the
+        // only writer.
+        var buffer: [UInt8] = []
+        let result = write([changes], buffer: &buffer)
+        if case .success = result {
+            counters.transactions += 1
+            counters.changes += changes.count
+        }
+        return result
     }
 
     /// Commits `changes` and returns once they are committed.
@@ -90,6 +123,8 @@ final class LMDBWriter: @unchecked Sendable {
 
     /// Drains pending commits, syncs and closes; returns when closed.
     func close() async throws(ContextStoreError) {
+        // A writer that never started starts to drain and close.
+        start()
         let result = await withCheckedContinuation { (waiter: Waiter) in
             condition.lock()
             let outcome = queue.closeRequested(waiter: waiter)
@@ -118,6 +153,7 @@ final class LMDBWriter: @unchecked Sendable {
 
     /// Asks the writer to close without waiting (from `deinit`).
     func requestClose() {
+        start()
         condition.lock()
         _ = queue.closeRequested(waiter: nil)
         condition.signal()
@@ -137,7 +173,7 @@ final class LMDBWriter: @unchecked Sendable {
             switch queue.nextWork(now: .now) {
             case .wait(let deadline):
                 if let deadline {
-                    let seconds = Self.seconds(ContinuousClock.now.duration(to: deadline))
+                    let seconds = ContinuousClock.now.duration(to: deadline).seconds
                     _ = condition.wait(until: Date(timeIntervalSinceNow: max(seconds, 0)))
                 } else {
                     condition.wait()
@@ -231,11 +267,15 @@ final class LMDBWriter: @unchecked Sendable {
     private func write(
         _ batch: [CommitQueue<EncodedChanges, Waiter>.Request], buffer: inout [UInt8]
     ) -> Result<Void, ContextStoreError> {
-        let addsData = batch.reduce(0) { $0 + $1.changes.puts }
+        write(batch.map(\.changes), buffer: &buffer)
+    }
+
+    /// One transaction: each caller's changes in key order, callers in order.
+    private func write(_ batch: [EncodedChanges], buffer: inout [UInt8]) -> Result<Void, ContextStoreError> {
+        let addsData = batch.reduce(0) { $0 + $1.puts }
         do {
             try environment.write(limits: limits, addsData: addsData, logger: logger) { transaction in
-                // Each caller's changes in key order, callers in queue order.
-                for request in batch { try transaction.apply(request.changes, buffer: &buffer) }
+                for changes in batch { try transaction.apply(changes, buffer: &buffer) }
             }
             return .success(())
         } catch {
@@ -262,8 +302,4 @@ final class LMDBWriter: @unchecked Sendable {
         for waiter in waiters { waiter.resume(returning: result) }
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) * 1e-18
-    }
 }

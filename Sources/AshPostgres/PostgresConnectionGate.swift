@@ -2,6 +2,7 @@ import AshStore
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import ServiceLifecycle
 import Synchronization
 
 /// The connections the stores on one `PostgresClient` work on: leased from
@@ -18,8 +19,12 @@ import Synchronization
 /// another: no task, no timer, no allocation.
 ///
 /// - Each connection is held by a *holder* task inside
-///   `PostgresClient.withConnection`; the store starts one when an
-///   operation finds none idle and fewer than ``capacity`` are held.
+///   `PostgresClient.withConnection`, a child of the hosting store's
+///   `run()` (``run()``): when an operation finds none idle and fewer than
+///   ``capacity`` are held, the gate asks the host for one more. Before a
+///   store on the client runs, operations wait (at most their timeout) for
+///   it, as postgres-nio's operations wait for the client's `run()`; after
+///   it has stopped, they fail with ``ContextStoreError/Code/shutDown``.
 /// - An operation that finds every connection busy waits in a FIFO queue,
 ///   at most the store's `connectionWaitTimeout`, then fails with
 ///   ``ContextStoreError/Code/timedOut`` (the caller is never left in an
@@ -41,6 +46,9 @@ final class PostgresConnectionGate: Sendable {
         let connection: PostgresConnection
         let loop: ObjectIdentifier
         private let release: Mutex<CheckedContinuation<Void, Never>?>
+
+        /// Whether ``end()`` has run: the connection is back in the pool.
+        var hasEnded: Bool { release.withLock { $0 == nil } }
 
         init(_ connection: PostgresConnection, release: CheckedContinuation<Void, Never>) {
             self.connection = connection
@@ -69,29 +77,41 @@ final class PostgresConnectionGate: Sendable {
         var capacity: Int
         var waiters: [Waiter] = []
         var sweepScheduled = false
+        var idleTimeout: Duration = .seconds(60)
+        /// Where holders are asked for: the hosting ``run()``; `nil` when no
+        /// store on the client runs.
+        var host: AsyncStream<Void>.Continuation?
+        /// A host ran and stopped (and none runs now).
+        var stopped = false
     }
 
     private let client: PostgresClient
     private let state: Mutex<State>
     private let nextID = Atomic<Int>(0)
     /// How long a connection may stay idle before it goes back to the pool.
-    let idleTimeout: Duration
+    /// The shortest of the sharing stores' settings counts.
+    var idleTimeout: Duration { state.withLock { $0.idleTimeout } }
 
     private init(client: PostgresClient, capacity: Int, idleTimeout: Duration) {
         self.client = client
-        self.state = Mutex(State(capacity: max(1, capacity)))
-        self.idleTimeout = idleTimeout
+        var state = State(capacity: max(1, capacity))
+        state.idleTimeout = idleTimeout
+        self.state = Mutex(state)
     }
 
     // MARK: Sharing
 
     /// The connections all stores on `client` share; `capacity` raises the
-    /// shared limit when it is larger.
+    /// shared limit when it is larger, `idleTimeout` lowers the shared one
+    /// when it is shorter.
     static func shared(by client: PostgresClient, capacity: Int, idleTimeout: Duration) -> PostgresConnectionGate {
         registry.withLock { entries in
             entries.removeAll { $0.client == nil || $0.gate == nil }
             if let entry = entries.first(where: { $0.client === client }), let gate = entry.gate {
-                gate.state.withLock { $0.capacity = max($0.capacity, capacity) }
+                gate.state.withLock {
+                    $0.capacity = max($0.capacity, capacity)
+                    $0.idleTimeout = min($0.idleTimeout, idleTimeout)
+                }
                 return gate
             }
             let gate = PostgresConnectionGate(client: client, capacity: capacity, idleTimeout: idleTimeout)
@@ -190,9 +210,10 @@ final class PostgresConnectionGate: Sendable {
         let id = nextID.add(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Held, any Error>) in
-                enum Next { case take(Held), cancelled, queued }
+                enum Next { case take(Held), cancelled, stopped, queued }
                 let next = state.withLock { state -> Next in
                     if Task.isCancelled { return .cancelled }
+                    if state.stopped { return .stopped }
                     if let last = state.idle.popLast() {
                         state.busy += 1
                         return .take(last.held)
@@ -206,6 +227,8 @@ final class PostgresConnectionGate: Sendable {
                     continuation.resume(returning: held)
                 case .cancelled:
                     continuation.resume(throwing: CancellationError())
+                case .stopped:
+                    continuation.resume(throwing: Self.notRunning(operation))
                 case .queued:
                     if let timeout { armTimer(for: id, timeout: timeout, operation: operation) }
                 }
@@ -256,9 +279,11 @@ final class PostgresConnectionGate: Sendable {
 
     private func giveBack(_ held: Held, usable: Bool) {
         let keep = usable && !held.connection.isClosed
-        enum Next { case serve(Waiter), idle(scheduleSweep: Bool), dropped }
+        enum Next { case serve(Waiter), idle(scheduleSweep: Bool), dropped, released }
         let next = state.withLock { state -> Next in
             state.busy -= 1
+            // The host stopped: the connection goes back to the pool.
+            guard state.host != nil else { return .released }
             guard keep else {
                 startHolderIfNeeded(&state)  // a replacement, for those waiting
                 return .dropped
@@ -281,29 +306,93 @@ final class PostgresConnectionGate: Sendable {
         case .dropped:
             let _: EventLoopFuture<Void> = held.connection.close()
             held.end()
+        case .released:
+            held.end()
         }
     }
 
     // MARK: Holders
 
-    /// Starts a holder when operations wait and fewer than ``capacity``
-    /// connections are held or being connected. Runs under the lock, so
-    /// the count is exact; the holder's task takes the lock only later.
+    /// Asks the host for a holder when operations wait and fewer than
+    /// ``capacity`` connections are held or being connected. Runs under the
+    /// lock, so the count is exact.
     private func startHolderIfNeeded(_ state: inout State) {
-        guard !state.waiters.isEmpty, state.idle.count + state.busy + state.acquiring < state.capacity else { return }
+        guard let host = state.host, !state.waiters.isEmpty,
+            state.idle.count + state.busy + state.acquiring < state.capacity
+        else { return }
         state.acquiring += 1
-        Task { [client] in
-            do {
-                try await client.withConnection { connection in
-                    await withCheckedContinuation { (release: CheckedContinuation<Void, Never>) in
-                        let held = Held(connection, release: release)
-                        connection.closeFuture.whenComplete { [weak self] _ in self?.closed(held) }
-                        self.connected(held)
-                    }
+        host.yield()
+    }
+
+    // MARK: Hosting
+
+    /// Hosts the holders of every store on this client, as a child task
+    /// each, until graceful shutdown or cancellation; then gives every
+    /// connection back to the pool (a busy one when its operation ends),
+    /// fails the waiting operations with `shutDown`, and returns once the
+    /// holders have ended. When another store on the client already hosts,
+    /// waits for graceful shutdown or cancellation.
+    func run() async {
+        let (requests, host) = AsyncStream.makeStream(of: Void.self)
+        let hosting = state.withLock { state -> Bool in
+            guard state.host == nil else { return false }
+            state.host = host
+            state.stopped = false
+            // Operations that queued before the host ran.
+            for _ in state.waiters { startHolderIfNeeded(&state) }
+            return true
+        }
+        guard hosting else {
+            try? await gracefulShutdown()
+            return
+        }
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await _ in requests {
+                    group.addTask { await self.hold() }
                 }
-            } catch {
-                self.holderFailed(error)
             }
+        } onCancelOrGracefulShutdown: {
+            self.stopHosting()
+        }
+    }
+
+    /// Ends hosting: no more holders; idle connections go back now, busy
+    /// ones when given back; waiting operations fail.
+    private func stopHosting() {
+        let (idle, waiters) = state.withLock { state -> ([Held], [Waiter]) in
+            state.host?.finish()
+            state.host = nil
+            state.stopped = true
+            defer {
+                state.idle = []
+                state.waiters = []
+            }
+            return (state.idle.map(\.held), state.waiters)
+        }
+        for held in idle { held.end() }
+        for waiter in waiters {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(throwing: Self.notRunning("operation"))
+        }
+    }
+
+    private static func notRunning(_ operation: String) -> ContextStoreError {
+        ContextStoreError(.shutDown, "\(operation): the PostgreSQL store is not running (its run() has ended)")
+    }
+
+    /// One holder: leases a connection and keeps it until it is ended.
+    private func hold() async {
+        do {
+            try await client.withConnection { connection in
+                await withCheckedContinuation { (release: CheckedContinuation<Void, Never>) in
+                    let held = Held(connection, release: release)
+                    connection.closeFuture.whenComplete { [weak self] _ in self?.closed(held) }
+                    self.connected(held)
+                }
+            }
+        } catch {
+            holderFailed(error)
         }
     }
 
@@ -317,9 +406,10 @@ final class PostgresConnectionGate: Sendable {
             held.end()
             return
         }
-        enum Next { case serve(Waiter), idle(scheduleSweep: Bool) }
+        enum Next { case serve(Waiter), idle(scheduleSweep: Bool), released }
         let next = state.withLock { state -> Next in
             state.acquiring -= 1
+            guard state.host != nil else { return .released }
             if !state.waiters.isEmpty {
                 state.busy += 1
                 return .serve(state.waiters.removeFirst())
@@ -335,6 +425,8 @@ final class PostgresConnectionGate: Sendable {
             waiter.continuation.resume(returning: held)
         case .idle(let scheduleSweep):
             if scheduleSweep { self.scheduleSweep(on: held.connection.eventLoop) }
+        case .released:
+            held.end()
         }
     }
 

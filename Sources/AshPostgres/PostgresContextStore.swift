@@ -3,24 +3,25 @@ import AshStore
 import CoreMetrics
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// A ``ContextStore`` on PostgreSQL, in the seed's table, over a
 /// postgres-nio `PostgresClient` pool.
 ///
-/// The store does not own the client's lifetime: the client's `run()` must
-/// be running for as long as the store is used (otherwise every operation
-/// fails after ``Options/connectionWaitTimeout``). Run it in a
-/// `ServiceGroup` beside the server, or in a task group:
+/// The store is a `Service` and does not own the client: both run, the
+/// client's `run()` (its pool) and the store's ``run()`` (the connections
+/// the store holds, see below), for as long as the store is used. Before
+/// they run, operations wait (at most ``Options/connectionWaitTimeout``);
+/// after the store's run has ended, they fail with `STORE_SHUT_DOWN`. Put
+/// both in a `ServiceGroup`, the client first, so the store stops first:
 ///
 /// ```swift
 /// let configuration = try PostgresConfiguration(environment: ProcessInfo.processInfo.environment)
 /// let client = PostgresClient(configuration: configuration.makeClientConfiguration())
 /// let store = PostgresContextStore(client: client, options: .init(configuration: configuration))
-/// try await withThrowingDiscardingTaskGroup { group in
-///     group.addTask { await client.run() }
-///     try await store.migrate()
-///     // ... serve with `store`, then cancel the group to close the pool.
-/// }
+/// let expiry = ExpiryService(store: store, interval: .seconds(60), logger: logger)
+/// let group = ServiceGroup(services: [client, store, expiry, server], logger: logger)
+/// try await group.run()   // call `store.migrate()` once the client runs
 /// ```
 ///
 /// Every statement of the hot path — ``put(_:)``, ``get(_:)``,
@@ -34,18 +35,19 @@ import PostgresNIO
 /// - ``consume(_:now:)`` is one statement in every case: an
 ///   `UPDATE ... WHERE consumed_at IS NULL AND expires_at > now` inside a
 ///   CTE that, when nothing was updated, reads the row to tell a replay
-///   from an expired or missing context (``consumeOutcome(_:now:)``). Row
-///   locking makes it atomic across any number of clients.
+///   from an expired or missing context. Row locking makes it atomic across
+///   any number of clients.
 /// - ``put(_:)-([AshContext])`` and ``consume(_:now:)-([String],_)`` send a
 ///   whole batch as one statement over arrays, with a result per entry.
-/// - ``cleanup()`` deletes rows with `expires_at <= now` of the injected
-///   clock, in batches, and returns the exact count; with
-///   ``Options/auditRetention`` consumed rows stay until they were consumed
-///   that long ago. Nothing removes expired rows by itself: run
-///   ``PostgresCleanupService``.
+/// - ``removeExpired()`` deletes rows whose ``Options/expiredGrace`` after
+///   `expires_at` has passed by the injected clock, in batches, and returns
+///   the exact count; with ``Options/auditRetention`` consumed rows stay
+///   until they were consumed that long ago. Nothing removes expired rows
+///   by itself: run an `ExpiryService`.
 ///
-/// The store keeps the connections it leases from the client and hands
-/// each operation an idle one; waiting for one is bounded by
+/// The store keeps the connections it leases from the client (each held by
+/// a child task of its ``run()``; all stores on one client share them) and
+/// hands each operation an idle one; waiting for one is bounded by
 /// ``Options/connectionWaitTimeout`` and measured
 /// (``Options/metricsFactory``). See `Docs/OPERATIONS.md` for sizing.
 ///
@@ -53,7 +55,7 @@ import PostgresNIO
 /// text, and ``PostgresTableName`` admits no SQL. Errors are
 /// ``ContextStoreError``s whose messages never contain ids, nonces or other
 /// values; a cancelled caller gets `CancellationError`.
-public struct PostgresContextStore: ContextStore {
+public struct PostgresContextStore: ContextStore, Service {
     /// Tuning that rarely needs changing.
     public struct Options: Sendable {
         /// The longest one operation waits for a connection before failing
@@ -153,6 +155,15 @@ public struct PostgresContextStore: ContextStore {
         self.gate = PostgresConnectionGate.shared(
             by: client, capacity: options.maximumConnections, idleTimeout: options.idleConnectionTimeout)
         self.metrics = PostgresStoreMetrics(table: table, factory: options.metricsFactory ?? MetricsSystem.factory)
+    }
+
+    /// The store's lifetime: holds the connections it leases, as child
+    /// tasks, until graceful shutdown or cancellation; then gives them back
+    /// to the client's pool (a busy one when its operation ends) and
+    /// returns. Stores on one client share their connections; the first to
+    /// run hosts them, the others' runs just wait.
+    public func run() async throws {
+        await gate.run()
     }
 
     /// Creates the table and its indexes if they do not exist; see

@@ -1,3 +1,4 @@
+import AshStore
 import CoreMetrics
 
 /// The metrics a ``PostgresContextStore`` records, through swift-metrics
@@ -25,8 +26,7 @@ final class PostgresStoreMetrics: Sendable {
     }
 
     func recordWait(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        wait.recordNanoseconds(seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000)
+        wait.recordNanoseconds(duration.wholeNanoseconds)
     }
 
     func recordWaitTimeout() {

@@ -138,15 +138,3 @@ public enum ContextLimits {
         return path.count == 1 || previous != UInt8(ascii: "/")
     }
 }
-
-extension Duration {
-    /// This duration in whole milliseconds, rounded toward zero, clamped to
-    /// `Int64`'s range.
-    package var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (sum, sumOverflow) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
-        return sumOverflow ? (whole < 0 ? .min : .max) : sum
-    }
-}

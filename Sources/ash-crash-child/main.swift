@@ -56,6 +56,8 @@ do {
 } catch {
     fail("cannot open \(folder): \(error)")
 }
+// The engine's lifetime (its persistence's writer) until the parent kills it.
+_ = Task { try await engine.run() }
 emit("READY")
 
 await withTaskGroup(of: Void.self) { group in

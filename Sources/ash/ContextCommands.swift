@@ -130,7 +130,7 @@ struct Ping: AsyncParsableCommand {
             try await client.ping()  // connects and authenticates
             return try await ContinuousClock().measure { try await client.ping() }
         }
-        let microseconds = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        let microseconds = elapsed.wholeNanoseconds / 1_000
         Output.print(store.json, text: [("result", "PONG"), ("roundTripMicroseconds", "\(microseconds)")],
                      json: ["result": "PONG", "roundTripMicroseconds": "\(microseconds)"])
     }

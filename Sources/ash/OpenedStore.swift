@@ -19,14 +19,7 @@ enum OpenedStore {
         case "redis", "rediss":
             let store = try RedisContextStore(
                 configuration: RedisConfiguration(url: url), keyPrefix: options.keyPrefix)
-            do {
-                let result = try await body(store)
-                await store.shutdown()
-                return result
-            } catch {
-                await store.shutdown()
-                throw error
-            }
+            return try await store.withRunning { try await body(store) }
         case "postgres", "postgresql":
             let configuration = try PostgresConfiguration(url: url)
             let table = try PostgresTableName(options.table)
@@ -35,12 +28,16 @@ enum OpenedStore {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 // Immediate: `run()` has started before the first query
                 // leases a connection (otherwise PostgresNIO warns).
+                let store = PostgresContextStore(client: client, table: table, options: .init(configuration: configuration))
                 group.addImmediateTask {
                     await client.run()
                     return nil
                 }
-                let result = try await body(
-                    PostgresContextStore(client: client, table: table, options: .init(configuration: configuration)))
+                group.addImmediateTask {
+                    try await store.run()
+                    return nil
+                }
+                let result = try await body(store)
                 group.cancelAll()
                 return result
             }
@@ -58,13 +55,6 @@ enum OpenedStore {
         _ body: @Sendable (AshClient) async throws -> T
     ) async throws -> T {
         let client = try AshClient(configuration: AshClientConfiguration(url: options.url, authToken: options.authToken()))
-        do {
-            let result = try await body(client)
-            await client.close()
-            return result
-        } catch {
-            await client.close()
-            throw error
-        }
+        return try await client.withRunning { try await body(client) }
     }
 }

@@ -82,6 +82,7 @@ import Testing
         let persistence = try LMDBContextPersistence(
             directory: folder, durability: .relaxed,
             commitObserver: { duration, changes in metrics.recordCommit(duration: duration, changes: changes) })
+        persistence.start()
         let engine = try await ContextEngine.open(persistence: persistence)
         let results = await engine.create(
             Array(repeating: CreateRequest(binding: "POST /a", ttlMilliseconds: 60_000), count: 10))

@@ -2,6 +2,7 @@ import AshCore
 import AshEngine
 import AshStore
 import AshTesting
+import ServiceLifecycle
 
 func makeEngine(
     shards: Int = 4,
@@ -48,7 +49,11 @@ final class RecordingPersistence: ContextPersistence, @unchecked Sendable {
         }
     }
 
-    func close() async throws { lock.locked { closed = true } }
+    /// Its lifetime: until graceful shutdown or cancellation, then closed.
+    func run() async throws {
+        try? await gracefulShutdown()
+        lock.locked { closed = true }
+    }
 }
 
 import Synchronization

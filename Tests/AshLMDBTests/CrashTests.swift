@@ -63,6 +63,7 @@ struct CrashTests {
 
             let now = clock.nowMilliseconds()
             let store = try LMDBContextPersistence(directory: folder.path, durability: durability)
+            store.start()
             let recovered = try await store.recoveredContexts(now: now)
             try await store.close()
             for (contextId, expiresAt) in acknowledged.puts where expiresAt > now {
@@ -96,6 +97,7 @@ struct CrashTests {
         }
         child.kill()
         let store = try LMDBContextPersistence(directory: folder.path, durability: .relaxed)
+        store.start()
         #expect(try await store.recoveredContexts(now: 0).count >= 0)
         try await store.close()
     }

@@ -16,6 +16,7 @@ import Testing
 
     func open(_ folder: TestFolder, _ durability: Durability, clock: Clock) async throws -> (ContextEngine, LMDBContextPersistence) {
         let persistence = try LMDBContextPersistence(directory: folder.path, durability: durability)
+        persistence.start()
         let engine = try await ContextEngine.open(
             configuration: EngineConfiguration(shardCount: 4, expiredGrace: .zero, clock: clock), persistence: persistence)
         return (engine, persistence)
@@ -87,6 +88,7 @@ import Testing
         var late = early
         late.expiresAt = now + 5_000
         let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        store.start()
         try await store.commit([.put(early), .put(late), .consume(late, at: now)])
         try await store.close()
 
@@ -98,6 +100,7 @@ import Testing
         // One record is left, consumed: after the kept one expires, nothing
         // consumable comes back.
         let reopened = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        reopened.start()
         let recovered = try await reopened.recoveredContexts(now: now)
         #expect(recovered.count == 1)
         #expect(recovered["dup"]?.consumedAt == now)

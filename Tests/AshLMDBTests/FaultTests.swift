@@ -30,6 +30,7 @@ struct FaultTests {
         let configuration = LMDBContextPersistence.Configuration(mapSize: 64 << 10, maxMapSize: 64 << 20)
         let store = try LMDBContextPersistence(
             directory: folder.path, durability: .relaxed, configuration: configuration)
+        store.start()
         for batch in 0..<40 {
             try await store.commit((0..<500).map { .put(makeContext("grow-\(batch)-\($0)", nonce: "n")) })
         }
@@ -41,6 +42,7 @@ struct FaultTests {
 
         let reopened = try LMDBContextPersistence(
             directory: folder.path, durability: .relaxed, configuration: configuration)
+        reopened.start()
         #expect(try await reopened.recoveredContexts(now: TestTime.base).count == 20_000)
         try await reopened.close()
     }
@@ -72,6 +74,7 @@ struct FaultTests {
 
     private func exerciseDiskFull(path: String, configuration: LMDBContextPersistence.Configuration) async throws {
         let store = try LMDBContextPersistence(directory: path, durability: .strict, configuration: configuration)
+        store.start()
         var committed: [String] = []
         var failure: ContextStoreError?
         for batch in 0..<100_000 {
@@ -107,6 +110,7 @@ struct FaultTests {
         try await store.close()
 
         let reopened = try LMDBContextPersistence(directory: path, durability: .strict, configuration: configuration)
+        reopened.start()
         let expected = Set(committed.dropFirst(deleted.count)).union(["after-delete"])
         let recovered = try await reopened.recoveredContexts(now: TestTime.base)
         #expect(Set(recovered.keys) == expected)
@@ -180,6 +184,7 @@ struct FaultTests {
         let folder = try TestFolder()
         defer { folder.remove() }
         let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        store.start()
         try await store.commit([.put(makeContext("future"))])
         try await store.close()
         let key = ContextKey.withKey(.foreign("future"), expiresAt: makeContext("future").expiresAt) { Array($0) }
@@ -187,6 +192,7 @@ struct FaultTests {
             $0[0] = ContextRecord.version + 1
         }
         let reopened = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        reopened.start()
         do {
             _ = try await reopened.recoveredContexts(now: TestTime.base)
             Issue.record("recovered a record of a newer version")
@@ -217,6 +223,7 @@ struct FaultTests {
         let folder = try TestFolder()
         defer { folder.remove() }
         let first = try LMDBContextPersistence(directory: folder.path, durability: .relaxed)
+        first.start()
         let error = try #require(openError(folder.path))
         #expect(error.code == .unavailable)
         #expect(error.message.contains("is in use by this process (pid \(getpid()))"))

@@ -15,6 +15,7 @@ import Testing
             let folder = try TestFolder()
             let clock = ManualWallClock()
             let persistence = try LMDBContextPersistence(directory: folder.path, durability: .relaxed)
+            persistence.start()
             let engine = try await ContextEngine.open(
                 configuration: EngineConfiguration(shardCount: 4, clock: clock), persistence: persistence)
             return ContractSubject(

@@ -17,6 +17,7 @@ struct RestartTests {
         var expected: [String: AshContext] = [:]
 
         let store = try LMDBContextPersistence(directory: folder.path, durability: durability)
+        store.start()
         for first in stride(from: 0, to: count, by: 20) {
             var changes: [PersistedChange] = []
             for index in first..<first + 20 {
@@ -44,6 +45,7 @@ struct RestartTests {
 
         let live = expected.filter { $0.value.expiresAt > now }
         let reopened = try LMDBContextPersistence(directory: folder.path, durability: durability)
+        reopened.start()
         #expect(try reopened.statistics().contextCount == expected.count)
         #expect(try await reopened.recoveredContexts(now: now) == live)
         // The expired ones were deleted from the disk by the first recovery.
@@ -53,6 +55,7 @@ struct RestartTests {
         try await reopened.close()
 
         let third = try LMDBContextPersistence(directory: folder.path, durability: durability)
+        third.start()
         #expect(try await third.recoveredContexts(now: now) == live)
         try await third.close()
     }
@@ -64,6 +67,7 @@ struct RestartTests {
         let configuration = LMDBContextPersistence.Configuration(maxBatchChanges: 5, recoveryChunkSize: 7)
         let store = try LMDBContextPersistence(
             directory: folder.path, durability: .relaxed, configuration: configuration)
+        store.start()
         let contexts = (0..<100).map { index in
             makeContext("c\(index)", expiresAt: index % 3 == 0 ? TestTime.base + 10 : TestTime.base + 1_000)
         }
@@ -87,6 +91,7 @@ struct RestartTests {
         let store = try LMDBContextPersistence(
             directory: folder.path, durability: durability,
             configuration: LMDBContextPersistence.Configuration(maxBatchDelay: maxBatchDelay))
+        store.start()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for task in 0..<tasks {
                 group.addTask {
@@ -112,6 +117,7 @@ struct RestartTests {
         try await store.close()
 
         let reopened = try LMDBContextPersistence(directory: folder.path, durability: durability)
+        reopened.start()
         let recovered = try await reopened.recoveredContexts(now: TestTime.base)
         #expect(recovered.count == tasks * perTask)
         for task in 0..<tasks {
@@ -128,6 +134,7 @@ struct RestartTests {
         let folder = try TestFolder()
         defer { folder.remove() }
         let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        store.start()
         try await store.commit([.put(makeContext("a"))])
         #expect(try store.statistics().committedTransactions == 1)
         #expect(try store.statistics().syncs == 1)
@@ -135,6 +142,7 @@ struct RestartTests {
         #expect(try store.statistics().syncs == 2)
         try await store.close()
         let reopened = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        reopened.start()
         #expect(try await reopened.recoveredContexts(now: TestTime.base).keys.sorted() == ["a", "b"])
         try await reopened.close()
     }
@@ -144,6 +152,7 @@ struct RestartTests {
         let folder = try TestFolder()
         defer { folder.remove() }
         let store = try LMDBContextPersistence(directory: folder.path, durability: .relaxed)
+        store.start()
         async let first: Void = store.commit([.put(makeContext("a"))])
         async let second: Void = store.commit([.put(makeContext("b"))])
         _ = try await (first, second)
@@ -159,6 +168,7 @@ struct RestartTests {
             try store.statistics()
         }
         let reopened = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        reopened.start()
         #expect(try await reopened.recoveredContexts(now: TestTime.base).keys.sorted() == ["a", "b"])
         try await reopened.close()
     }
@@ -185,6 +195,7 @@ struct RestartTests {
             }
         }
         let store = try LMDBContextPersistence(directory: folder.path, durability: .relaxed)
+        store.start()
         for change in [
             PersistedChange.put(makeContext("")), .consume(makeContext(""), at: 1),
             .delete(makeContext(String(repeating: "x", count: 65))),

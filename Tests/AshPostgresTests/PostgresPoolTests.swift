@@ -127,6 +127,7 @@ struct PostgresPoolTests {
         let store = PostgresContextStore(client: client, table: table, options: options)
         await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
+            group.addTask { try await store.run() }
             do {
                 try await store.migrate()
                 #expect(try await store.get("x") == nil)
@@ -135,8 +136,8 @@ struct PostgresPoolTests {
             } catch {
                 Issue.record("\(error)")
             }
-            // Ends the client's run(): the pool closes the held connection,
-            // the store lets it go, and run() returns.
+            // Ends both runs: the store gives its connection back, the pool
+            // closes it, and both return.
             group.cancelAll()
             try? await group.waitForAll()
         }

@@ -39,8 +39,15 @@ enum TestDatabase {
         var configuration = try configuration()
         configuration.maximumConnections = maximumConnections
         let client = PostgresClient(configuration: configuration.makeClientConfiguration())
+        // Every store on a client shares the connections one store's run()
+        // holds: this store's (the smallest capacity, so each test's store
+        // sets its own) hosts them for every store the test makes.
+        var hostOptions = storeOptions
+        hostOptions.maximumConnections = 1
+        let host = PostgresContextStore(client: client, options: hostOptions)
         return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
             group.addTask { await client.run() }
+            group.addTask { try await host.run() }
             defer { group.cancelAll() }
             return try await body(client)
         }

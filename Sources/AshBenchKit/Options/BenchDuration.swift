@@ -1,3 +1,5 @@
+import AshStore
+
 /// Parses durations written as `5s`, `500ms`, `2m` or `1.5s`.
 public enum BenchDuration {
     /// The duration `text` names.
@@ -16,6 +18,6 @@ public enum BenchDuration {
 
     /// Seconds as a `Double`.
     public static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.seconds
     }
 }

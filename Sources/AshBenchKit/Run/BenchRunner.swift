@@ -199,9 +199,7 @@ public struct BenchRunner: Sendable {
     static let longTTL: Int64 = 600_000
 
     static func deadline(after duration: Duration) -> UInt64 {
-        let components = duration.components
-        let nanoseconds = UInt64(max(0, components.seconds)) * 1_000_000_000 + UInt64(max(0, components.attoseconds) / 1_000_000_000)
-        return MonotonicClock.nanoseconds() + nanoseconds
+        MonotonicClock.nanoseconds() + UInt64(max(0, duration.wholeNanoseconds))
     }
 
     static func url(of spec: TargetSpec) -> String {

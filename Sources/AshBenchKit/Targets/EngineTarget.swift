@@ -29,16 +29,17 @@ public final class EngineTarget: BenchTarget {
         }
         guard let directory else { throw BenchError(.invalidOption, "a durable engine needs a directory") }
         let persistence = try LMDBContextPersistence(directory: directory, durability: durability)
+        persistence.start()
         let engine = try await ContextEngine.open(configuration: configuration, persistence: persistence)
         return EngineTarget(engine: engine, persistence: persistence)
     }
 
     /// Wraps an engine (and closes `persistence`, its store, on
-    /// ``close()``); its timer wheels run until ``stopWheels()``.
+    /// ``close()``); its timer wheels run from ``startWheels()`` to
+    /// ``stopWheels()``.
     public init(engine: ContextEngine, persistence: LMDBContextPersistence? = nil) {
         self.engine = engine
         self.persistence = persistence
-        driveWheels()
     }
 
     /// Removes what expired, then drives the timer wheels every tick, as

@@ -50,9 +50,16 @@ public final class PostgresTarget: BenchTarget {
             configuration: configuration.makeClientConfiguration(), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             backgroundLogger: Self.logger)
         self.client = client
-        service = Task { await client.run() }
         let table = try PostgresTableName(Self.tableName)
-        postgres = PostgresContextStore(client: client, table: table, options: .init(configuration: configuration))
+        let postgres = PostgresContextStore(client: client, table: table, options: .init(configuration: configuration))
+        self.postgres = postgres
+        // The client's and the store's lifetimes, until ``close()``.
+        service = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { try? await postgres.run() }
+            }
+        }
         do {
             try await postgres.migrate()
             try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE \(Self.tableName)"), logger: Self.logger)

@@ -1,4 +1,5 @@
 import AshCore
+import ServiceLifecycle
 
 /// One change to the set of stored contexts, in the order a shard made it.
 ///
@@ -55,7 +56,16 @@ public enum PersistedChange: Sendable, Hashable {
 ///   equal bindings saves the engine from comparing their bytes.
 /// - ``storedContextCount()`` lets the engine reserve memory once before
 ///   recovery; returning 0 is always allowed.
-public protocol ContextPersistence: Sendable {
+///
+/// ## Lifecycle
+///
+/// A persistence is a `Service`. The engine recovers from it (and commits
+/// recovery's repairs through ``repair(_:)``) while it opens, before the
+/// persistence runs; then the engine's own `run()` runs the persistence's
+/// ``run()`` for as long as the engine runs, so the persistence's lifetime
+/// is the engine's. When its `run()` ends, the persistence commits what is
+/// pending and releases the storage; later commits fail with `.shutDown`.
+public protocol ContextPersistence: Service {
     /// Visits every stored context that has not expired at `now` (Unix ms),
     /// consumed ones included, and deletes the expired ones from storage.
     func recover(now: Int64, _ visit: (PersistedContext) throws -> Void) async throws
@@ -68,14 +78,24 @@ public protocol ContextPersistence: Sendable {
     /// the caller), makes them durable, then returns.
     func commit(_ changes: [PersistedChange], isolation: isolated (any Actor)?) async throws
 
-    /// Commits what is pending and releases the storage. Further commits fail
-    /// with `.shutDown`.
-    func close() async throws
+    /// Makes recovery's repairs durable while the engine opens, which may
+    /// be before ``run()`` has started.
+    func repair(_ changes: [PersistedChange]) async throws
 }
 
 extension ContextPersistence {
     /// Unknown: the engine grows its tables as contexts arrive.
     public func storedContextCount() async throws -> Int { 0 }
+
+    /// Nothing to run: for a persistence that owns no thread, task or
+    /// file handle that must be released.
+    public func run() async throws {}
+
+    /// ``commit(_:isolation:)``, for a persistence that commits without
+    /// running.
+    public func repair(_ changes: [PersistedChange]) async throws {
+        try await commit(changes, isolation: nil)
+    }
 }
 
 /// How durable an acknowledged write is.

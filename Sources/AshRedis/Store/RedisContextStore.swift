@@ -2,6 +2,7 @@ import AshCore
 import AshStore
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// A ``ContextStore`` in Redis, compatible with the JavaScript SDK's
 /// `RedisContextStore`: Swift and JavaScript servers can share one Redis.
@@ -44,9 +45,10 @@ import NIOPosix
 /// happened; verification must then refuse the request, which
 /// ``ContextStore/verifyRequest(_:expectedBinding:clock:)`` does.
 ///
-/// Call ``shutdown()`` when done; dropping the store closes its connections
+/// A `Service`: run it in your `ServiceGroup` (or use `withRunning`); when
+/// its ``run()`` ends its connections close. Dropping the store closes them
 /// without waiting.
-public final class RedisContextStore: ContextStore {
+public final class RedisContextStore: ContextStore, Service {
     /// The prefix in front of every context id.
     public let keyPrefix: String
     /// The default ``keyPrefix``, the JavaScript SDK's.
@@ -190,8 +192,16 @@ public final class RedisContextStore: ContextStore {
     /// Redis removes expired keys itself; nothing to do.
     public func removeExpired() async throws -> Int { 0 }
 
-    /// Closes the connections; later calls fail with ``ContextStoreError/Code/shutDown``.
-    public func shutdown() async {
+    /// The store's lifetime: returns on graceful shutdown or cancellation,
+    /// after closing its connections; later calls fail with
+    /// ``ContextStoreError/Code/shutDown``. Connections open on first use.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Closes the connections, as the end of ``run()`` does.
+    package func shutdown() async {
         await pool.shutdown()
     }
 

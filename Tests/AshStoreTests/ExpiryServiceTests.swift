@@ -1,5 +1,4 @@
 import AshCore
-import AshPostgres
 import AshStore
 import AshTesting
 import Logging
@@ -8,23 +7,23 @@ import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 
-/// Drives `PostgresCleanupService` with explicit ticks instead of time.
-struct PostgresCleanupServiceTests {
+/// Drives `ExpiryService` with explicit ticks instead of time.
+struct ExpiryServiceTests {
     static let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// The service with a gate for its schedule and a stream of its runs.
     struct Harness {
         let gate = TickGate()
-        let service: PostgresCleanupService
+        let service: ExpiryService
         let runs: AsyncStream<Result<Int, any Error>>
 
         init(store: some ContextStore) {
             let (runs, continuation) = AsyncStream.makeStream(of: Result<Int, any Error>.self)
             let gate = self.gate
             self.runs = runs
-            service = PostgresCleanupService(
+            service = ExpiryService(
                 store: store,
-                logger: PostgresCleanupServiceTests.logger,
+                logger: ExpiryServiceTests.logger,
                 waitForNextRun: { try await gate.wait() },
                 didRun: { continuation.yield($0) }
             )

@@ -1,15 +1,17 @@
-import AshStore
 import Logging
 import ServiceLifecycle
 
-/// Runs a store's ``ContextStore/removeExpired()`` periodically: the PostgreSQL
-/// store keeps expired rows until something deletes them.
+/// Runs a store's ``ContextStore/removeExpired()`` periodically, for any
+/// store that does not reclaim expired contexts by itself: PostgreSQL keeps
+/// expired rows, and the in-memory reference store expired entries, until
+/// something deletes them. (The engine's wheels and Redis key TTLs need
+/// none.)
 ///
-/// Add it to the `ServiceGroup` that runs the `PostgresClient`:
+/// Add it to the `ServiceGroup` that runs the store:
 ///
 /// ```swift
-/// let cleanup = PostgresCleanupService(store: store, interval: .seconds(60), logger: logger)
-/// let group = ServiceGroup(services: [client, cleanup, server], logger: logger)
+/// let expiry = ExpiryService(store: store, interval: .seconds(60), logger: logger)
+/// let group = ServiceGroup(services: [client, store, expiry, server], logger: logger)
 /// try await group.run()
 /// ```
 ///
@@ -18,7 +20,7 @@ import ServiceLifecycle
 /// as a warning and the next run happens on schedule, so transient errors
 /// never stop the service. On graceful shutdown or cancellation the wait or
 /// the run in progress is cancelled and ``run()`` returns.
-public struct PostgresCleanupService: Service {
+public struct ExpiryService: Service {
     private let store: any ContextStore
     private let logger: Logger
     private let waitForNextRun: @Sendable () async throws -> Void
