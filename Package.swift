@@ -8,13 +8,10 @@ let package = Package(
         .library(name: "AshCore", targets: ["AshCore"]),
         .library(name: "AshStore", targets: ["AshStore"]),
         .library(name: "AshTesting", targets: ["AshTesting"]),
-        .library(name: "AshConformance", targets: ["AshConformance"]),
         .library(name: "AshEngine", targets: ["AshEngine"]),
         .library(name: "AshLMDB", targets: ["AshLMDB"]),
         .library(name: "AshPostgres", targets: ["AshPostgres"]),
-        .library(name: "AshWire", targets: ["AshWire"]),
         .library(name: "AshRedis", targets: ["AshRedis"]),
-        .library(name: "AshDaemon", targets: ["AshDaemon"]),
         .library(name: "AshClient", targets: ["AshClient"]),
         .executable(name: "ashd", targets: ["ashd"]),
         .executable(name: "ash", targets: ["ash"]),
@@ -289,14 +286,14 @@ if Context.environment["ASH_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "EngineBenchmarks",
-            dependencies: ["AshCore", "AshEngine", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: ["AshCore", "AshStore", "AshEngine", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
     package.targets.append(
         .executableTarget(
             name: "PersistenceBenchmarks",
-            dependencies: ["AshCore", "AshEngine", "AshLMDB", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/PersistenceBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
@@ -315,7 +312,7 @@ if Context.environment["ASH_BENCHMARKS"] != nil {
         .executableTarget(
             name: "WireBenchmarks",
             dependencies: [
-                "AshCore", "AshWire",
+                "AshCore", "AshStore", "AshWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshEngine
 import Benchmark
 import Foundation
@@ -110,7 +111,7 @@ let benchmarks: @Sendable () -> Void = {
             _ = try await Workload.create(engine, count: 1_000, batched: true, nonce: true)
         }
         let after = Workload.residentBytes()
-        let live = await engine.stats().total.live
+        let live = await engine.statistics().total.live
         precondition(live == count)
         benchmark.measurement(.custom("bytes per context"), (after - before) / count)
         blackHole(engine)
@@ -118,24 +119,24 @@ let benchmarks: @Sendable () -> Void = {
 }
 
 enum Workload {
-    static func create(_ engine: ContextEngine, count: Int, batched: Bool, nonce: Bool = false) async throws -> [ContextID] {
+    static func create(_ engine: ContextEngine, count: Int, batched: Bool, nonce: Bool = false) async throws -> [String] {
         let request = CreateRequest(binding: binding, ttlMilliseconds: 60_000, issueNonce: nonce)
-        var ids: [ContextID] = []
+        var ids: [String] = []
         ids.reserveCapacity(count)
         if batched {
             var remaining = count
             while remaining > 0 {
                 let size = min(batch, remaining)
-                for result in await engine.create(Array(repeating: request, count: size)) { ids.append(try result.get().id) }
+                for result in await engine.create(Array(repeating: request, count: size)) { ids.append(try result.get().contextId) }
                 remaining -= size
             }
         } else {
-            for _ in 0..<count { ids.append(try await engine.create(request).id) }
+            for _ in 0..<count { ids.append(try await engine.create(request).contextId) }
         }
         return ids
     }
 
-    static func consume(_ engine: ContextEngine, _ ids: ArraySlice<ContextID>, batched: Bool) async throws {
+    static func consume(_ engine: ContextEngine, _ ids: ArraySlice<String>, batched: Bool) async throws {
         let now = Int64(Date().timeIntervalSince1970 * 1_000)
         if batched {
             for start in stride(from: ids.startIndex, to: ids.endIndex, by: batch) {

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshEngine
 import AshLMDB
 import Benchmark
@@ -91,7 +92,7 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.startMeasurement()
         let (engine, persistence) = try await Durable.open(.relaxed, folder: folder)
         benchmark.stopMeasurement()
-        let live = await engine.stats().total.live
+        let live = await engine.statistics().total.live
         precondition(live == count)
         benchmark.measurement(.custom("data file bytes per context"), fileBytes / count)
         try await persistence?.close()
@@ -143,7 +144,7 @@ enum Durable {
             var remaining = count
             while remaining > 0 {
                 let size = min(batch, remaining)
-                let ids = try await engine.create(Array(repeating: request, count: size)).map { try $0.get().id }
+                let ids = try await engine.create(Array(repeating: request, count: size)).map { try $0.get().contextId }
                 for result in await engine.consume(ids, now: now) {
                     let outcome = try result.get()
                     precondition(outcome == .consumed)
@@ -152,7 +153,7 @@ enum Durable {
             }
         } else {
             for _ in 0..<count {
-                let id = try await engine.create(request).id
+                let id = try await engine.create(request).contextId
                 let outcome = try await engine.consume(id, now: now)
                 precondition(outcome == .consumed)
             }

@@ -1,4 +1,5 @@
 import AshCore
+import AshStore
 import AshWire
 import Benchmark
 import NIOCore
@@ -24,7 +25,7 @@ let expiresAt: Int64 = 1_800_000_060_000
 let contextIds = (0..<frames).map { _ in AshIdentifier.generate() }
 
 let createRequests = (0..<frames).map { _ in
-    WireRequest.create(WireCreate(binding: binding, ttlMilliseconds: 60_000, mode: .balanced, issueNonce: false))
+    WireRequest.create(CreateRequest(binding: binding, ttlMilliseconds: 60_000, mode: .balanced, issueNonce: false))
 }
 let consumeRequests = contextIds.map { WireRequest.consume(WireConsume(contextId: $0, now: nil)) }
 let createdReplies = contextIds.map {

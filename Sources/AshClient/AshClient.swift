@@ -165,7 +165,7 @@ public final class AshClient: ContextStore, Service, Sendable {
     // MARK: Beyond the contract
 
     /// The server's statistics by name (`contexts.live`, …).
-    public func stats() async throws(ContextStoreError) -> [String: Int64] {
+    public func statistics() async throws(ContextStoreError) -> [String: Int64] {
         try expect(await send(.stats)) {
             if case .stats(let list) = $0 {
                 Dictionary(list.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })

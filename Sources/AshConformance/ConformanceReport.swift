@@ -1,18 +1,18 @@
 /// The outcome of running a vectors file.
-public struct ConformanceReport: Sendable {
+package struct ConformanceReport: Sendable {
     /// One case that did not match the reference.
-    public struct Failure: Sendable, CustomStringConvertible {
-        public var group: String
-        public var id: String
-        public var reason: String
-        public var description: String { "FAIL \(group)/\(id): \(reason)" }
+    package struct Failure: Sendable, CustomStringConvertible {
+        package var group: String
+        package var id: String
+        package var reason: String
+        package var description: String { "FAIL \(group)/\(id): \(reason)" }
     }
 
-    public var passed = 0
-    public var failures: [Failure] = []
+    package var passed = 0
+    package var failures: [Failure] = []
 
-    public var failed: Int { failures.count }
+    package var failed: Int { failures.count }
 
     /// `N passed, M failed`.
-    public var summary: String { "\(passed) passed, \(failed) failed" }
+    package var summary: String { "\(passed) passed, \(failed) failed" }
 }

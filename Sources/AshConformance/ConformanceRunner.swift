@@ -5,14 +5,14 @@ import AshCore
 ///
 /// Strings are compared by their code units, exactly: Swift's `==` would
 /// call NFC and NFD forms equal, which is the very thing being tested.
-public enum ConformanceRunner {
+package enum ConformanceRunner {
     /// The vectors file could not be read as that schema.
-    public struct InvalidVectorsFile: Error, CustomStringConvertible {
-        public var description: String
+    package struct InvalidVectorsFile: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Runs every case of every group.
-    public static func run(vectorsFile bytes: [UInt8]) throws -> ConformanceReport {
+    package static func run(vectorsFile bytes: [UInt8]) throws -> ConformanceReport {
         guard let text = UTF16Texts.decodeUTF8(bytes) else {
             throw InvalidVectorsFile(description: "the vectors file is not valid UTF-8")
         }

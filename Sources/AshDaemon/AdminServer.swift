@@ -17,9 +17,9 @@ import ServiceLifecycle
 ///   format (version 0.0.4).
 ///
 /// Anything else is 404 (405 for other methods).
-public final class AdminServer: Service, Sendable {
+package final class AdminServer: Service, Sendable {
     /// The address the listener is bound to.
-    public let localAddress: SocketAddress
+    package let localAddress: SocketAddress
     private let channel: any Channel
 
     private init(channel: any Channel, address: SocketAddress) {
@@ -28,10 +28,10 @@ public final class AdminServer: Service, Sendable {
     }
 
     /// The port the listener is bound to.
-    public var port: Int { localAddress.port ?? 0 }
+    package var port: Int { localAddress.port ?? 0 }
 
     /// Binds the listener.
-    public static func start(
+    package static func start(
         host: String,
         port: Int,
         engine: ContextEngine,
@@ -62,7 +62,7 @@ public final class AdminServer: Service, Sendable {
     }
 
     /// Serves until graceful shutdown or cancellation.
-    public func run() async throws {
+    package func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
             try? await channel.closeFuture.get()
         } onCancelOrGracefulShutdown: {
@@ -121,7 +121,7 @@ struct AdminRoutes: Sendable {
     }
 
     private func renderMetrics() async -> Response {
-        metrics.update(from: await engine.stats())
+        metrics.update(from: await engine.statistics())
         if let statistics = try? persistence?.statistics() {
             metrics.updatePersistence(commits: statistics.committedTransactions, changes: statistics.committedChanges)
         }

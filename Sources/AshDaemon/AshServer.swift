@@ -17,9 +17,9 @@ import ServiceLifecycle
 /// closed. Run it in a `ServiceGroup` after the engine, so the engine (and
 /// its persistence) shuts down — and commits — only after the server has
 /// drained.
-public final class AshServer: Service, Sendable {
+package final class AshServer: Service, Sendable {
     /// The address the server listens on (with the port picked for port 0).
-    public let localAddress: SocketAddress
+    package let localAddress: SocketAddress
     private let serverChannel: any Channel
     private let registry: ConnectionRegistry
     private let bufferBudget: InboundBufferBudget
@@ -39,20 +39,20 @@ public final class AshServer: Service, Sendable {
     }
 
     /// The port the server listens on.
-    public var port: Int { localAddress.port ?? 0 }
+    package var port: Int { localAddress.port ?? 0 }
 
     /// Client connections open now.
-    public var connectionCount: Int { registry.count }
+    package var connectionCount: Int { registry.count }
 
     /// The storage incomplete inbound frames hold now, all connections
     /// together (limited by ``ServerConfiguration/maximumBufferedBytes``).
-    public var bufferedBytes: Int { bufferBudget.bytes }
+    package var bufferedBytes: Int { bufferBudget.bytes }
 
     /// Validates the configuration, loads TLS files and binds.
     ///
     /// - Throws: ``DaemonError`` (`authTokenRequired` for a non-loopback
     ///   host without a token, `tlsInvalid`, `bindFailed`, …).
-    public static func start(
+    package static func start(
         configuration: ServerConfiguration,
         engine: ContextEngine,
         metrics: DaemonMetrics? = nil,
@@ -127,7 +127,7 @@ public final class AshServer: Service, Sendable {
     }
 
     /// Serves until graceful shutdown or cancellation, then drains.
-    public func run() async throws {
+    package func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
             try? await serverChannel.closeFuture.get()
         } onCancelOrGracefulShutdown: {
@@ -139,7 +139,7 @@ public final class AshServer: Service, Sendable {
     /// Stops accepting, lets every connection answer what it has started,
     /// and returns when all are closed. ``run()`` does this on graceful
     /// shutdown; call it directly when not in a `ServiceGroup`.
-    public func shutDown() async {
+    package func shutDown() async {
         beginShutdown()
         try? await serverChannel.closeFuture.get()
         await drain()

@@ -13,22 +13,22 @@ import ServiceLifecycle
 /// shutdown the admin listener stops, then the server stops accepting and
 /// drains, then the engine closes its persistence — committing what is
 /// pending.
-public struct Daemon: Sendable {
+package struct Daemon: Sendable {
     /// What to open and where to listen.
-    public struct Configuration: Sendable {
-        public var server: ServerConfiguration
-        public var engine: EngineConfiguration
-        public var durability: Durability
+    package struct Configuration: Sendable {
+        package var server: ServerConfiguration
+        package var engine: EngineConfiguration
+        package var durability: Durability
         /// The LMDB data folder (unused with durability `none`).
-        public var dataDirectory: String
+        package var dataDirectory: String
         /// The LMDB store's tuning (unused with durability `none`).
-        public var persistence: LMDBContextPersistence.Configuration
+        package var persistence: LMDBContextPersistence.Configuration
         /// The admin HTTP port on loopback; off when `nil`.
-        public var adminPort: Int?
+        package var adminPort: Int?
         /// The admin listener's host: loopback.
-        public var adminHost: String
+        package var adminHost: String
 
-        public init(
+        package init(
             server: ServerConfiguration = ServerConfiguration(),
             engine: EngineConfiguration = EngineConfiguration(),
             durability: Durability = .relaxed,
@@ -47,13 +47,13 @@ public struct Daemon: Sendable {
         }
     }
 
-    public let engine: ContextEngine
-    public let server: AshServer
-    public let admin: AdminServer?
-    public let metrics: DaemonMetrics
+    package let engine: ContextEngine
+    package let server: AshServer
+    package let admin: AdminServer?
+    package let metrics: DaemonMetrics
 
     /// The services to run, in start order.
-    public var services: [any Service] {
+    package var services: [any Service] {
         var services: [any Service] = [engine, server]
         if let admin { services.append(admin) }
         return services
@@ -63,7 +63,7 @@ public struct Daemon: Sendable {
     /// the admin listener.
     ///
     /// - Throws: ``DaemonError`` with a message for operators.
-    public static func open(
+    package static func open(
         configuration: Configuration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "ashd")

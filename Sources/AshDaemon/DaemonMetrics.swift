@@ -33,9 +33,9 @@ import Synchronization
 ///   because of an incomplete frame; `reason` is `buffer_limit`
 ///   (`WIRE_BUFFER_LIMIT`) or `frame_timeout` (`WIRE_FRAME_TIMEOUT`), as
 ///   Redis counts `client_query_buffer_limit_disconnections`.
-public final class DaemonMetrics: Sendable {
+package final class DaemonMetrics: Sendable {
     /// The registry `/metrics` renders.
-    public let registry: PrometheusCollectorRegistry
+    package let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     private let timers: [UInt8: CoreMetrics.Timer]
     private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
@@ -52,7 +52,7 @@ public final class DaemonMetrics: Sendable {
         var result: UInt16
     }
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -154,7 +154,7 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// Copies the engine's counters into the gauges (before a scrape).
-    public func update(from stats: EngineStats) {
+    package func update(from stats: EngineStatistics) {
         let total = stats.total
         let values: [(String, Int)] = [
             ("ashd_contexts_live", total.live), ("ashd_contexts_consumed_live", total.consumedLive),
@@ -167,19 +167,19 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// Copies the persistence's commit counters into the gauges.
-    public func updatePersistence(commits: Int, changes: Int) {
+    package func updatePersistence(commits: Int, changes: Int) {
         gauges["ashd_persistence_commits_total"]?.record(commits)
         gauges["ashd_persistence_committed_changes_total"]?.record(changes)
     }
 
     /// Records one group commit (from the persistence's writer thread).
-    public func recordCommit(duration: Duration, changes: Int) {
+    package func recordCommit(duration: Duration, changes: Int) {
         commitDuration.recordNanoseconds(duration.wholeNanoseconds)
         commitChanges.record(changes)
     }
 
     /// The Prometheus text exposition of every metric.
-    public func render() -> [UInt8] {
+    package func render() -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer

@@ -13,16 +13,21 @@ import AshWire
 /// as one batch; the rest run one by one.
 ///
 /// Sendable and stateless apart from the engine and the metrics.
-struct RequestExecutor: Sendable {
+package struct RequestExecutor: Sendable {
     let engine: ContextEngine
     let metrics: DaemonMetrics?
+
+    package init(engine: ContextEngine, metrics: DaemonMetrics?) {
+        self.engine = engine
+        self.metrics = metrics
+    }
 
     private var clock: any WallClock { engine.configuration.clock }
 
     /// Answers every request, in no particular order.
     ///
     /// - Complexity: O(*n*) in the requests plus the engine's work.
-    func execute(_ requests: [WireEnvelope<WireRequest>]) async -> [WireEnvelope<WireResponse>] {
+    package func execute(_ requests: [WireEnvelope<WireRequest>]) async -> [WireEnvelope<WireResponse>] {
         var replies: [WireEnvelope<WireResponse>] = []
         replies.reserveCapacity(requests.count)
         for phase in Self.phases(of: requests) {
@@ -157,7 +162,7 @@ struct RequestExecutor: Sendable {
             case .cleanup:
                 return .cleanedUp(removed: UInt64(await engine.removeExpired()))
             case .stats:
-                return .stats(Self.statistics(await engine.stats()))
+                return .stats(Self.statistics(await engine.statistics()))
             case .consumeBatch(let batch):
                 let ids = batch.contextIds.map(ContextID.init)
                 let results = await engine.consume(ids, now: Self.consumeTime(batch.now, serverNow: serverNow))
@@ -217,7 +222,7 @@ struct RequestExecutor: Sendable {
     }
 
     /// The STATS reply: the names `Docs/PROTOCOL.md` promises, then more.
-    static func statistics(_ stats: EngineStats) -> [WireStatistic] {
+    static func statistics(_ stats: EngineStatistics) -> [WireStatistic] {
         var list = named(stats.total, prefix: "")
         let usage = ProcessUsage.current()
         list.append(WireStatistic(name: "process.cpu.user.microseconds", value: usage.userMicroseconds))
@@ -233,7 +238,7 @@ struct RequestExecutor: Sendable {
         return list
     }
 
-    private static func named(_ statistics: EngineStatistics, prefix: String) -> [WireStatistic] {
+    private static func named(_ statistics: EngineCounters, prefix: String) -> [WireStatistic] {
         [
             ("contexts.live", statistics.live),
             ("contexts.consumed", statistics.consumedLive),

@@ -1,42 +1,42 @@
 import AshWire
 
 /// Where and how the ashd server listens, and the limits it enforces.
-public struct ServerConfiguration: Sendable {
+package struct ServerConfiguration: Sendable {
     /// The address to bind; `127.0.0.1` by default.
-    public var host: String
+    package var host: String
     /// The port; 0 picks a free one (tests).
-    public var port: Int
+    package var port: Int
     /// The token every HELLO must carry; required on non-loopback hosts.
     /// Never logged.
-    public var authToken: [UInt8]?
+    package var authToken: [UInt8]?
     /// PEM certificate chain and key; plain TCP when `nil`.
-    public var tls: TLSFiles?
+    package var tls: TLSFiles?
     /// The most client connections at once; extra ones get an error and are
     /// closed.
-    public var maximumConnections: Int
+    package var maximumConnections: Int
     /// Frame and batch limits, announced in the HELLO reply.
-    public var limits: WireLimits
+    package var limits: WireLimits
     /// Requests per connection executing at once.
-    public var maximumInFlight: Int
+    package var maximumInFlight: Int
     /// A connection with nothing outstanding and nothing received for this
     /// long is closed.
-    public var idleTimeout: Duration
+    package var idleTimeout: Duration
     /// A connection that has not sent HELLO within this is closed.
-    public var handshakeTimeout: Duration
+    package var handshakeTimeout: Duration
     /// The most bytes of storage incomplete inbound frames may hold, all
     /// connections together (Redis's `maxmemory-clients` for query
     /// buffers). A read that would take the total over it closes the
     /// connection it arrived on with `WIRE_BUFFER_LIMIT`. At least the
     /// storage of one frame of the maximum length
     /// (``storageBytes(forFrameLength:)``).
-    public var maximumBufferedBytes: Int
+    package var maximumBufferedBytes: Int
     /// A frame that has started arriving must complete within this, or its
     /// connection is closed with `WIRE_FRAME_TIMEOUT`. Time during which the
     /// server does not read the connection (backpressure) does not count.
-    public var frameTimeout: Duration
+    package var frameTimeout: Duration
 
     /// The default port: 7379.
-    public static let defaultPort = 7379
+    package static let defaultPort = 7379
 
     /// The default ``maximumBufferedBytes``: 64 MiB.
     ///
@@ -47,17 +47,17 @@ public struct ServerConfiguration: Sendable {
     /// for each of 1,024 connections, while an attacker who opens every
     /// connection and sends each a partial maximal frame is held to 64 MiB
     /// instead of the 2 GiB that 1,024 such buffers could take.
-    public static let defaultMaximumBufferedBytes = 64 << 20
+    package static let defaultMaximumBufferedBytes = 64 << 20
 
     /// The storage one incomplete frame with a length field of `length`
     /// can take at most: its bytes, rounded up to a power of two as NIO
     /// allocates.
-    public static func storageBytes(forFrameLength length: Int) -> Int {
+    package static func storageBytes(forFrameLength length: Int) -> Int {
         let total = WireProtocol.lengthFieldSize + max(length, 0)
         return total <= 1 ? 1 : 1 << (Int.bitWidth - (total - 1).leadingZeroBitCount)
     }
 
-    public init(
+    package init(
         host: String = "127.0.0.1",
         port: Int = ServerConfiguration.defaultPort,
         authToken: [UInt8]? = nil,
@@ -85,7 +85,7 @@ public struct ServerConfiguration: Sendable {
 
     /// Whether `host` names only this machine (`127.0.0.0/8`, `::1`,
     /// `localhost`).
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         let host = host.lowercased()
         return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
@@ -93,7 +93,7 @@ public struct ServerConfiguration: Sendable {
     /// Checks the settings that can be checked without binding.
     ///
     /// - Throws: ``DaemonError`` `configurationInvalid` or `authTokenRequired`.
-    public func validate() throws(DaemonError) {
+    package func validate() throws(DaemonError) {
         guard (0...65_535).contains(port) else {
             throw DaemonError(.configurationInvalid, "port must be 0...65535, got \(port)")
         }
@@ -139,13 +139,13 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// PEM files for TLS.
-public struct TLSFiles: Sendable, Hashable {
+package struct TLSFiles: Sendable, Hashable {
     /// The certificate chain, leaf first.
-    public var certificatePath: String
+    package var certificatePath: String
     /// The private key.
-    public var privateKeyPath: String
+    package var privateKeyPath: String
 
-    public init(certificatePath: String, privateKeyPath: String) {
+    package init(certificatePath: String, privateKeyPath: String) {
         self.certificatePath = certificatePath
         self.privateKeyPath = privateKeyPath
     }

@@ -207,13 +207,13 @@ public final class ContextEngine: ContextStore, Service {
     }
 
     /// Counters, in total and per shard.
-    public func stats() async -> EngineStats {
-        var perShard: [EngineStatistics] = []
+    public func statistics() async -> EngineStatistics {
+        var perShard: [EngineCounters] = []
         perShard.reserveCapacity(shards.count)
         for shard in shards { perShard.append(await shard.statistics) }
-        var total = perShard.reduce(EngineStatistics(), +)
+        var total = perShard.reduce(EngineCounters(), +)
         total.rejectedAtCapacity += createsRejectedAtCapacity.load(ordering: .relaxed)
-        return EngineStats(total: total, shards: perShard)
+        return EngineStatistics(total: total, shards: perShard)
     }
 
     /// Advances every shard's wheel to now and reclaims what expired more

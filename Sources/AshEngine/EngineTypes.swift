@@ -17,7 +17,7 @@ struct IssuedContext: Sendable, Hashable {
 }
 
 /// Counters of one shard, or of the whole engine.
-public struct EngineStatistics: Sendable, Hashable {
+public struct EngineCounters: Sendable, Hashable {
     /// Contexts held now: live, consumed, or expired within the grace.
     public var live = 0
     /// Of those, how many are consumed.
@@ -54,7 +54,7 @@ public struct EngineStatistics: Sendable, Hashable {
 }
 
 /// A snapshot of the engine's counters, in total and per shard.
-public struct EngineStats: Sendable, Hashable {
-    public var total: EngineStatistics
-    public var shards: [EngineStatistics]
+public struct EngineStatistics: Sendable, Hashable {
+    public var total: EngineCounters
+    public var shards: [EngineCounters]
 }

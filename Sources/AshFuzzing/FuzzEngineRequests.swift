@@ -10,7 +10,7 @@ import Synchronization
 // them. It is internal to AshDaemon: debug builds (`swift test`) compile
 // with testing enabled, and scripts/fuzz.sh passes `-enable-testing` and
 // `-DASH_FUZZING` to its optimized builds.
-@testable import AshDaemon
+import AshDaemon
 #endif
 
 /// Fuzz target 2: requests decoded as ashd decodes them, executed by the
@@ -113,7 +113,7 @@ private struct EngineRequestsRun {
         }
         model.finish { _, batch in fuzzCheck(false, "a batch of \(batch.count) was not executed") }
         await engine.checkInvariants()
-        let stats = await engine.stats()
+        let stats = await engine.statistics()
         fuzzCheck(stats.total.live >= stats.total.consumedLive, "more consumed contexts than live ones: \(stats.total)")
         fuzzCheck(stats.total.consumedLive >= 0, "negative consumed count: \(stats.total)")
         fuzzCheck(stats.shards.count == engine.configuration.shardCount, "stats for \(stats.shards.count) shards")

@@ -10,12 +10,12 @@ import Synchronization
 /// instead of paying one each. The channel's handler takes `[Element]`.
 ///
 /// `public` and `@inlinable` for the reason given on ``PipelineReplies``.
-public final class ChannelBatchQueue<Element: Sendable>: Sendable {
+package final class ChannelBatchQueue<Element: Sendable>: Sendable {
     /// Called on the event loop with a batch the handler never took (the
     /// channel had closed), so each element can still be answered.
-    public typealias FailureHandler = @Sendable ([Element], any Error) -> Void
+    package typealias FailureHandler = @Sendable ([Element], any Error) -> Void
 
-    public let channel: any Channel
+    package let channel: any Channel
     @usableFromInline let queue = Mutex(Pending())
     @usableFromInline let writeFailed: FailureHandler
 
@@ -26,14 +26,14 @@ public final class ChannelBatchQueue<Element: Sendable>: Sendable {
         @usableFromInline init() {}
     }
 
-    public init(channel: any Channel, writeFailed: @escaping FailureHandler) {
+    package init(channel: any Channel, writeFailed: @escaping FailureHandler) {
         self.channel = channel
         self.writeFailed = writeFailed
     }
 
     /// Sends `elements` after those submitted before.
     @inlinable
-    public func submit(_ elements: [Element]) {
+    package func submit(_ elements: [Element]) {
         if channel.eventLoop.inEventLoop {
             write(elements)
             return

@@ -5,14 +5,14 @@ import NIOCore
 /// The encoder checks the same field rules as the decoder, so it never
 /// produces a frame the peer must reject: a field out of range or a frame
 /// over ``limits`` throws and leaves the buffer as it was.
-public struct WireEncoder: Sendable {
+package struct WireEncoder: Sendable {
     /// The frames written since the last ``flush()``.
-    public private(set) var buffer: ByteBuffer
+    package private(set) var buffer: ByteBuffer
     /// The peer's limits: the server's (from its HELLO reply) when encoding
     /// requests, ``WireLimits/permissive`` when encoding replies.
-    public var limits: WireLimits
+    package var limits: WireLimits
 
-    public init(buffer: ByteBuffer = ByteBuffer(), limits: WireLimits = .default) {
+    package init(buffer: ByteBuffer = ByteBuffer(), limits: WireLimits = .default) {
         self.buffer = buffer
         self.limits = limits
     }
@@ -22,7 +22,7 @@ public struct WireEncoder: Sendable {
     /// - Throws: ``WireError`` `WIRE_FIELD_OUT_OF_RANGE` or
     ///   `WIRE_FRAME_TOO_LARGE`; nothing is written then.
     /// - Complexity: O(*n*) in the frame size.
-    public mutating func encode(_ request: WireRequest, requestId: UInt32) throws(WireError) {
+    package mutating func encode(_ request: WireRequest, requestId: UInt32) throws(WireError) {
         let limits = limits
         try buffer.writeWireFrame(
             opcode: request.id.rawValue,
@@ -39,7 +39,7 @@ public struct WireEncoder: Sendable {
     ///   `WIRE_FRAME_TOO_LARGE`; nothing is written then. An ``WireResponse/error(_:)``
     ///   reply never throws.
     /// - Complexity: O(*n*) in the frame size.
-    public mutating func encode(_ response: WireResponse, requestId: UInt32) throws(WireError) {
+    package mutating func encode(_ response: WireResponse, requestId: UInt32) throws(WireError) {
         try buffer.writeWireFrame(
             opcode: response.id.rawValue,
             requestId: requestId,
@@ -53,7 +53,7 @@ public struct WireEncoder: Sendable {
     ///
     /// - Complexity: O(1); the next write allocates fresh storage while the
     ///   returned buffer is alive, so flush once per batch of frames.
-    public mutating func flush() -> ByteBuffer {
+    package mutating func flush() -> ByteBuffer {
         defer { buffer.clear() }
         return buffer
     }

@@ -2,27 +2,27 @@ import AshStore
 
 extension WireError.Code {
     /// `STORE_INVALID_ARGUMENT`.
-    public static let storeInvalidArgument = WireError.Code(rawValue: 101)
+    package static let storeInvalidArgument = WireError.Code(rawValue: 101)
     /// `STORE_DUPLICATE_CONTEXT`.
-    public static let storeDuplicateContext = WireError.Code(rawValue: 102)
+    package static let storeDuplicateContext = WireError.Code(rawValue: 102)
     /// `STORE_CAPACITY_EXCEEDED`.
-    public static let storeCapacityExceeded = WireError.Code(rawValue: 103)
+    package static let storeCapacityExceeded = WireError.Code(rawValue: 103)
     /// `STORE_UNAVAILABLE`.
-    public static let storeUnavailable = WireError.Code(rawValue: 104)
+    package static let storeUnavailable = WireError.Code(rawValue: 104)
     /// `STORE_TIMED_OUT`.
-    public static let storeTimedOut = WireError.Code(rawValue: 105)
+    package static let storeTimedOut = WireError.Code(rawValue: 105)
     /// `STORE_STORAGE_FULL`.
-    public static let storeStorageFull = WireError.Code(rawValue: 106)
+    package static let storeStorageFull = WireError.Code(rawValue: 106)
     /// `STORE_CORRUPT_DATA`.
-    public static let storeCorruptData = WireError.Code(rawValue: 107)
+    package static let storeCorruptData = WireError.Code(rawValue: 107)
     /// `STORE_AUTHENTICATION_FAILED`.
-    public static let storeAuthenticationFailed = WireError.Code(rawValue: 108)
+    package static let storeAuthenticationFailed = WireError.Code(rawValue: 108)
     /// `STORE_PROTOCOL_VIOLATION`.
-    public static let storeProtocolViolation = WireError.Code(rawValue: 109)
+    package static let storeProtocolViolation = WireError.Code(rawValue: 109)
     /// `STORE_SHUT_DOWN`.
-    public static let storeShutDown = WireError.Code(rawValue: 110)
+    package static let storeShutDown = WireError.Code(rawValue: 110)
     /// `STORE_INTERNAL_FAILURE`.
-    public static let storeInternalFailure = WireError.Code(rawValue: 111)
+    package static let storeInternalFailure = WireError.Code(rawValue: 111)
 
     /// The store's codes and theirs on the wire, 101–111.
     static let storeCodes: [(store: ContextStoreError.Code, wire: WireError.Code)] = [
@@ -40,14 +40,14 @@ extension WireError.Code {
     ]
 
     /// The wire code of a store failure.
-    public init(_ storeCode: ContextStoreError.Code) {
+    package init(_ storeCode: ContextStoreError.Code) {
         self = Self.storeCodes.first { $0.store == storeCode }?.wire ?? .storeInternalFailure
     }
 }
 
 extension WireError {
     /// A store failure as an error reply: same code name, same message.
-    public init(_ error: ContextStoreError) {
+    package init(_ error: ContextStoreError) {
         self.init(Code(error.code), error.message)
     }
 
@@ -60,7 +60,7 @@ extension WireError {
     /// `STORE_UNAVAILABLE` (another connection may succeed); everything
     /// else, unknown codes included, is
     /// `STORE_PROTOCOL_VIOLATION`.
-    public var contextStoreError: ContextStoreError {
+    package var contextStoreError: ContextStoreError {
         if let pair = Code.storeCodes.first(where: { $0.wire == code }) {
             return ContextStoreError(pair.store, message)
         }

@@ -9,64 +9,64 @@ import AshStore
 /// lists every code with its name.
 ///
 /// ``message`` is short and never contains tokens, nonces or payloads.
-public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A stable error code: a `UInt16` on the wire and a stable name such as
     /// `WIRE_FRAME_TOO_LARGE`.
     ///
     /// Codes this version does not know (sent by a newer peer) are kept as
     /// they are, with the name `UNKNOWN_<n>`.
-    public struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
+    package struct Code: Sendable, Hashable, RawRepresentable, CustomStringConvertible {
         /// The code's value on the wire.
-        public let rawValue: UInt16
+        package let rawValue: UInt16
 
-        public init(rawValue: UInt16) { self.rawValue = rawValue }
+        package init(rawValue: UInt16) { self.rawValue = rawValue }
 
         /// The frame's length field is below the 5-byte minimum, or a request
         /// uses the reserved id 0.
-        public static let malformedFrame = Code(rawValue: 1)
+        package static let malformedFrame = Code(rawValue: 1)
         /// The frame's length field is above the receiver's maximum.
-        public static let frameTooLarge = Code(rawValue: 2)
+        package static let frameTooLarge = Code(rawValue: 2)
         /// The opcode names no command of the negotiated version.
-        public static let unknownCommand = Code(rawValue: 3)
+        package static let unknownCommand = Code(rawValue: 3)
         /// The payload ends inside a field or has bytes after its last field.
-        public static let malformedPayload = Code(rawValue: 4)
+        package static let malformedPayload = Code(rawValue: 4)
         /// A string field is not valid UTF-8.
-        public static let invalidUTF8 = Code(rawValue: 5)
+        package static let invalidUTF8 = Code(rawValue: 5)
         /// A length, count, enum value, flag or number is outside its range.
-        public static let fieldOutOfRange = Code(rawValue: 6)
+        package static let fieldOutOfRange = Code(rawValue: 6)
         /// A command other than HELLO arrived before the handshake.
-        public static let notAuthenticated = Code(rawValue: 7)
+        package static let notAuthenticated = Code(rawValue: 7)
         /// HELLO carried no token, or the wrong one, where one is required.
-        public static let authenticationFailed = Code(rawValue: 8)
+        package static let authenticationFailed = Code(rawValue: 8)
         /// Client and server share no protocol version.
-        public static let unsupportedVersion = Code(rawValue: 9)
+        package static let unsupportedVersion = Code(rawValue: 9)
         /// A message arrived that the protocol does not allow at this point
         /// (a second HELLO, a bad magic, a reply to no request).
-        public static let protocolViolation = Code(rawValue: 10)
+        package static let protocolViolation = Code(rawValue: 10)
         /// The connection already has its maximum of requests in flight.
-        public static let tooManyInFlight = Code(rawValue: 11)
+        package static let tooManyInFlight = Code(rawValue: 11)
         /// HELLO did not complete in time.
-        public static let handshakeTimeout = Code(rawValue: 12)
+        package static let handshakeTimeout = Code(rawValue: 12)
         /// The connection was idle for too long.
-        public static let idleTimeout = Code(rawValue: 13)
+        package static let idleTimeout = Code(rawValue: 13)
         /// The server is shutting down.
-        public static let shuttingDown = Code(rawValue: 14)
+        package static let shuttingDown = Code(rawValue: 14)
         /// The server holds its maximum of bytes in incomplete frames across
         /// all connections, and this connection's frame would take it over.
-        public static let bufferLimit = Code(rawValue: 15)
+        package static let bufferLimit = Code(rawValue: 15)
         /// A frame that had started arriving did not complete in time.
-        public static let frameTimeout = Code(rawValue: 16)
+        package static let frameTimeout = Code(rawValue: 16)
 
         /// The protocol's own codes, 1–16, in table order.
-        public static let protocolCodes: [Code] = (1...16).map(Code.init(rawValue:))
+        package static let protocolCodes: [Code] = (1...16).map(Code.init(rawValue:))
 
         /// Every code this version knows: the protocol's, then the store's.
-        public static var allKnown: [Code] { protocolCodes + storeCodes.map(\.wire) }
+        package static var allKnown: [Code] { protocolCodes + storeCodes.map(\.wire) }
 
         /// The stable name, such as `WIRE_FRAME_TOO_LARGE` or
         /// `STORE_DUPLICATE_CONTEXT`; `UNKNOWN_<n>` for a code this version
         /// does not know.
-        public var name: String {
+        package var name: String {
             switch rawValue {
             case 1: "WIRE_MALFORMED_FRAME"
             case 2: "WIRE_FRAME_TOO_LARGE"
@@ -93,19 +93,19 @@ public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
             }
         }
 
-        public var description: String { name }
+        package var description: String { name }
     }
 
-    public let code: Code
+    package let code: Code
     /// A short explanation for people and logs.
-    public let message: String
+    package let message: String
 
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code.name) (\(code.rawValue)): \(message)" }
+    package var description: String { "\(code.name) (\(code.rawValue)): \(message)" }
 }
 
 extension WireError {

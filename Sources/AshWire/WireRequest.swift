@@ -3,7 +3,7 @@ import AshStore
 
 /// A request from client to server: the command in a frame's opcode and
 /// its payload. `Docs/PROTOCOL.md` gives every payload byte by byte.
-public enum WireRequest: Sendable, Hashable {
+package enum WireRequest: Sendable, Hashable {
     /// Opens the session: versions and auth token.
     case hello(WireHello)
     /// Checks the connection; answered by the session, not the store.
@@ -30,7 +30,7 @@ public enum WireRequest: Sendable, Hashable {
     case stats
 
     /// A request's opcode.
-    public enum ID: UInt8, Sendable, Hashable, CaseIterable {
+    package enum ID: UInt8, Sendable, Hashable, CaseIterable {
         /// ASCII `H`
         case hello = 0x48
         /// ASCII `P`
@@ -58,7 +58,7 @@ public enum WireRequest: Sendable, Hashable {
     }
 
     /// This request's opcode.
-    public var id: ID {
+    package var id: ID {
         switch self {
         case .hello: .hello
         case .ping: .ping
@@ -77,7 +77,7 @@ public enum WireRequest: Sendable, Hashable {
 
     /// The context id the request names, when it names exactly one; the
     /// server keeps requests naming the same id in order.
-    public var contextId: String? {
+    package var contextId: String? {
         switch self {
         case .put(let context): context.contextId
         case .get(let contextId), .delete(let contextId): contextId
@@ -97,7 +97,7 @@ public enum WireRequest: Sendable, Hashable {
     ///   `WIRE_INVALID_UTF8`, `WIRE_FIELD_OUT_OF_RANGE`, or
     ///   `WIRE_PROTOCOL_VIOLATION` for a HELLO with a bad magic.
     /// - Complexity: O(*n*) in the payload size.
-    public init(frame: WireFrame, limits: WireLimits = .default) throws(WireError) {
+    package init(frame: WireFrame, limits: WireLimits = .default) throws(WireError) {
         guard let id = ID(rawValue: frame.opcode) else {
             throw WireError(.unknownCommand, "unknown request opcode \(frame.opcode)")
         }

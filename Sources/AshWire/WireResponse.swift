@@ -2,7 +2,7 @@ import AshCore
 
 /// A reply from server to client. A successful reply carries its request's
 /// opcode; a failed one carries `E` (``error(_:)``).
-public enum WireResponse: Sendable, Hashable {
+package enum WireResponse: Sendable, Hashable {
     /// HELLO succeeded: the version chosen and the server's limits.
     case hello(WireHelloReply)
     /// PING's answer.
@@ -31,7 +31,7 @@ public enum WireResponse: Sendable, Hashable {
     case error(WireError)
 
     /// A reply's opcode: the request's, or `E`.
-    public enum ID: UInt8, Sendable, Hashable, CaseIterable {
+    package enum ID: UInt8, Sendable, Hashable, CaseIterable {
         /// ASCII `H`
         case hello = 0x48
         /// ASCII `P`
@@ -60,13 +60,13 @@ public enum WireResponse: Sendable, Hashable {
         case error = 0x45
 
         /// Whether this reply answers a request with opcode `request`.
-        public func answers(_ request: WireRequest.ID) -> Bool {
+        package func answers(_ request: WireRequest.ID) -> Bool {
             self == .error || rawValue == request.rawValue
         }
     }
 
     /// This reply's opcode.
-    public var id: ID {
+    package var id: ID {
         switch self {
         case .hello: .hello
         case .pong: .pong
@@ -92,7 +92,7 @@ public enum WireResponse: Sendable, Hashable {
     ///   `WIRE_MALFORMED_PAYLOAD`, `WIRE_INVALID_UTF8` or
     ///   `WIRE_FIELD_OUT_OF_RANGE`.
     /// - Complexity: O(*n*) in the payload size.
-    public init(frame: WireFrame) throws(WireError) {
+    package init(frame: WireFrame) throws(WireError) {
         guard let id = ID(rawValue: frame.opcode) else {
             throw WireError(.unknownCommand, "unknown reply opcode \(frame.opcode)")
         }

@@ -142,7 +142,7 @@ struct Stats: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let stats = try await OpenedStore.withAshd(store) { try await $0.stats() }
+        let stats = try await OpenedStore.withAshd(store) { try await $0.statistics() }
         let sorted = stats.sorted { $0.key < $1.key }
         Output.print(store.json, text: sorted.map { ($0.key, "\($0.value)") }, json: stats)
     }

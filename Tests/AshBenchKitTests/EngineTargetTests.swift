@@ -23,9 +23,9 @@ struct EngineTargetTests {
         clock.advance(by: 1_000)
         // Stopped: the expired contexts stay held (answered as expired, never served).
         try await Task.sleep(for: .milliseconds(50))
-        #expect(await target.engine.stats().total.live == 5)
+        #expect(await target.engine.statistics().total.live == 5)
         await target.startWheels()
-        let after = await target.engine.stats().total
+        let after = await target.engine.statistics().total
         #expect(after.live == 0)
         #expect(after.expired == 5)
         await target.close()

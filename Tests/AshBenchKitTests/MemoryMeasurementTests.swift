@@ -13,7 +13,7 @@ struct MemoryMeasurementTests {
         let target = EngineTarget(engine: try ContextEngine(configuration: EngineConfiguration(shardCount: 2)))
         await target.stopWheels()
         let bytes = await runner.measureMemory("engine", target, binding: "POST /a")
-        #expect(await target.engine.stats().total.live == 1_100)
+        #expect(await target.engine.statistics().total.live == 1_100)
         #expect(bytes != nil)
         await target.close()
     }

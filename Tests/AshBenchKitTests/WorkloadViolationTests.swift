@@ -57,7 +57,7 @@ struct WorkloadViolationTests {
         let tally = await LoadGenerator.run(
             .createConsume, on: target, settings: pipelined, tasks: 3, stop: StopCondition(iterations: 20)
         ).tally
-        let stats = await target.engine.stats().total
+        let stats = await target.engine.statistics().total
         await target.close()
         #expect(tally.violations == 0)
         #expect(tally.errors == 0)
@@ -79,7 +79,7 @@ struct WorkloadViolationTests {
     @Test func flowOnTheEngineVerifiesEveryProof() async throws {
         let target = EngineTarget(engine: try ContextEngine())
         let tally = await run(.flow, target, iterations: 100)
-        let live = await target.engine.stats().total
+        let live = await target.engine.statistics().total
         await target.close()
         #expect(tally.violations == 0)
         #expect(tally.errors == 0)

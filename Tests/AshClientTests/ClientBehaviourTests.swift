@@ -48,7 +48,7 @@ import Testing
         #expect(info.nonce != nil)
         #expect(try await client.consume(info.contextId, now: 0) == .consumed)
         #expect(try await client.consume(info.contextId, now: 0) == .alreadyConsumed)
-        let stats = try await client.stats()
+        let stats = try await client.statistics()
         #expect(stats["contexts.live"] == 1)
         #expect(stats["contexts.consumed"] == 1)
         #expect(stats["contexts.expired"] == 0)

@@ -53,7 +53,7 @@ import Testing
         #expect(wrong.isEmpty, "\(wrong.count) contexts not consumed exactly once: \(wrong.prefix(3))")
         #expect(winners == contexts)
         #expect(replays == contexts * (clientCount - 1))
-        let stats = try await clients[0].stats()
+        let stats = try await clients[0].statistics()
         #expect(stats["consumes.succeeded"] == Int64(contexts))
         #expect(stats["consumes.replays"] == Int64(contexts * (clientCount - 1)))
         for client in clients { await client.close() }

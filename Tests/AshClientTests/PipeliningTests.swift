@@ -47,7 +47,7 @@ import Testing
             }
             #expect(error.code == .invalidArgument)
         }
-        #expect(try await client.stats()["contexts.live"] == 2)
+        #expect(try await client.statistics()["contexts.live"] == 2)
         #expect(await client.create([]).isEmpty)
         await client.close()
         await live.stop()

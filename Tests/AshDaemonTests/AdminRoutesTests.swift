@@ -25,7 +25,7 @@ import Testing
         let response = await routes.respond(method: .GET, path: "/health")
         #expect(response.status == .ok)
         #expect(String(decoding: response.body, as: UTF8.self) == #"{"status":"healthy","store":"connected"}"#)
-        #expect(await engine.stats().total.live == 0, "the health context is deleted again")
+        #expect(await engine.statistics().total.live == 0, "the health context is deleted again")
         #expect(await routes.respond(method: .GET, path: "/nope").status == .notFound)
         #expect(await routes.respond(method: .POST, path: "/health").status == .methodNotAllowed)
     }

@@ -33,7 +33,7 @@ import Testing
     @Test func statsCountPerShard() async throws {
         let engine = try makeEngine(shards: 4, clock: clock)
         for _ in 0..<8 { _ = try await engine.create(CreateRequest(binding: "GET /s", ttlMilliseconds: 1_000)) }
-        let stats = await engine.stats()
+        let stats = await engine.statistics()
         #expect(stats.shards.count == 4)
         #expect(stats.shards.allSatisfy { $0.live == 2 })
         #expect(stats.total.created == 8)

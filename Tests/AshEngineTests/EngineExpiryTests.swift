@@ -20,7 +20,7 @@ import Testing
         #expect(try await engine.consume(ContextID(info.contextId), now: clock.nowMilliseconds()) == .missing)
         clock.advance(by: 10)  // one tick
         #expect(await engine.removeExpired() == 1)
-        let stats = await engine.stats()
+        let stats = await engine.statistics()
         #expect(stats.total.live == 0)
         #expect(stats.total.expired == 1)
         await engine.checkInvariants()
@@ -46,7 +46,7 @@ import Testing
         #expect(try await engine.consume(info.contextId, now: clock.nowMilliseconds()) == .missing)
         clock.advance(by: 10)
         #expect(await engine.removeExpired() == 2)
-        let stats = await engine.stats().total
+        let stats = await engine.statistics().total
         #expect(stats.live == 0 && stats.consumedLive == 0 && stats.expired == 2)
         await engine.checkInvariants()
     }
@@ -75,7 +75,7 @@ import Testing
         #expect(await engine.get(ids[5]) != nil)
         clock.advance(by: 5 * day)
         #expect(await engine.removeExpired() == 1)
-        #expect(await engine.stats().total.live == 0)
+        #expect(await engine.statistics().total.live == 0)
     }
 
     @Test func aDeletedContextsTimerDoesNotTouchTheContextReusingItsSlot() async throws {

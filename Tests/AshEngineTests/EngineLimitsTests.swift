@@ -25,7 +25,7 @@ import Testing
         let batch = await engine.create([CreateRequest(binding: "GET /c", ttlMilliseconds: 100)])
         #expect(batch.count == 1)
         if case .failure(let error) = batch[0] { #expect(error.code == .capacityExceeded) } else { Issue.record("batch create succeeded") }
-        #expect(await engine.stats().total.live == 10)
+        #expect(await engine.statistics().total.live == 10)
         clock.advance(by: 110)
         await engine.removeExpired()
         _ = try await engine.create(CreateRequest(binding: "GET /c", ttlMilliseconds: 100))
@@ -99,7 +99,7 @@ import Testing
                 }
             }
         }
-        let stats = await engine.stats()
+        let stats = await engine.statistics()
         #expect(stats.total.live == maximum)
         #expect(stats.total.rejectedAtCapacity == attempted - maximum)
         await engine.checkInvariants()
@@ -114,7 +114,7 @@ import Testing
                 contextId: "put-\(index)", binding: "GET /p", mode: .balanced, issuedAt: now, expiresAt: now + 1_000)
             try? await engine.put(context)
         }
-        let stats = await engine.stats()
+        let stats = await engine.statistics()
         #expect(stats.total.live == 2)
         #expect(stats.total.rejectedAtCapacity == 3)
     }

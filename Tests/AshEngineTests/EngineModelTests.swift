@@ -60,7 +60,7 @@ import Testing
                 // Whatever expired a tick ago is gone from the model too.
                 let horizon = clock.nowMilliseconds() - 10
                 model = model.filter { $0.value.expiresAt > horizon }
-                let live = await engine.stats().total.live
+                let live = await engine.statistics().total.live
                 let modelLive = model.count
                 let expiredWithinTick = model.values.filter { $0.expiresAt <= clock.nowMilliseconds() }.count
                 #expect(live >= modelLive - expiredWithinTick && live <= modelLive, "step \(step): live count")

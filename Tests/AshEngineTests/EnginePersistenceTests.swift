@@ -61,7 +61,7 @@ import Testing
         let engine = try await open(RecordingPersistence(contexts: [live, dead]))
         #expect(try await engine.get(live.contextId) == live)
         #expect(try await engine.get(dead.contextId) == nil)
-        #expect(await engine.stats().total.live == 1)
+        #expect(await engine.statistics().total.live == 1)
     }
 
     @Test func aFailedCommitFailsTheCallerAndLosesNothingAcknowledged() async throws {
@@ -75,7 +75,7 @@ import Testing
         }
         let batch = await engine.create([CreateRequest(binding: "POST /n", ttlMilliseconds: 10_000)])
         #expect(batch.allSatisfy { (try? $0.get()) == nil })
-        #expect(await engine.stats().total.live == 1)  // the failed creates were taken back
+        #expect(await engine.statistics().total.live == 1)  // the failed creates were taken back
 
         // A consume that cannot be made durable is refused, and the context
         // stays consumed in memory: it can never be accepted twice.

@@ -752,7 +752,7 @@ final class EngineScenario {
                 model[id]?.certain = false
             }
         }
-        let live = await engine.stats().total.live
+        let live = await engine.statistics().total.live
         check((certainCount...model.count).contains(live), "live \(live), expected \(certainCount)...\(model.count)")
     }
 }

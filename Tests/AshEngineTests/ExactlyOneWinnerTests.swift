@@ -39,7 +39,7 @@ import Testing
         }
         #expect(tallies.0.allSatisfy { $0 == 1 })
         #expect(tallies.1.allSatisfy { $0 == consumers - 1 })
-        let stats = await engine.stats()
+        let stats = await engine.statistics()
         #expect(stats.total.consumed == contexts)
         #expect(stats.total.replaysDetected == contexts * (consumers - 1))
         await engine.checkInvariants()

@@ -42,7 +42,7 @@ import Testing
         }
         // The engine's own create and verify ran: one context issued by a
         // shard (not put), one consume, one replay.
-        let stats = await store.stats().total
+        let stats = await store.statistics().total
         #expect(stats.created == 1 && stats.consumed == 1 && stats.replaysDetected == 1)
     }
 

@@ -49,7 +49,7 @@ import Testing
             let result = try await reopened.consume(item.contextId, now: at)
             #expect(result == (index < 200 ? .alreadyConsumed : index >= 390 ? .missing : .consumed), "context \(index)")
         }
-        #expect(await reopened.stats().total.live == 390)
+        #expect(await reopened.statistics().total.live == 390)
         try await again.close()
     }
 
@@ -94,7 +94,7 @@ import Testing
 
         let (engine, persistence) = try await open(folder, .strict, clock: clock)
         #expect(try await engine.consume("dup", now: now + 1) == .alreadyConsumed)
-        #expect(await engine.stats().total.live == 1)
+        #expect(await engine.statistics().total.live == 1)
         try await persistence.close()
 
         // One record is left, consumed: after the kept one expires, nothing

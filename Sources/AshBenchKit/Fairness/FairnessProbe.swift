@@ -6,9 +6,9 @@
 /// Alternating and taking each side's best keeps a burst of other work on
 /// the shared machine (a server's expiry cycle, say) from deciding the
 /// check: each side is measured at its best moment, not at one moment each.
-public enum FairnessProbe {
+package enum FairnessProbe {
     /// Runs both for one depth, `rounds` times each.
-    public static func check(
+    package static func check(
         target name: String,
         redis: RedisTarget,
         runner: RedisBenchmarkRunner,

@@ -5,9 +5,9 @@ import AshPostgres
 /// through `PostgresContextStore` — same database and table, connections,
 /// depth and client threads — alternately, a few rounds; the best round of
 /// each counts, as in ``FairnessProbe``.
-public enum PgbenchProbe {
+package enum PgbenchProbe {
     /// Runs both for one depth, `rounds` times each.
-    public static func check(
+    package static func check(
         target name: String,
         postgres: PostgresTarget,
         runner: PgbenchRunner,

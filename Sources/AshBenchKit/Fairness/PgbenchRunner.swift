@@ -24,27 +24,27 @@ import Synchronization
 /// being *d* pairs. (Running *d* × as many clients instead would compare
 /// *d* × as many connections and server processes, and pay a round trip
 /// per statement.)
-public struct PgbenchRunner: Sendable {
+package struct PgbenchRunner: Sendable {
     /// The executable: a path, or a name looked up in `PATH` (then in
     /// Debian's `/usr/lib/postgresql/*/bin`).
-    public var executable: String
+    package var executable: String
 
-    public init(executable: String = "pgbench") {
+    package init(executable: String = "pgbench") {
         self.executable = executable
     }
 
     /// What one run measured.
-    public struct Measurement: Sendable, Hashable {
+    package struct Measurement: Sendable, Hashable {
         /// Create+consume pairs per second (pgbench's `tps` × pairs per transaction).
-        public var pairsPerSecond: Double
+        package var pairsPerSecond: Double
         /// pgbench's `latency average`, per transaction, in ms.
-        public var latencyAverageMilliseconds: Double?
+        package var latencyAverageMilliseconds: Double?
         /// pgbench's `number of failed transactions`.
-        public var failedTransactions: Int?
+        package var failedTransactions: Int?
     }
 
     /// The pgbench script for `depth` pairs per transaction.
-    public static func script(table: PostgresTableName, depth: Int) -> String {
+    package static func script(table: PostgresTableName, depth: Int) -> String {
         let statements = PostgresContextStatements(table: table)
         let depth = max(1, depth)
         var lines: [String] = []
@@ -93,7 +93,7 @@ public struct PgbenchRunner: Sendable {
     }
 
     /// The arguments, without the password (it goes in `PGPASSWORD`).
-    public static func arguments(
+    package static func arguments(
         configuration: PostgresConfiguration, scriptPath: String, connections: Int, threads: Int, seconds: Int,
         binding: String, ttlMilliseconds: Int64, now: Int64
     ) -> [String] {
@@ -120,7 +120,7 @@ public struct PgbenchRunner: Sendable {
     /// Runs the script for `depth` against `table` for `seconds`.
     /// - Throws: ``BenchError/Code/toolFailed`` when pgbench cannot run or
     ///   fails; ``BenchError/Code/malformedInput`` when its output has no `tps`.
-    public func run(
+    package func run(
         configuration: PostgresConfiguration, table: PostgresTableName, connections: Int, depth: Int, threads: Int,
         seconds: Int, binding: String, ttlMilliseconds: Int64
     ) async throws -> Measurement {
@@ -150,7 +150,7 @@ public struct PgbenchRunner: Sendable {
     /// transactions: …` from pgbench's report (pairs per second is `tps`
     /// here; ``run(configuration:table:connections:depth:threads:seconds:binding:ttlMilliseconds:)``
     /// multiplies by the depth).
-    public static func parse(_ output: String) throws(BenchError) -> Measurement {
+    package static func parse(_ output: String) throws(BenchError) -> Measurement {
         var tps: Double?
         var latency: Double?
         var failed: Int?

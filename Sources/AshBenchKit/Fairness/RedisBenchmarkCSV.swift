@@ -4,15 +4,15 @@
 /// "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
 /// "SET","34129.69","0.779","0.048","0.159","6.335","11.791","13.343"
 /// ```
-public struct RedisBenchmarkRow: Sendable, Hashable {
+package struct RedisBenchmarkRow: Sendable, Hashable {
     /// The test name, e.g. `SET`.
-    public var test: String
+    package var test: String
     /// Requests per second.
-    public var requestsPerSecond: Double
+    package var requestsPerSecond: Double
     /// Further columns by header name (`p99_latency_ms`, …), when numeric.
-    public var values: [String: Double]
+    package var values: [String: Double]
 
-    public init(test: String, requestsPerSecond: Double, values: [String: Double]) {
+    package init(test: String, requestsPerSecond: Double, values: [String: Double]) {
         self.test = test
         self.requestsPerSecond = requestsPerSecond
         self.values = values
@@ -23,7 +23,7 @@ public struct RedisBenchmarkRow: Sendable, Hashable {
     ///
     /// - Throws: ``BenchError/Code/malformedInput`` when there is no header
     ///   with `test` and `rps`, or a row's `rps` is not a number.
-    public static func parse(_ output: String) throws(BenchError) -> [RedisBenchmarkRow] {
+    package static func parse(_ output: String) throws(BenchError) -> [RedisBenchmarkRow] {
         var header: [String]?
         var rows: [RedisBenchmarkRow] = []
         for rawLine in output.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {

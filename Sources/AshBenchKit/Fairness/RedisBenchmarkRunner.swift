@@ -2,17 +2,17 @@ import AshRedis
 import Foundation
 
 /// Runs `redis-benchmark` as a subprocess for the fairness check.
-public struct RedisBenchmarkRunner: Sendable {
+package struct RedisBenchmarkRunner: Sendable {
     /// The executable: a path, or a name looked up in `PATH`.
-    public var executable: String
+    package var executable: String
 
-    public init(executable: String = "redis-benchmark") {
+    package init(executable: String = "redis-benchmark") {
         self.executable = executable
     }
 
     /// The arguments for a plain pipelined SET with `connections` clients at
     /// `depth`, on `threads` threads (its own default, one, when 1).
-    public static func arguments(
+    package static func arguments(
         host: String, port: Int, username: String?, password: String?, connections: Int, depth: Int, requests: Int,
         threads: Int = 1
     ) -> [String] {
@@ -27,7 +27,7 @@ public struct RedisBenchmarkRunner: Sendable {
     /// Runs SET against the server `configuration` names and returns its requests per second.
     /// - Throws: ``BenchError/Code/toolFailed`` when it cannot run or fails;
     ///   ``BenchError/Code/malformedInput`` when its output is not CSV.
-    public func setRequestsPerSecond(
+    package func setRequestsPerSecond(
         configuration: RedisConfiguration, connections: Int, depth: Int, requests: Int, threads: Int = 1
     ) async throws -> Double {
         guard let path = Self.resolve(executable) else {

@@ -6,13 +6,13 @@ import AshCore
 /// Each task owns its ``WorkloadWorker`` and ``WorkerTally`` (histogram
 /// included): the hot path takes no lock. Tasks stop at the
 /// ``StopCondition``; their tallies are merged when all have finished.
-public enum LoadGenerator {
+package enum LoadGenerator {
     /// What one phase measured.
-    public struct Phase: Sendable {
+    package struct Phase: Sendable {
         /// The merged tallies of every task.
-        public var tally: WorkerTally
+        package var tally: WorkerTally
         /// Wall time from the start until the last task finished.
-        public var elapsedSeconds: Double
+        package var elapsedSeconds: Double
     }
 
     /// Runs `workload` on `tasks` tasks until `stop` says so.
@@ -20,7 +20,7 @@ public enum LoadGenerator {
     /// - Parameters:
     ///   - prepared: for `consume`, the ids each task consumes (index = task).
     ///   - progress: counts iterations for the progress line.
-    public static func run(
+    package static func run(
         _ workload: Workload,
         on target: any BenchTarget,
         settings: WorkloadSettings,
@@ -64,7 +64,7 @@ public enum LoadGenerator {
     /// - Parameter keepIds: whether to return the ids, split by task.
     /// - Returns: the ids (empty lists unless `keepIds`) and how many
     ///   creates succeeded.
-    public static func precreate(
+    package static func precreate(
         _ count: Int,
         on target: any BenchTarget,
         binding: String,

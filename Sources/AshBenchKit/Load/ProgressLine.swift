@@ -5,17 +5,17 @@ import Darwin
 #endif
 
 /// The `\r`-updated progress line on standard error.
-public struct ProgressLine: Sendable {
+package struct ProgressLine: Sendable {
     /// Whether to print at all.
-    public var enabled: Bool
+    package var enabled: Bool
 
-    public init(enabled: Bool) {
+    package init(enabled: Bool) {
         self.enabled = enabled
     }
 
     /// Shows `label` with the counter's rate, four times a second, while
     /// `body` runs.
-    public func track<Result: Sendable>(
+    package func track<Result: Sendable>(
         _ label: String,
         _ counter: ProgressCounter,
         _ body: () async -> Result
@@ -39,7 +39,7 @@ public struct ProgressLine: Sendable {
     }
 
     /// Prints a whole line on standard error (clearing the progress line).
-    public func note(_ text: String) {
+    package func note(_ text: String) {
         Self.emit(enabled ? "\r\u{1B}[K\(text)\n" : "\(text)\n")
     }
 

@@ -1,26 +1,26 @@
 /// What one worker task counted: owned by that task, merged at the end.
-public struct WorkerTally: Sendable {
+package struct WorkerTally: Sendable {
     /// Latency of every operation.
-    public var latencies = LatencyHistogram()
+    package var latencies = LatencyHistogram()
     /// Operations completed (successfully or not).
-    public var operations = 0
+    package var operations = 0
     /// Operations that failed (a store error, an unexpected answer).
-    public var errors = 0
+    package var errors = 0
     /// Correctness violations: a fresh context not consumed on its first
     /// consume, a replay accepted, a valid proof refused, a missing id consumed.
-    public var violations = 0
+    package var violations = 0
     /// Replays that were rejected, as they must be.
-    public var replaysRejected = 0
+    package var replaysRejected = 0
     /// The first error message seen, for the report.
-    public var firstError: String?
+    package var firstError: String?
     /// The first violation seen, for the report.
-    public var firstViolation: String?
+    package var firstViolation: String?
 
-    public init() {}
+    package init() {}
 
     /// Records a successful operation that started at `start` (monotonic ns).
     @inline(__always)
-    public mutating func succeeded(since start: UInt64) -> UInt64 {
+    package mutating func succeeded(since start: UInt64) -> UInt64 {
         let now = MonotonicClock.nanoseconds()
         latencies.record(nanoseconds: now &- start)
         operations += 1
@@ -28,7 +28,7 @@ public struct WorkerTally: Sendable {
     }
 
     /// Records a failed operation.
-    public mutating func failed(since start: UInt64, _ error: any Error) -> UInt64 {
+    package mutating func failed(since start: UInt64, _ error: any Error) -> UInt64 {
         let now = MonotonicClock.nanoseconds()
         latencies.record(nanoseconds: now &- start)
         operations += 1
@@ -38,13 +38,13 @@ public struct WorkerTally: Sendable {
     }
 
     /// Records a violation (in addition to the operation itself).
-    public mutating func violated(_ what: String) {
+    package mutating func violated(_ what: String) {
         violations += 1
         if firstViolation == nil { firstViolation = what }
     }
 
     /// Adds another worker's counts to these.
-    public mutating func add(_ other: WorkerTally) {
+    package mutating func add(_ other: WorkerTally) {
         latencies.add(other.latencies)
         operations += other.operations
         errors += other.errors

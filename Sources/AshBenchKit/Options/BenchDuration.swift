@@ -1,12 +1,12 @@
 import AshStore
 
 /// Parses durations written as `5s`, `500ms`, `2m` or `1.5s`.
-public enum BenchDuration {
+package enum BenchDuration {
     /// The duration `text` names.
     ///
     /// - Throws: ``BenchError/Code/invalidOption`` for anything but a
     ///   non-negative number followed by `ms`, `s` or `m`.
-    public static func parse(_ text: String) throws(BenchError) -> Duration {
+    package static func parse(_ text: String) throws(BenchError) -> Duration {
         let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1_000), ("m", 60_000)]
         for unit in units where text.hasSuffix(unit.suffix) {
             let number = text.dropLast(unit.suffix.count)
@@ -17,7 +17,7 @@ public enum BenchDuration {
     }
 
     /// Seconds as a `Double`.
-    public static func seconds(_ duration: Duration) -> Double {
+    package static func seconds(_ duration: Duration) -> Double {
         duration.seconds
     }
 }

@@ -1,65 +1,65 @@
 import Foundation
 
 /// Everything one run needs to know: targets, workloads and load shape.
-public struct BenchOptions: Sendable {
+package struct BenchOptions: Sendable {
     /// The targets, in the order given.
-    public var targets: [TargetSpec]
+    package var targets: [TargetSpec]
     /// The workloads, in the order they run.
-    public var workloads: [Workload] = Workload.allCases
+    package var workloads: [Workload] = Workload.allCases
     /// Per target name, the only workloads it runs (all when absent).
-    public var workloadsByTarget: [String: [Workload]] = [:]
+    package var workloadsByTarget: [String: [Workload]] = [:]
     /// Connections per client (pool size).
-    public var connections = 50
+    package var connections = 50
     /// Event-loop threads of the network clients; `nil` for one per core.
-    public var clientThreads: Int?
+    package var clientThreads: Int?
     /// Outstanding requests per connection: `connections × depth` tasks run.
-    public var depths: [Int] = [1, 16]
+    package var depths: [Int] = [1, 16]
     /// How long each timed part lasts (unless ``count`` is set).
-    public var duration: Duration = .seconds(5)
+    package var duration: Duration = .seconds(5)
     /// Iterations per timed part instead of a duration (a pair, a flow, a
     /// replay cycle, …).
-    public var count: Int?
+    package var count: Int?
     /// The warm-up before each timed part; its results are discarded.
-    public var warmup: Duration = .seconds(1)
+    package var warmup: Duration = .seconds(1)
     /// The TTL of the contexts created, in ms.
-    public var ttlMilliseconds: Int64 = 30_000
+    package var ttlMilliseconds: Int64 = 30_000
     /// How many contexts `consume` pre-creates (and consumes at most).
-    public var keyspace = 200_000
+    package var keyspace = 200_000
     /// How many replays follow each consume in `replay`.
-    public var replays = 3
+    package var replays = 3
     /// How many contexts the memory measurement creates per target (0: skip).
-    public var memoryContexts = 100_000
+    package var memoryContexts = 100_000
     /// The target ratios are computed against.
-    public var baseline = "redis"
+    package var baseline = "redis"
     /// Extra ratio rows: (target, reference).
-    public var comparisons: [Comparison] = []
+    package var comparisons: [Comparison] = []
     /// Server process ids by target name, for CPU and memory from `/proc`.
-    public var serverPIDs: [String: Int32] = [:]
+    package var serverPIDs: [String: Int32] = [:]
     /// Whether to run the `redis-benchmark` fairness check.
-    public var fairness = true
+    package var fairness = true
     /// The `redis-benchmark` executable.
-    public var redisBenchmarkPath = "redis-benchmark"
+    package var redisBenchmarkPath = "redis-benchmark"
     /// Requests per unit of depth in the fairness check (`redis-benchmark
     /// -n` = this × depth); our side stops there or after `max(duration, 5 s)`.
-    public var fairnessRequestsPerDepth = 50_000
+    package var fairnessRequestsPerDepth = 50_000
     /// The `pgbench` executable for the PostgreSQL comparison, which runs
     /// with the fairness check when a PostgreSQL target is given
     /// (`ASH_BENCH_PGBENCH`, else `pgbench` from `PATH` or Debian's
     /// PostgreSQL folder).
-    public var pgbenchPath = ProcessInfo.processInfo.environment["ASH_BENCH_PGBENCH"] ?? "pgbench"
+    package var pgbenchPath = ProcessInfo.processInfo.environment["ASH_BENCH_PGBENCH"] ?? "pgbench"
 
     /// A pair of targets to report a ratio for.
-    public struct Comparison: Sendable, Hashable, Codable {
-        public var target: String
-        public var reference: String
+    package struct Comparison: Sendable, Hashable, Codable {
+        package var target: String
+        package var reference: String
 
-        public init(target: String, reference: String) {
+        package init(target: String, reference: String) {
             self.target = target
             self.reference = reference
         }
 
         /// Parses `TARGET=REFERENCE`.
-        public init(parsing text: String) throws(BenchError) {
+        package init(parsing text: String) throws(BenchError) {
             let parts = text.split(separator: "=", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw BenchError(.invalidOption, "comparison \"\(text)\" must be TARGET=REFERENCE")
@@ -68,19 +68,19 @@ public struct BenchOptions: Sendable {
         }
     }
 
-    public init(targets: [TargetSpec]) {
+    package init(targets: [TargetSpec]) {
         self.targets = targets
     }
 
     /// The workloads `target` runs, in run order.
-    public func workloads(for target: String) -> [Workload] {
+    package func workloads(for target: String) -> [Workload] {
         guard let only = workloadsByTarget[target] else { return workloads }
         return workloads.filter(only.contains)
     }
 
     /// Checks names and numbers.
     /// - Throws: ``BenchError/Code/invalidOption`` naming the problem.
-    public func validate() throws(BenchError) {
+    package func validate() throws(BenchError) {
         guard !targets.isEmpty else { throw BenchError(.invalidOption, "give at least one --target NAME=URL") }
         var names = Set<String>()
         for target in targets where !names.insert(target.name).inserted {
@@ -114,7 +114,7 @@ public struct BenchOptions: Sendable {
     }
 
     /// Parses `1,16`.
-    public static func parseDepths(_ text: String) throws(BenchError) -> [Int] {
+    package static func parseDepths(_ text: String) throws(BenchError) -> [Int] {
         var depths: [Int] = []
         for part in text.split(separator: ",") {
             guard let depth = Int(part), depth > 0 else {
@@ -126,7 +126,7 @@ public struct BenchOptions: Sendable {
     }
 
     /// Parses `NAME=PID`.
-    public static func parsePID(_ text: String) throws(BenchError) -> (String, Int32) {
+    package static func parsePID(_ text: String) throws(BenchError) -> (String, Int32) {
         let parts = text.split(separator: "=", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, let pid = Int32(parts[1]), pid > 0 else {
             throw BenchError(.invalidOption, "--pid \"\(text)\" must be NAME=PID")
@@ -135,7 +135,7 @@ public struct BenchOptions: Sendable {
     }
 
     /// Parses `NAME=WORKLOAD[,WORKLOAD…]`.
-    public static func parseTargetWorkloads(_ text: String) throws(BenchError) -> (String, [Workload]) {
+    package static func parseTargetWorkloads(_ text: String) throws(BenchError) -> (String, [Workload]) {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
             throw BenchError(.invalidOption, "--workloads-for \"\(text)\" must be NAME=WORKLOAD[,WORKLOAD]")
         }

@@ -12,14 +12,14 @@ import AshEngine
 /// | `ash://host:port` | ashd, through `AshClient` |
 /// | `redis://host:port` | Redis, through `RedisContextStore` |
 /// | `postgres://user:pass@host:port/db` | PostgreSQL, through `PostgresContextStore` |
-public struct TargetSpec: Sendable, Hashable {
+package struct TargetSpec: Sendable, Hashable {
     /// The name results are reported under.
-    public var name: String
+    package var name: String
     /// Where the target is.
-    public var endpoint: Endpoint
+    package var endpoint: Endpoint
 
     /// The kinds of target.
-    public enum Endpoint: Sendable, Hashable {
+    package enum Endpoint: Sendable, Hashable {
         /// The in-process engine; `directory` is required when durable.
         case engine(durability: Durability, directory: String?, shards: Int?)
         case ashd(url: String)
@@ -27,14 +27,14 @@ public struct TargetSpec: Sendable, Hashable {
         case postgres(url: String)
     }
 
-    public init(name: String, endpoint: Endpoint) {
+    package init(name: String, endpoint: Endpoint) {
         self.name = name
         self.endpoint = endpoint
     }
 
     /// Parses `NAME=URL`.
     /// - Throws: ``BenchError/Code/invalidOption`` saying what is wrong.
-    public init(parsing argument: String) throws(BenchError) {
+    package init(parsing argument: String) throws(BenchError) {
         guard let equals = argument.firstIndex(of: "=") else {
             throw BenchError(.invalidOption, "target \"\(argument)\" must be NAME=URL")
         }
@@ -47,7 +47,7 @@ public struct TargetSpec: Sendable, Hashable {
     }
 
     /// The kind of target a URL names.
-    public static func endpoint(_ url: String) throws(BenchError) -> Endpoint {
+    package static func endpoint(_ url: String) throws(BenchError) -> Endpoint {
         let lowered = url.lowercased()
         if lowered.hasPrefix("engine:") { return try engine(String(url.dropFirst("engine:".count))) }
         if lowered.hasPrefix("ash://") || lowered.hasPrefix("ashs://") { return .ashd(url: url) }
@@ -93,7 +93,7 @@ public struct TargetSpec: Sendable, Hashable {
     }
 
     /// A short label of the kind: `engine`, `ashd`, `redis`, `postgres`.
-    public var kind: String {
+    package var kind: String {
         switch endpoint {
         case .engine: "engine"
         case .ashd: "ashd"

@@ -1,7 +1,7 @@
 /// Number formatting shared by the table, the SVG and the progress line.
-public enum Format {
+package enum Format {
     /// `1.23M`, `456k`, `789`.
-    public static func rate(_ value: Double) -> String {
+    package static func rate(_ value: Double) -> String {
         switch value {
         case 1e6...: fixed(value / 1e6, value >= 1e7 ? 1 : 2) + "M"
         case 1e3...: fixed(value / 1e3, value >= 1e5 ? 0 : 1) + "k"
@@ -10,7 +10,7 @@ public enum Format {
     }
 
     /// Microseconds: `12.3`, `1234`, `0.42`.
-    public static func micros(_ value: Double) -> String {
+    package static func micros(_ value: Double) -> String {
         switch value {
         case 100...: fixed(value, 0)
         case 10...: fixed(value, 1)
@@ -19,13 +19,13 @@ public enum Format {
     }
 
     /// `2.0s`.
-    public static func seconds(_ value: Double) -> String { fixed(value, 1) + "s" }
+    package static func seconds(_ value: Double) -> String { fixed(value, 1) + "s" }
 
     /// `1.93x`.
-    public static func ratio(_ value: Double?) -> String { value.map { fixed($0, 2) + "x" } ?? "-" }
+    package static func ratio(_ value: Double?) -> String { value.map { fixed($0, 2) + "x" } ?? "-" }
 
     /// A value with `digits` decimals, without Foundation.
-    public static func fixed(_ value: Double, _ digits: Int) -> String {
+    package static func fixed(_ value: Double, _ digits: Int) -> String {
         guard value.isFinite else { return "-" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }

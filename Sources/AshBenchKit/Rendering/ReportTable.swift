@@ -1,7 +1,7 @@
 /// The readable text form of a report: results, ratios, fairness.
-public enum ReportTable {
+package enum ReportTable {
     /// Every section, ready to print.
-    public static func render(_ report: BenchReport) -> String {
+    package static func render(_ report: BenchReport) -> String {
         var sections = [results(report)]
         if !report.comparisons.isEmpty { sections.append(comparisons(report)) }
         if !report.fairness.isEmpty { sections.append(fairness(report)) }

@@ -2,14 +2,14 @@
 /// by workload and depth, and a latency panel (p50, p99, p99.9) per target
 /// for the headline workload. Both axes are logarithmic: the targets span
 /// several orders of magnitude.
-public enum SVGChart {
+package enum SVGChart {
     /// Colours of the targets, in order (repeating).
     static let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
     /// Colours of p50, p99, p99.9.
     static let percentileColors = ["#59a14f", "#f28e2b", "#e15759"]
 
     /// The SVG document.
-    public static func render(_ report: BenchReport) -> String {
+    package static func render(_ report: BenchReport) -> String {
         let targets = orderedTargets(report)
         let groups = throughputGroups(report)
         let headline = headlineWorkload(report)

@@ -1,19 +1,19 @@
 /// A plain-text table: a header, rows, columns padded to their widest cell
 /// (text left, numbers right).
-public struct TextTable: Sendable {
-    public var header: [String]
-    public var rows: [[String]]
+package struct TextTable: Sendable {
+    package var header: [String]
+    package var rows: [[String]]
     /// Which columns are right-aligned.
-    public var rightAligned: Set<Int>
+    package var rightAligned: Set<Int>
 
-    public init(header: [String], rows: [[String]] = [], rightAligned: Set<Int> = []) {
+    package init(header: [String], rows: [[String]] = [], rightAligned: Set<Int> = []) {
         self.header = header
         self.rows = rows
         self.rightAligned = rightAligned
     }
 
     /// The table as lines joined by `\n`, with a rule under the header.
-    public func render() -> String {
+    package func render() -> String {
         let all = [header] + rows
         var widths = [Int](repeating: 0, count: header.count)
         for row in all {

@@ -1,21 +1,21 @@
 /// Everything one run produced: what `--json` writes.
-public struct BenchReport: Sendable, Hashable, Codable {
+package struct BenchReport: Sendable, Hashable, Codable {
     /// Bumped when a field changes meaning or disappears.
-    public static let currentSchemaVersion = 1
+    package static let currentSchemaVersion = 1
 
-    public var schemaVersion: Int
-    public var metadata: RunMetadata
-    public var results: [BenchResult]
+    package var schemaVersion: Int
+    package var metadata: RunMetadata
+    package var results: [BenchResult]
     /// The `--compare` pairings, per workload and depth.
-    public var comparisons: [ComparisonRow]
-    public var fairness: [FairnessCheck]
+    package var comparisons: [ComparisonRow]
+    package var fairness: [FairnessCheck]
     /// The PostgreSQL comparison with `pgbench -M prepared`, per PostgreSQL
     /// target and depth; absent in reports written before it existed.
-    public var pgbench: [PgbenchCheck]?
+    package var pgbench: [PgbenchCheck]?
     /// Violations over all results; non-zero fails the run.
-    public var violations: Int
+    package var violations: Int
 
-    public init(
+    package init(
         metadata: RunMetadata, results: [BenchResult], comparisons: [ComparisonRow], fairness: [FairnessCheck],
         pgbench: [PgbenchCheck]? = nil
     ) {
@@ -30,37 +30,37 @@ public struct BenchReport: Sendable, Hashable, Codable {
 }
 
 /// How and where the run was made.
-public struct RunMetadata: Sendable, Hashable, Codable {
-    public var tool: String
+package struct RunMetadata: Sendable, Hashable, Codable {
+    package var tool: String
     /// ISO 8601, UTC.
-    public var startedAt: String
-    public var hostname: String
-    public var processorCount: Int
+    package var startedAt: String
+    package var hostname: String
+    package var processorCount: Int
     /// Event-loop threads of ash-bench's network clients; absent in
     /// reports written before the option existed.
-    public var clientThreads: Int?
-    public var connections: Int
-    public var depths: [Int]
+    package var clientThreads: Int?
+    package var connections: Int
+    package var depths: [Int]
     /// The timed part's length, unless ``count`` was given.
-    public var durationSeconds: Double?
-    public var count: Int?
-    public var warmupSeconds: Double
-    public var ttlMilliseconds: Int64
-    public var keyspace: Int
-    public var replays: Int
-    public var memoryContexts: Int
+    package var durationSeconds: Double?
+    package var count: Int?
+    package var warmupSeconds: Double
+    package var ttlMilliseconds: Int64
+    package var keyspace: Int
+    package var replays: Int
+    package var memoryContexts: Int
     /// The target ``BenchResult/ratioToRedis`` is relative to.
-    public var baseline: String
-    public var targets: [TargetInfo]
+    package var baseline: String
+    package var targets: [TargetInfo]
 
     /// A target as given, its URL without password.
-    public struct TargetInfo: Sendable, Hashable, Codable {
-        public var name: String
-        public var kind: String
-        public var url: String
-        public var workloads: [Workload]
+    package struct TargetInfo: Sendable, Hashable, Codable {
+        package var name: String
+        package var kind: String
+        package var url: String
+        package var workloads: [Workload]
 
-        public init(name: String, kind: String, url: String, workloads: [Workload]) {
+        package init(name: String, kind: String, url: String, workloads: [Workload]) {
             self.name = name
             self.kind = kind
             self.url = url
@@ -68,7 +68,7 @@ public struct RunMetadata: Sendable, Hashable, Codable {
         }
     }
 
-    public init(
+    package init(
         tool: String = "ash-bench", startedAt: String, hostname: String, processorCount: Int,
         clientThreads: Int? = nil, connections: Int,
         depths: [Int], durationSeconds: Double?, count: Int?, warmupSeconds: Double, ttlMilliseconds: Int64,

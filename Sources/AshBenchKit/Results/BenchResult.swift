@@ -1,42 +1,42 @@
 /// One target × workload × depth measurement.
-public struct BenchResult: Sendable, Hashable, Codable {
+package struct BenchResult: Sendable, Hashable, Codable {
     /// The target's name (`--target NAME=URL`).
-    public var target: String
+    package var target: String
     /// `engine`, `ashd`, `redis` or `postgres`.
-    public var kind: String
-    public var workload: Workload
+    package var kind: String
+    package var workload: Workload
     /// Pipeline depth: outstanding requests per connection.
-    public var depth: Int
+    package var depth: Int
     /// Connections of the client pool.
-    public var connections: Int
+    package var connections: Int
     /// Concurrent worker tasks: connections × depth.
-    public var concurrency: Int
+    package var concurrency: Int
     /// Operations in the timed part (see ``Workload/unit``).
-    public var operations: Int
+    package var operations: Int
     /// Length of the timed part.
-    public var elapsedSeconds: Double
-    public var opsPerSecond: Double
+    package var elapsedSeconds: Double
+    package var opsPerSecond: Double
     /// For `create+consume`: pairs per second (half of ``opsPerSecond``).
-    public var pairsPerSecond: Double?
+    package var pairsPerSecond: Double?
     /// Latency of one operation.
-    public var latencyMicroseconds: LatencySummary
+    package var latencyMicroseconds: LatencySummary
     /// ``opsPerSecond`` over the baseline's for the same workload and depth.
-    public var ratioToRedis: Double?
+    package var ratioToRedis: Double?
     /// Memory per live context (measured once per target).
-    public var bytesPerContext: Double?
-    public var errors: Int
-    public var violations: Int
+    package var bytesPerContext: Double?
+    package var errors: Int
+    package var violations: Int
     /// Replays rejected, as they must be (`replay`, `mixed`).
-    public var replaysRejected: Int
+    package var replaysRejected: Int
     /// CPU seconds of the server process during the timed part; `nil` when
     /// not measurable (the engine runs in the load generator's process).
-    public var serverCpuSeconds: Double?
+    package var serverCpuSeconds: Double?
     /// CPU seconds of the load generator during the timed part.
-    public var clientCpuSeconds: Double
-    public var firstError: String?
-    public var firstViolation: String?
+    package var clientCpuSeconds: Double
+    package var firstError: String?
+    package var firstViolation: String?
 
-    public init(
+    package init(
         target: String, kind: String, workload: Workload, depth: Int, connections: Int, concurrency: Int,
         operations: Int, elapsedSeconds: Double, latencyMicroseconds: LatencySummary,
         errors: Int, violations: Int, replaysRejected: Int,
@@ -70,7 +70,7 @@ public struct BenchResult: Sendable, Hashable, Codable {
 extension BenchResult {
     /// Writes every field, unmeasured ones as `null`, so the schema's keys
     /// are always present.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(target, forKey: .target)
         try container.encode(kind, forKey: .kind)

@@ -1,16 +1,16 @@
 /// A ratio of one target to another for one workload and depth: the
 /// baseline ratios and the durable pairings (`--compare A=B`).
-public struct ComparisonRow: Sendable, Hashable, Codable {
-    public var target: String
-    public var reference: String
-    public var workload: Workload
-    public var depth: Int
+package struct ComparisonRow: Sendable, Hashable, Codable {
+    package var target: String
+    package var reference: String
+    package var workload: Workload
+    package var depth: Int
     /// Target ops/s over reference ops/s.
-    public var throughputRatio: Double
+    package var throughputRatio: Double
     /// Target p99 over reference p99 (below 1 is better).
-    public var p99Ratio: Double?
+    package var p99Ratio: Double?
 
-    public init(target: String, reference: String, workload: Workload, depth: Int, throughputRatio: Double, p99Ratio: Double?) {
+    package init(target: String, reference: String, workload: Workload, depth: Int, throughputRatio: Double, p99Ratio: Double?) {
         self.target = target
         self.reference = reference
         self.workload = workload
@@ -21,10 +21,10 @@ public struct ComparisonRow: Sendable, Hashable, Codable {
 }
 
 /// Ratios between results of the same run.
-public enum Ratios {
+package enum Ratios {
     /// Sets ``BenchResult/ratioToRedis`` of every result that has a
     /// `baseline` result for the same workload and depth.
-    public static func applyBaseline(_ baseline: String, to results: inout [BenchResult]) {
+    package static func applyBaseline(_ baseline: String, to results: inout [BenchResult]) {
         let reference = index(results.filter { $0.target == baseline })
         for position in results.indices {
             let result = results[position]
@@ -34,7 +34,7 @@ public enum Ratios {
     }
 
     /// One row per workload and depth that both targets of a pairing ran.
-    public static func compare(
+    package static func compare(
         _ comparisons: [BenchOptions.Comparison], in results: [BenchResult]
     ) -> [ComparisonRow] {
         var rows: [ComparisonRow] = []

@@ -1,41 +1,41 @@
 /// `redis-benchmark`'s plain pipelined `SET` next to the same load through
 /// our Redis client: the client is not the bottleneck when ours reaches at
 /// least ``FairnessCheck/requiredShare`` of it.
-public struct FairnessCheck: Sendable, Hashable, Codable {
+package struct FairnessCheck: Sendable, Hashable, Codable {
     /// The share of `redis-benchmark`'s figure ours must reach.
-    public static let requiredShare = 0.8
+    package static let requiredShare = 0.8
 
-    public var target: String
-    public var connections: Int
-    public var depth: Int
+    package var target: String
+    package var connections: Int
+    package var depth: Int
     /// `-n` of `redis-benchmark`, and the most SETs we send.
-    public var requests: Int
+    package var requests: Int
     /// The SETs we sent: ``requests``, or fewer when the time limit passed first.
-    public var ashBenchRequests: Int
+    package var ashBenchRequests: Int
     /// `redis-benchmark`'s requests per second; `nil` when it could not run.
-    public var redisBenchmarkOpsPerSecond: Double?
+    package var redisBenchmarkOpsPerSecond: Double?
     /// Ours, through `RedisContextStore`'s connection pool.
-    public var ashBenchOpsPerSecond: Double
+    package var ashBenchOpsPerSecond: Double
     /// Ours over theirs.
-    public var ratio: Double?
+    package var ratio: Double?
     /// Whether ours reached the required share.
-    public var passed: Bool?
+    package var passed: Bool?
     /// The load generator's CPU seconds during our SETs.
-    public var clientCpuSeconds: Double
+    package var clientCpuSeconds: Double
     /// Redis's CPU seconds during our SETs.
-    public var serverCpuSeconds: Double?
+    package var serverCpuSeconds: Double?
     /// Why `redis-benchmark`'s figure is missing, when it is.
-    public var note: String?
+    package var note: String?
     /// Rounds of each side run, alternately; the figures are each side's
     /// best round (CPU seconds: of our best round). `nil` in files written
     /// before rounds existed (one round).
-    public var rounds: Int?
+    package var rounds: Int?
     /// Threads of each side: `redis-benchmark --threads` and ash-bench's
     /// client event loops. `nil` in files from before (redis-benchmark on
     /// its default one thread).
-    public var threads: Int?
+    package var threads: Int?
 
-    public init(
+    package init(
         target: String, connections: Int, depth: Int, requests: Int, redisBenchmarkOpsPerSecond: Double?,
         ashBenchRequests: Int, ashBenchOpsPerSecond: Double, clientCpuSeconds: Double, serverCpuSeconds: Double?, note: String? = nil
     ) {
@@ -58,7 +58,7 @@ public struct FairnessCheck: Sendable, Hashable, Codable {
 
 extension FairnessCheck {
     /// Writes every field, unknown ones as `null`.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(target, forKey: .target)
         try container.encode(connections, forKey: .connections)

@@ -5,40 +5,40 @@ import Histogram
 /// are clamped to 60 s.
 ///
 /// One per worker task, merged at the end: recording takes no lock.
-public struct LatencyHistogram: Sendable {
+package struct LatencyHistogram: Sendable {
     /// The longest latency recorded exactly.
-    public static let highestNanoseconds: UInt64 = 60_000_000_000
+    package static let highestNanoseconds: UInt64 = 60_000_000_000
 
     private var histogram = Histogram<UInt32>(
         lowestDiscernibleValue: 1, highestTrackableValue: LatencyHistogram.highestNanoseconds,
         numberOfSignificantValueDigits: .two)
 
-    public init() {}
+    package init() {}
 
     /// Records one latency.
     @inline(__always)
-    public mutating func record(nanoseconds: UInt64) {
+    package mutating func record(nanoseconds: UInt64) {
         _ = histogram.record(min(max(nanoseconds, 1), Self.highestNanoseconds))
     }
 
     /// Adds another histogram's counts to this one.
-    public mutating func add(_ other: LatencyHistogram) {
+    package mutating func add(_ other: LatencyHistogram) {
         histogram.add(other.histogram)
     }
 
     /// How many latencies were recorded.
-    public var count: UInt64 { histogram.totalCount }
+    package var count: UInt64 { histogram.totalCount }
 
     /// The latency at `percentile` (0–100), in nanoseconds.
-    public func nanoseconds(atPercentile percentile: Double) -> UInt64 {
+    package func nanoseconds(atPercentile percentile: Double) -> UInt64 {
         histogram.valueAtPercentile(percentile)
     }
 
     /// The largest latency recorded, in nanoseconds (within the resolution).
-    public var maximumNanoseconds: UInt64 { histogram.max }
+    package var maximumNanoseconds: UInt64 { histogram.max }
 
     /// p50, p90, p99, p99.9 and max, in microseconds; zeros when empty.
-    public var summary: LatencySummary {
+    package var summary: LatencySummary {
         guard count > 0 else { return LatencySummary(p50: 0, p90: 0, p99: 0, p999: 0, max: 0) }
         func micro(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1_000 }
         return LatencySummary(

@@ -1,13 +1,13 @@
 /// Latency percentiles of one result, in microseconds.
-public struct LatencySummary: Sendable, Hashable, Codable {
-    public var p50: Double
-    public var p90: Double
-    public var p99: Double
+package struct LatencySummary: Sendable, Hashable, Codable {
+    package var p50: Double
+    package var p90: Double
+    package var p99: Double
     /// p99.9.
-    public var p999: Double
-    public var max: Double
+    package var p999: Double
+    package var max: Double
 
-    public init(p50: Double, p90: Double, p99: Double, p999: Double, max: Double) {
+    package init(p50: Double, p90: Double, p99: Double, p999: Double, max: Double) {
         self.p50 = p50
         self.p90 = p90
         self.p99 = p99

@@ -3,47 +3,47 @@
 /// connections, depth and client threads. The store gets the most out of
 /// PostgreSQL when it reaches at least ``PgbenchCheck/requiredShare`` of
 /// pgbench's pairs per second.
-public struct PgbenchCheck: Sendable, Hashable, Codable {
+package struct PgbenchCheck: Sendable, Hashable, Codable {
     /// The share of pgbench's figure ours must reach.
-    public static let requiredShare = 0.8
+    package static let requiredShare = 0.8
 
     /// The PostgreSQL target.
-    public var target: String
-    public var connections: Int
-    public var depth: Int
+    package var target: String
+    package var connections: Int
+    package var depth: Int
     /// pgbench `-j` and ash-bench's client event loops.
-    public var threads: Int
+    package var threads: Int
     /// Rounds of each side, run alternately; each side's best round counts.
-    public var rounds: Int
+    package var rounds: Int
     /// Seconds per round (pgbench `-T`; ours the same).
-    public var seconds: Int
+    package var seconds: Int
     /// How pgbench reaches the depth: `"none"` at depth 1, else
     /// `"pipeline"` (`\startpipeline` of `depth` statements).
-    public var pgbenchPipelining: String
+    package var pgbenchPipelining: String
     /// pgbench's create+consume pairs per second, its best round; `nil` when it could not run.
-    public var pgbenchPairsPerSecond: Double?
+    package var pgbenchPairsPerSecond: Double?
     /// pgbench's `latency average` per transaction (`depth` pairs) in its best round, ms.
-    public var pgbenchLatencyAverageMilliseconds: Double?
+    package var pgbenchLatencyAverageMilliseconds: Double?
     /// PostgreSQL's CPU seconds during pgbench's best round.
-    public var pgbenchServerCpuSeconds: Double?
+    package var pgbenchServerCpuSeconds: Double?
     /// Ours: pairs per second through the store, its best round.
-    public var ashBenchPairsPerSecond: Double
+    package var ashBenchPairsPerSecond: Double
     /// Ours: p50 and p99 of one store call (a batch at depth > 1) in our best round, µs.
-    public var ashBenchP50Microseconds: Double?
-    public var ashBenchP99Microseconds: Double?
+    package var ashBenchP50Microseconds: Double?
+    package var ashBenchP99Microseconds: Double?
     /// Store calls that failed in our best round.
-    public var ashBenchErrors: Int
+    package var ashBenchErrors: Int
     /// ash-bench's and PostgreSQL's CPU seconds during our best round.
-    public var clientCpuSeconds: Double
-    public var serverCpuSeconds: Double?
+    package var clientCpuSeconds: Double
+    package var serverCpuSeconds: Double?
     /// Ours over pgbench's.
-    public var ratio: Double?
+    package var ratio: Double?
     /// Whether ours reached the required share.
-    public var passed: Bool?
+    package var passed: Bool?
     /// Why pgbench's figure is missing, when it is.
-    public var note: String?
+    package var note: String?
 
-    public init(
+    package init(
         target: String, connections: Int, depth: Int, threads: Int, rounds: Int, seconds: Int,
         pgbenchPairsPerSecond: Double?, ashBenchPairsPerSecond: Double, clientCpuSeconds: Double, note: String? = nil
     ) {
@@ -68,7 +68,7 @@ public struct PgbenchCheck: Sendable, Hashable, Codable {
 
 extension PgbenchCheck {
     /// Writes every field, unknown ones as `null`.
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(target, forKey: .target)
         try container.encode(connections, forKey: .connections)

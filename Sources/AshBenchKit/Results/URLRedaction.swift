@@ -1,8 +1,8 @@
 /// URLs as they may be printed: the password replaced by `***`.
-public enum URLRedaction {
+package enum URLRedaction {
     /// `scheme://user:***@host…` for `scheme://user:secret@host…`; other
     /// text unchanged.
-    public static func redact(_ url: String) -> String {
+    package static func redact(_ url: String) -> String {
         guard let scheme = url.firstRange(of: "://") else { return url }
         let rest = url[scheme.upperBound...]
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex

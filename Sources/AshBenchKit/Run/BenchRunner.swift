@@ -12,18 +12,18 @@ import NIOCore
 ///
 /// Runs go workload by workload, and within one depth target by target, so
 /// that the targets compared are measured close together in time.
-public struct BenchRunner: Sendable {
-    public var options: BenchOptions
-    public var progress: ProgressLine
+package struct BenchRunner: Sendable {
+    package var options: BenchOptions
+    package var progress: ProgressLine
 
-    public init(options: BenchOptions, progress: ProgressLine) {
+    package init(options: BenchOptions, progress: ProgressLine) {
         self.options = options
         self.progress = progress
     }
 
     /// Runs everything and returns the report.
     /// - Throws: ``BenchError`` for bad options or a target that cannot be opened.
-    public func run() async throws -> BenchReport {
+    package func run() async throws -> BenchReport {
         try options.validate()
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let request = try FlowRequest()

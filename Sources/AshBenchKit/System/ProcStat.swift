@@ -2,21 +2,21 @@
 ///
 /// The second field, the command name, is in parentheses and may itself
 /// contain spaces and parentheses, so parsing starts after the *last* `)`.
-public struct ProcStat: Sendable, Hashable {
-    public var pid: Int32
-    public var parentPID: Int32
+package struct ProcStat: Sendable, Hashable {
+    package var pid: Int32
+    package var parentPID: Int32
     /// CPU time in user mode, in clock ticks.
-    public var userTicks: UInt64
+    package var userTicks: UInt64
     /// CPU time in kernel mode, in clock ticks.
-    public var systemTicks: UInt64
+    package var systemTicks: UInt64
     /// User time of waited-for children, in clock ticks.
-    public var childrenUserTicks: UInt64
+    package var childrenUserTicks: UInt64
     /// System time of waited-for children, in clock ticks.
-    public var childrenSystemTicks: UInt64
+    package var childrenSystemTicks: UInt64
     /// Resident set size, in pages.
-    public var residentPages: Int64
+    package var residentPages: Int64
 
-    public init(
+    package init(
         pid: Int32, parentPID: Int32, userTicks: UInt64, systemTicks: UInt64,
         childrenUserTicks: UInt64, childrenSystemTicks: UInt64, residentPages: Int64
     ) {
@@ -31,7 +31,7 @@ public struct ProcStat: Sendable, Hashable {
 
     /// Parses the text of `/proc/<pid>/stat`.
     /// - Throws: ``BenchError/Code/malformedInput`` when fields are missing.
-    public init(parsing text: String) throws(BenchError) {
+    package init(parsing text: String) throws(BenchError) {
         guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") , open < close else {
             throw BenchError(.malformedInput, "/proc stat line without (comm)")
         }
@@ -62,10 +62,10 @@ public struct ProcStat: Sendable, Hashable {
     }
 
     /// Own user + system ticks.
-    public var ownTicks: UInt64 { userTicks + systemTicks }
+    package var ownTicks: UInt64 { userTicks + systemTicks }
 
     /// Own ticks plus those of children that have exited and were waited for.
-    public var ticksWithExitedChildren: UInt64 { ownTicks + childrenUserTicks + childrenSystemTicks }
+    package var ticksWithExitedChildren: UInt64 { ownTicks + childrenUserTicks + childrenSystemTicks }
 }
 
 extension Substring {

@@ -5,9 +5,9 @@ import Darwin
 #endif
 
 /// CPU time and resident memory of this process.
-public enum ProcessCPU {
+package enum ProcessCPU {
     /// User plus system CPU seconds this process has used (`getrusage`).
-    public static func selfSeconds() -> Double {
+    package static func selfSeconds() -> Double {
         var usage = rusage()
         #if canImport(Glibc)
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)

@@ -7,49 +7,49 @@ import Darwin
 #endif
 
 /// Reads CPU time and resident memory of local processes from `/proc`.
-public enum ProcessProbe {
+package enum ProcessProbe {
     /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
-    public static var ticksPerSecond: Double { Double(max(1, sysconf(Int32(_SC_CLK_TCK)))) }
+    package static var ticksPerSecond: Double { Double(max(1, sysconf(Int32(_SC_CLK_TCK)))) }
     /// Bytes per page.
-    public static var pageSize: Int64 { Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))) }
+    package static var pageSize: Int64 { Int64(max(1, sysconf(Int32(_SC_PAGESIZE)))) }
 
     /// `/proc/<pid>/stat` parsed, or `nil` when the process is gone or `/proc` is absent.
-    public static func stat(of pid: Int32) -> ProcStat? {
+    package static func stat(of pid: Int32) -> ProcStat? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
         return try? ProcStat(parsing: text)
     }
 
     /// CPU seconds of a process alone.
-    public static func cpuSeconds(of pid: Int32) -> Double? {
+    package static func cpuSeconds(of pid: Int32) -> Double? {
         stat(of: pid).map { Double($0.ownTicks) / ticksPerSecond }
     }
 
     /// CPU seconds of a process tree: the process, the children it has
     /// waited for, and its live children (PostgreSQL's backends).
-    public static func treeCPUSeconds(of pid: Int32) -> Double? {
+    package static func treeCPUSeconds(of pid: Int32) -> Double? {
         guard let root = stat(of: pid) else { return nil }
         let children = childStats(of: pid)
         return treeCPUSeconds(root: root, children: children, ticksPerSecond: ticksPerSecond)
     }
 
     /// The arithmetic of ``treeCPUSeconds(of:)``, for tests.
-    public static func treeCPUSeconds(root: ProcStat, children: [ProcStat], ticksPerSecond: Double) -> Double {
+    package static func treeCPUSeconds(root: ProcStat, children: [ProcStat], ticksPerSecond: Double) -> Double {
         let ticks = children.reduce(root.ticksWithExitedChildren) { $0 + $1.ownTicks }
         return Double(ticks) / ticksPerSecond
     }
 
     /// Resident bytes of a process.
-    public static func residentBytes(of pid: Int32) -> Int64? {
+    package static func residentBytes(of pid: Int32) -> Int64? {
         stat(of: pid).map { $0.residentPages * pageSize }
     }
 
     /// Resident bytes of this process.
-    public static func selfResidentBytes() -> Int64? {
+    package static func selfResidentBytes() -> Int64? {
         residentBytes(of: getpid())
     }
 
     /// The direct children of `pid` that are alive now.
-    public static func childStats(of pid: Int32) -> [ProcStat] {
+    package static func childStats(of pid: Int32) -> [ProcStat] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { entry in
             guard let child = Int32(entry) else { return nil }

@@ -1,10 +1,10 @@
 /// The `field:value` lines of a Redis `INFO` reply.
-public struct RedisInfo: Sendable, Hashable {
+package struct RedisInfo: Sendable, Hashable {
     /// Every field, by name.
-    public var fields: [String: String]
+    package var fields: [String: String]
 
     /// Parses `INFO` text: `# Section` headers, `name:value` lines, CRLF or LF.
-    public init(parsing text: String) {
+    package init(parsing text: String) {
         var fields: [String: String] = [:]
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             guard !line.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { continue }
@@ -14,13 +14,13 @@ public struct RedisInfo: Sendable, Hashable {
     }
 
     /// A field as an integer.
-    public func integer(_ name: String) -> Int64? { fields[name].flatMap { Int64($0) } }
+    package func integer(_ name: String) -> Int64? { fields[name].flatMap { Int64($0) } }
 
     /// A field as a number.
-    public func number(_ name: String) -> Double? { fields[name].flatMap { Double($0) } }
+    package func number(_ name: String) -> Double? { fields[name].flatMap { Double($0) } }
 
     /// `used_cpu_user + used_cpu_sys` (the server's own CPU seconds).
-    public var cpuSeconds: Double? {
+    package var cpuSeconds: Double? {
         guard let user = number("used_cpu_user"), let system = number("used_cpu_sys") else { return nil }
         return user + system
     }

@@ -9,14 +9,14 @@ import NIOPosix
 /// `--connections`. CPU and memory come from the server's `STATS`
 /// (`process.cpu.*`, `process.memory.resident.bytes`, `contexts.live`) or,
 /// when it lacks them, from `/proc/<pid>` of a `--pid` given for it.
-public final class AshdTarget: BenchTarget {
+package final class AshdTarget: BenchTarget {
     /// One per event loop of NIO's shared group, which the client runs on.
-    public let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
-    public let client: AshClient
-    public var store: any ContextStore { client }
+    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
+    package let client: AshClient
+    package var store: any ContextStore { client }
     private let pid: Int32?
 
-    public init(url: String, connections: Int, pid: Int32?) async throws {
+    package init(url: String, connections: Int, pid: Int32?) async throws {
         var configuration = try AshClientConfiguration(url: url)
         configuration.connectionCount = connections
         configuration.clientName = "ash-bench"
@@ -30,8 +30,8 @@ public final class AshdTarget: BenchTarget {
         }
     }
 
-    public func sample() async -> ResourceSample {
-        let stats = (try? await client.stats()) ?? [:]
+    package func sample() async -> ResourceSample {
+        let stats = (try? await client.statistics()) ?? [:]
         var sample = ResourceSample(liveContexts: stats["contexts.live"])
         if let user = stats["process.cpu.user.microseconds"], let system = stats["process.cpu.system.microseconds"] {
             sample.cpuSeconds = Double(user + system) / 1e6
@@ -46,7 +46,7 @@ public final class AshdTarget: BenchTarget {
         return sample
     }
 
-    public func close() async {
+    package func close() async {
         await client.close()
     }
 }

@@ -4,7 +4,7 @@ import AshStore
 /// A store under load, as the load generator sees it: the store, through
 /// the `ContextStore` contract alone (each store's fast paths are its
 /// requirements), plus what the store's server reports about itself.
-public protocol BenchTarget: Sendable {
+package protocol BenchTarget: Sendable {
     /// The store every operation runs against.
     var store: any ContextStore { get }
 
@@ -25,7 +25,7 @@ public protocol BenchTarget: Sendable {
 }
 
 extension BenchTarget {
-    public var workerExecutors: [any TaskExecutor] { [] }
+    package var workerExecutors: [any TaskExecutor] { [] }
 
     /// The executor worker `index` prefers, if any.
     func workerExecutor(_ index: Int) -> (any TaskExecutor)? {
@@ -34,36 +34,36 @@ extension BenchTarget {
     }
 
     /// Issues a context.
-    public func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
+    package func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
         try await store.create(CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds))
     }
 
     /// Consumes a context at the store's now.
-    public func consume(_ contextId: String) async throws -> ConsumeResult {
+    package func consume(_ contextId: String) async throws -> ConsumeResult {
         try await store.consume(contextId, now: store.clock.nowMilliseconds())
     }
 
     /// Issues `count` contexts with the store's batch create (pipelined or
     /// one statement); results in order.
-    public func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
+    package func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
         let request = CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds)
         return await store.create(Array(repeating: request, count: count)).map { $0.mapError { $0 } }
     }
 
     /// Consumes each context at the store's now with its batch consume;
     /// results in order.
-    public func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
+    package func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
         await store.consume(contextIds, now: store.clock.nowMilliseconds()).map { $0.mapError { $0 } }
     }
 
     /// Reads a context.
-    public func get(_ contextId: String) async throws -> AshContext? {
+    package func get(_ contextId: String) async throws -> AshContext? {
         try await store.get(contextId)
     }
 
     /// Verifies a request as a server would: the store's `verify` (one
     /// round trip to ashd), or, `inSteps`, a get and then a consume.
-    public func verify(_ request: AshVerificationRequest, expectedBinding: String, inSteps: Bool = false) async throws {
+    package func verify(_ request: AshVerificationRequest, expectedBinding: String, inSteps: Bool = false) async throws {
         let now = store.clock.nowMilliseconds()
         if inSteps {
             _ = try await store.verifyInSteps(request, expectedBinding: expectedBinding, now: now)
@@ -74,16 +74,16 @@ extension BenchTarget {
 }
 
 /// CPU and memory of a target's server at one moment.
-public struct ResourceSample: Sendable, Hashable {
+package struct ResourceSample: Sendable, Hashable {
     /// CPU seconds the server process has used so far.
-    public var cpuSeconds: Double?
+    package var cpuSeconds: Double?
     /// The memory figure bytes per context is computed from (Redis
     /// `used_memory`, resident bytes, or PostgreSQL relation size).
-    public var memoryBytes: Int64?
+    package var memoryBytes: Int64?
     /// Contexts the server holds, when it says.
-    public var liveContexts: Int64?
+    package var liveContexts: Int64?
 
-    public init(cpuSeconds: Double? = nil, memoryBytes: Int64? = nil, liveContexts: Int64? = nil) {
+    package init(cpuSeconds: Double? = nil, memoryBytes: Int64? = nil, liveContexts: Int64? = nil) {
         self.cpuSeconds = cpuSeconds
         self.memoryBytes = memoryBytes
         self.liveContexts = liveContexts
@@ -91,7 +91,7 @@ public struct ResourceSample: Sendable, Hashable {
 
     /// Bytes per context between two samples: the memory delta over the
     /// live-context delta when the server reports it, else over `created`.
-    public static func bytesPerContext(before: ResourceSample, after: ResourceSample, created: Int) -> Double? {
+    package static func bytesPerContext(before: ResourceSample, after: ResourceSample, created: Int) -> Double? {
         guard let start = before.memoryBytes, let end = after.memoryBytes else { return nil }
         var contexts = Int64(created)
         if let liveStart = before.liveContexts, let liveEnd = after.liveContexts, liveEnd > liveStart {
@@ -102,7 +102,7 @@ public struct ResourceSample: Sendable, Hashable {
     }
 
     /// CPU seconds between two samples.
-    public static func cpuSeconds(before: ResourceSample, after: ResourceSample) -> Double? {
+    package static func cpuSeconds(before: ResourceSample, after: ResourceSample) -> Double? {
         guard let start = before.cpuSeconds, let end = after.cpuSeconds else { return nil }
         return max(0, end - start)
     }

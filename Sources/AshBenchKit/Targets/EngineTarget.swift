@@ -14,14 +14,14 @@ import Synchronization
 /// during the measurements of the targets after it, as their load
 /// generator's CPU. What expired meanwhile is removed before the engine's
 /// next measurement, untimed.
-public final class EngineTarget: BenchTarget {
-    public let engine: ContextEngine
-    public var store: any ContextStore { engine }
+package final class EngineTarget: BenchTarget {
+    package let engine: ContextEngine
+    package var store: any ContextStore { engine }
     private let persistence: LMDBContextPersistence?
     private let wheels = Mutex<Task<Void, Never>?>(nil)
 
     /// Opens an engine; durable ones on LMDB in `directory`.
-    public static func open(durability: Durability, directory: String?, shards: Int?) async throws -> EngineTarget {
+    package static func open(durability: Durability, directory: String?, shards: Int?) async throws -> EngineTarget {
         var configuration = EngineConfiguration(maximumContexts: 100_000_000)
         if let shards { configuration.shardCount = shards }
         guard durability != .none else {
@@ -37,14 +37,14 @@ public final class EngineTarget: BenchTarget {
     /// Wraps an engine (and closes `persistence`, its store, on
     /// ``close()``); its timer wheels run from ``startWheels()`` to
     /// ``stopWheels()``.
-    public init(engine: ContextEngine, persistence: LMDBContextPersistence? = nil) {
+    package init(engine: ContextEngine, persistence: LMDBContextPersistence? = nil) {
         self.engine = engine
         self.persistence = persistence
     }
 
     /// Removes what expired, then drives the timer wheels every tick, as
     /// `ContextEngine.run()` does.
-    public func startWheels() async {
+    package func startWheels() async {
         _ = await engine.removeExpired()
         driveWheels()
     }
@@ -64,7 +64,7 @@ public final class EngineTarget: BenchTarget {
 
     /// Stops the timer wheels; contexts expire unreclaimed until
     /// ``startWheels()``.
-    public func stopWheels() async {
+    package func stopWheels() async {
         let task = wheels.withLock { task in
             defer { task = nil }
             return task
@@ -73,13 +73,13 @@ public final class EngineTarget: BenchTarget {
         await task?.value
     }
 
-    public func sample() async -> ResourceSample {
-        let live = await engine.stats().total.live
+    package func sample() async -> ResourceSample {
+        let live = await engine.statistics().total.live
         return ResourceSample(cpuSeconds: nil, memoryBytes: ProcessProbe.selfResidentBytes(), liveContexts: Int64(live))
     }
 
     /// Stops the wheels and closes the persistence.
-    public func close() async {
+    package func close() async {
         await stopWheels()
         try? await persistence?.close()
     }

@@ -28,21 +28,21 @@ import PostgresNIO
 /// the `--pid` given for the target or, when none is, the parent of the
 /// backend that answers `SELECT pg_backend_pid()` (this needs the server on
 /// this machine; otherwise CPU is not reported).
-public final class PostgresTarget: BenchTarget {
-    public let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
-    public let client: PostgresClient
-    public let postgres: PostgresContextStore
-    public var store: any ContextStore { postgres }
+package final class PostgresTarget: BenchTarget {
+    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
+    package let client: PostgresClient
+    package let postgres: PostgresContextStore
+    package var store: any ContextStore { postgres }
     /// Where the server is and who we are, for pgbench.
-    public let configuration: PostgresConfiguration
+    package let configuration: PostgresConfiguration
     private let service: Task<Void, Never>
     private let postmaster: Int32?
     private static let logger = Logger(label: "ash-bench.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// The table the benchmark's contexts go in.
-    public static let tableName = "ash_bench_contexts"
+    package static let tableName = "ash_bench_contexts"
 
-    public init(url: String, connections: Int, pid: Int32?) async throws {
+    package init(url: String, connections: Int, pid: Int32?) async throws {
         var configuration = try PostgresConfiguration(url: url)
         configuration.maximumConnections = connections
         self.configuration = configuration
@@ -81,7 +81,7 @@ public final class PostgresTarget: BenchTarget {
         }
     }
 
-    public func sample() async -> ResourceSample {
+    package func sample() async -> ResourceSample {
         var sample = ResourceSample(cpuSeconds: postmaster.flatMap(ProcessProbe.treeCPUSeconds(of:)))
         let query = PostgresQuery(
             unsafeSQL: "SELECT pg_total_relation_size('\(Self.tableName)')::int8, (SELECT count(*) FROM \(Self.tableName))::int8")
@@ -98,7 +98,7 @@ public final class PostgresTarget: BenchTarget {
         return sample
     }
 
-    public func close() async {
+    package func close() async {
         service.cancel()
         await service.value
     }

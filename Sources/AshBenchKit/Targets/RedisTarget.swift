@@ -9,18 +9,18 @@ import NIOPosix
 /// consume), with one pooled connection per `--connections`. CPU is
 /// `INFO cpu` (`used_cpu_user + used_cpu_sys`), memory `INFO memory`
 /// `used_memory`.
-public final class RedisTarget: BenchTarget {
+package final class RedisTarget: BenchTarget {
     /// One per event loop of NIO's shared group, which the client runs on.
-    public let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
-    public let redis: RedisContextStore
-    public var store: any ContextStore { redis }
+    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
+    package let redis: RedisContextStore
+    package var store: any ContextStore { redis }
     /// Where the server is, for `redis-benchmark`.
-    public let configuration: RedisConfiguration
+    package let configuration: RedisConfiguration
 
     /// The key prefix of the benchmark's contexts, apart from an application's.
-    public static let keyPrefix = "ash-bench:ctx:"
+    package static let keyPrefix = "ash-bench:ctx:"
 
-    public init(url: String, connections: Int) async throws {
+    package init(url: String, connections: Int) async throws {
         var configuration = try RedisConfiguration(url: url)
         configuration.connectionCount = connections
         self.configuration = configuration
@@ -35,13 +35,13 @@ public final class RedisTarget: BenchTarget {
 
     /// `count` plain `SET key value`s pipelined, for the fairness check;
     /// returns how many succeeded.
-    public func set(_ key: String, _ value: String, count: Int) async -> Int {
+    package func set(_ key: String, _ value: String, count: Int) async -> Int {
         let replies = await redis.send(Array(repeating: RESPCommand("SET", key, value), count: count))
         return replies.count { if case .success(.simpleString) = $0 { true } else { false } }
     }
 
     /// A plain `SET key value`, for the fairness check.
-    public func set(_ key: String, _ value: String) async throws {
+    package func set(_ key: String, _ value: String) async throws {
         switch try await redis.send(RESPCommand("SET", key, value)) {
         case .simpleString: return
         case let reply: throw BenchError(.targetUnavailable, "SET answered \(reply)")
@@ -49,19 +49,19 @@ public final class RedisTarget: BenchTarget {
     }
 
     /// `INFO section`, parsed.
-    public func info(_ section: String) async throws -> RedisInfo {
+    package func info(_ section: String) async throws -> RedisInfo {
         let reply = try await redis.send(RESPCommand("INFO", section))
         guard let text = reply.string else { throw BenchError(.malformedInput, "INFO answered \(reply)") }
         return RedisInfo(parsing: text)
     }
 
-    public func sample() async -> ResourceSample {
+    package func sample() async -> ResourceSample {
         let cpu = try? await info("cpu")
         let memory = try? await info("memory")
         return ResourceSample(cpuSeconds: cpu?.cpuSeconds, memoryBytes: memory?.integer("used_memory"))
     }
 
-    public func close() async {
+    package func close() async {
         await redis.shutdown()
     }
 }

@@ -1,9 +1,9 @@
 /// Opens the target a ``TargetSpec`` names.
-public enum TargetFactory {
+package enum TargetFactory {
     /// Opens `spec` with a pool of `connections` connections.
     /// - Parameter pid: the server's process id, for CPU and memory from `/proc`.
     /// - Throws: ``BenchError/Code/targetUnavailable`` when it cannot be reached.
-    public static func open(_ spec: TargetSpec, connections: Int, pid: Int32?) async throws -> any BenchTarget {
+    package static func open(_ spec: TargetSpec, connections: Int, pid: Int32?) async throws -> any BenchTarget {
         do {
             switch spec.endpoint {
             case .engine(let durability, let directory, let shards):

@@ -3,20 +3,20 @@ import AshStore
 
 /// What a client does before calling a protected endpoint: canonicalize
 /// the JSON body and build the proof from the issued context.
-public struct FlowRequest: Sendable {
+package struct FlowRequest: Sendable {
     /// The endpoint every context is bound to.
-    public let binding: String
+    package let binding: String
     /// The request body.
-    public let body: [UInt8]
+    package let body: [UInt8]
     /// The body's canonical form (canonicalized once: every request sends
     /// the same body).
-    public let canonicalBody: String
+    package let canonicalBody: String
 
     /// The content type of ``body``.
-    public static let contentType = "application/json"
+    package static let contentType = "application/json"
 
     /// - Throws: ``AshError`` when `body` is not JSON the canonicalizer accepts.
-    public init(
+    package init(
         binding: String = AshBinding.normalize(method: "POST", path: "/api/transfer"),
         body: String = #"{"to":"acct-4711","amount":250.5,"currency":"EUR","memo":"ash-bench","tags":["a","b"]}"#
     ) throws(AshError) {
@@ -26,7 +26,7 @@ public struct FlowRequest: Sendable {
     }
 
     /// The request a client sends with `context`.
-    public func request(for context: AshContextPublicInfo) -> AshVerificationRequest {
+    package func request(for context: AshContextPublicInfo) -> AshVerificationRequest {
         let proof = AshProof.build(
             mode: context.mode,
             binding: binding,

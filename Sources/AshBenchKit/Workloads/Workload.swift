@@ -3,7 +3,7 @@
 /// Every store call is checked: a fresh context that is not `consumed` on
 /// its first consume, a replay that is accepted, a proof that is refused
 /// or a missing id that consumes are *violations*.
-public enum Workload: String, Sendable, Hashable, CaseIterable, Codable {
+package enum Workload: String, Sendable, Hashable, CaseIterable, Codable {
     /// Issue contexts. One operation: one create.
     case create
     /// Consume contexts issued before the timed part. One operation: one consume.
@@ -26,16 +26,16 @@ public enum Workload: String, Sendable, Hashable, CaseIterable, Codable {
     case mixed
 
     /// Whether an operation is half of a create+consume pair.
-    public var countsPairs: Bool { self == .createConsume }
+    package var countsPairs: Bool { self == .createConsume }
 
     /// Whether depth means pipelining: one worker per connection sending
     /// `depth` operations together, as `redis-benchmark -P` does. The other
     /// workloads (a proof between create and consume, replays after a
     /// consume) reach depth with `connections × depth` concurrent workers.
-    public var pipelines: Bool { self == .create || self == .consume || self == .createConsume }
+    package var pipelines: Bool { self == .create || self == .consume || self == .createConsume }
 
     /// What one operation is, for the table and the JSON.
-    public var unit: String {
+    package var unit: String {
         switch self {
         case .create: "create"
         case .consume: "consume"
@@ -49,7 +49,7 @@ public enum Workload: String, Sendable, Hashable, CaseIterable, Codable {
 
     /// Parses a comma-separated list such as `create,create+consume`; `all`
     /// names every workload.
-    public static func parseList(_ text: String) throws(BenchError) -> [Workload] {
+    package static func parseList(_ text: String) throws(BenchError) -> [Workload] {
         var workloads: [Workload] = []
         for name in text.split(separator: ",") {
             if name == "all" {

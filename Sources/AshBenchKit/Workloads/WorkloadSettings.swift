@@ -1,16 +1,16 @@
 /// What every worker of one timed part shares.
-public struct WorkloadSettings: Sendable {
+package struct WorkloadSettings: Sendable {
     /// The TTL of contexts created during the timed part, in ms.
-    public var ttlMilliseconds: Int64
+    package var ttlMilliseconds: Int64
     /// Replays after each consume in `replay`.
-    public var replays: Int
+    package var replays: Int
     /// The request `flow` sends.
-    public var request: FlowRequest
+    package var request: FlowRequest
     /// Operations a worker sends together (pipelined) in the workloads
     /// that pipeline (``Workload/pipelines``); 1 sends them one by one.
-    public var pipelineDepth: Int
+    package var pipelineDepth: Int
 
-    public init(ttlMilliseconds: Int64, replays: Int, request: FlowRequest, pipelineDepth: Int = 1) {
+    package init(ttlMilliseconds: Int64, replays: Int, request: FlowRequest, pipelineDepth: Int = 1) {
         self.ttlMilliseconds = ttlMilliseconds
         self.replays = replays
         self.request = request

@@ -5,8 +5,8 @@ import AshStore
 /// ``step(_:)``, every outcome checked and counted in the worker's tally.
 ///
 /// Owned by its task; never shared.
-public struct WorkloadWorker {
-    public let workload: Workload
+package struct WorkloadWorker {
+    package let workload: Workload
     private let target: any BenchTarget
     private let settings: WorkloadSettings
     /// Pre-created ids for `consume`, used from the end.
@@ -17,7 +17,7 @@ public struct WorkloadWorker {
     private var lastConsumed: String?
     private var identifiers = AshIdentifierGenerator(bufferSize: 1_024)
 
-    public init(workload: Workload, target: any BenchTarget, settings: WorkloadSettings, prepared: [String] = []) {
+    package init(workload: Workload, target: any BenchTarget, settings: WorkloadSettings, prepared: [String] = []) {
         self.workload = workload
         self.target = target
         self.settings = settings
@@ -26,7 +26,7 @@ public struct WorkloadWorker {
 
     /// Runs one iteration; returns the monotonic time it ended, or `nil`
     /// when there is nothing left to do (`consume` ran out of contexts).
-    public mutating func step(_ tally: inout WorkerTally) async -> UInt64? {
+    package mutating func step(_ tally: inout WorkerTally) async -> UInt64? {
         if settings.pipelineDepth > 1, workload.pipelines { return await pipelinedStep(&tally) }
         switch workload {
         case .create: return await create(&tally)

@@ -144,7 +144,7 @@ actor Shard {
         return count
     }
 
-    var statistics: EngineStatistics { state.statistics }
+    var statistics: EngineCounters { state.statistics }
 
     func checkInvariants() { state.checkInvariants() }
 

@@ -17,7 +17,7 @@ struct ShardState {
     var bindings = BindingTable()
     var wheel: TimerWheel<UInt64>
     var identifiers = AshIdentifierGenerator()
-    var counters = EngineStatistics()
+    var counters = EngineCounters()
 
     init(shardIndex: Int, configuration: EngineConfiguration, now: Int64) {
         self.shardIndex = shardIndex
@@ -35,7 +35,7 @@ struct ShardState {
     /// Issues a context whose id maps to this shard.
     ///
     /// A create refused only because this shard is full is not counted in
-    /// ``EngineStatistics/rejectedAtCapacity``: the engine tries another
+    /// ``EngineCounters/rejectedAtCapacity``: the engine tries another
     /// shard, and counts the refusal when every shard is full.
     mutating func create(_ request: CreateRequest, now: Int64) -> Result<IssuedContext, ContextStoreError> {
         let expiresAt: Int64
@@ -351,7 +351,7 @@ struct ShardState {
         UInt64(slot) | UInt64(generation) << 32
     }
 
-    var statistics: EngineStatistics {
+    var statistics: EngineCounters {
         var statistics = counters
         statistics.live = table.count
         return statistics

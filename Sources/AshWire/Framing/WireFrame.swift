@@ -4,16 +4,16 @@ import NIOCore
 ///
 /// The length counts the bytes after itself (opcode, request id and
 /// payload), so it is at least 5. All integers are big-endian.
-public struct WireFrame: Sendable, Hashable {
+package struct WireFrame: Sendable, Hashable {
     /// The command (in a request) or the command answered / `E` (in a reply).
-    public var opcode: UInt8
+    package var opcode: UInt8
     /// Chosen by the client, echoed by the server; 0 is reserved for the
     /// server's connection-level errors.
-    public var requestId: UInt32
+    package var requestId: UInt32
     /// The bytes after the header, as a slice of the received buffer.
-    public var payload: ByteBuffer
+    package var payload: ByteBuffer
 
-    public init(opcode: UInt8, requestId: UInt32, payload: ByteBuffer) {
+    package init(opcode: UInt8, requestId: UInt32, payload: ByteBuffer) {
         self.opcode = opcode
         self.requestId = requestId
         self.payload = payload
@@ -32,7 +32,7 @@ public struct WireFrame: Sendable, Hashable {
     /// - Throws: ``WireError/Code/malformedFrame`` for a length below 5,
     ///   ``WireError/Code/frameTooLarge`` for one above `maximumLength`.
     /// - Complexity: O(1); the payload is a slice, not a copy.
-    public static func parse(from buffer: inout ByteBuffer, maximumLength: Int) throws(WireError) -> WireFrame? {
+    package static func parse(from buffer: inout ByteBuffer, maximumLength: Int) throws(WireError) -> WireFrame? {
         // One buffer access for the whole header.
         let header = buffer.withUnsafeReadableBytes { raw -> (length: UInt32, opcode: UInt8, requestId: UInt32)? in
             guard raw.count >= WireProtocol.lengthFieldSize else { return nil }

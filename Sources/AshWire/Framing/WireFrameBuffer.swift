@@ -15,21 +15,21 @@ import NIOCore
 /// are released.
 ///
 /// Not thread-safe: owned by one channel handler.
-public struct WireFrameBuffer {
+package struct WireFrameBuffer {
     /// The largest length field accepted.
-    public let maximumFrameLength: Int
+    package let maximumFrameLength: Int
     /// The start of a frame that did not complete in the reads so far; its
     /// bytes come before those of `current`.
     private var partial: ByteBuffer?
     /// The rest of the latest read, not yet split into frames.
     private var current: ByteBuffer?
 
-    public init(maximumFrameLength: Int) {
+    package init(maximumFrameLength: Int) {
         self.maximumFrameLength = maximumFrameLength
     }
 
     /// Bytes received and not yet part of a returned frame.
-    public var bufferedBytes: Int { (partial?.readableBytes ?? 0) + (current?.readableBytes ?? 0) }
+    package var bufferedBytes: Int { (partial?.readableBytes ?? 0) + (current?.readableBytes ?? 0) }
 
     /// The memory the buffered bytes keep allocated: the capacity of the
     /// storage they live in (0 when nothing is buffered).
@@ -39,10 +39,10 @@ public struct WireFrameBuffer {
     /// ``smallFrameBytes``, its length; for a longer one, at most twice the
     /// bytes received (NIO rounds capacities up to a power of two). Never
     /// more than the frame's length rounded up to a power of two.
-    public var storageBytes: Int { (partial?.storageCapacity ?? 0) + (current?.storageCapacity ?? 0) }
+    package var storageBytes: Int { (partial?.storageCapacity ?? 0) + (current?.storageCapacity ?? 0) }
 
     /// Adds received bytes.
-    public mutating func append(_ bytes: ByteBuffer) {
+    package mutating func append(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0 else { return }
         guard var rest = current else {
             current = bytes
@@ -55,7 +55,7 @@ public struct WireFrameBuffer {
     }
 
     /// Drops everything buffered (the connection is closing).
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         partial = nil
         current = nil
     }
@@ -64,7 +64,7 @@ public struct WireFrameBuffer {
     ///
     /// - Throws: the errors of ``WireFrame/parse(from:maximumLength:)``;
     ///   after one the stream cannot be resynchronised: close.
-    public mutating func nextFrame() throws(WireError) -> WireFrame? {
+    package mutating func nextFrame() throws(WireError) -> WireFrame? {
         if partial != nil {
             return try completePartial()
         }
@@ -137,5 +137,5 @@ public struct WireFrameBuffer {
 
     /// Frames up to this size (length field included) are given all their
     /// storage as soon as they are kept.
-    public static let smallFrameBytes = 4_096
+    package static let smallFrameBytes = 4_096
 }

@@ -6,21 +6,21 @@ import NIOCore
 /// Throws a ``WireError`` (`WIRE_MALFORMED_FRAME` or `WIRE_FRAME_TOO_LARGE`)
 /// on which the connection must be closed: after a bad length field the
 /// stream cannot be resynchronised.
-public struct WireFrameDecoder: NIOSingleStepByteToMessageDecoder {
-    public typealias InboundOut = WireFrame
+package struct WireFrameDecoder: NIOSingleStepByteToMessageDecoder {
+    package typealias InboundOut = WireFrame
 
     /// The largest length field accepted.
-    public let maximumFrameLength: Int
+    package let maximumFrameLength: Int
 
-    public init(maximumFrameLength: Int = WireLimits.defaultMaximumFrameLength) {
+    package init(maximumFrameLength: Int = WireLimits.defaultMaximumFrameLength) {
         self.maximumFrameLength = maximumFrameLength
     }
 
-    public mutating func decode(buffer: inout ByteBuffer) throws -> WireFrame? {
+    package mutating func decode(buffer: inout ByteBuffer) throws -> WireFrame? {
         try WireFrame.parse(from: &buffer, maximumLength: maximumFrameLength)
     }
 
-    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> WireFrame? {
+    package mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> WireFrame? {
         try decode(buffer: &buffer)
     }
 }

@@ -2,7 +2,7 @@ import AshCore
 
 extension AshMode {
     /// The mode's byte on the wire: 0 `minimal`, 1 `balanced`, 2 `strict`.
-    public var wireValue: UInt8 {
+    package var wireValue: UInt8 {
         switch self {
         case .minimal: 0
         case .balanced: 1
@@ -11,7 +11,7 @@ extension AshMode {
     }
 
     /// The mode with this byte on the wire, or `nil` for any other byte.
-    public init?(wireValue: UInt8) {
+    package init?(wireValue: UInt8) {
         switch wireValue {
         case 0: self = .minimal
         case 1: self = .balanced

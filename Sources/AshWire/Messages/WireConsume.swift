@@ -4,12 +4,12 @@ import AshCore
 ///
 /// Payload: optional `i64` now (absent: the server's clock), string
 /// contextId (1 … 64 bytes).
-public struct WireConsume: Sendable, Hashable {
-    public var contextId: String
+package struct WireConsume: Sendable, Hashable {
+    package var contextId: String
     /// The consume time in Unix ms; `nil` asks the server to use its clock.
-    public var now: Int64?
+    package var now: Int64?
 
-    public init(contextId: String, now: Int64? = nil) {
+    package init(contextId: String, now: Int64? = nil) {
         self.contextId = contextId
         self.now = now
     }
@@ -30,13 +30,13 @@ public struct WireConsume: Sendable, Hashable {
 ///
 /// Payload: optional `i64` now, `u16` count (1 … the server's batch limit),
 /// then `count` strings contextId (1 … 64 bytes).
-public struct WireConsumeBatch: Sendable, Hashable {
-    public var contextIds: [String]
+package struct WireConsumeBatch: Sendable, Hashable {
+    package var contextIds: [String]
     /// The consume time of every entry; `nil` for the server's clock, read
     /// once for the whole batch.
-    public var now: Int64?
+    package var now: Int64?
 
-    public init(contextIds: [String], now: Int64? = nil) {
+    package init(contextIds: [String], now: Int64? = nil) {
         self.contextIds = contextIds
         self.now = now
     }

@@ -4,17 +4,17 @@
 /// Payload: `u32` magic `ASHW`, `u16` minimum version, `u16` maximum
 /// version, bytes token (`u16` count, 0 … 1,024; 0 = none), string client
 /// name (0 … 64 bytes).
-public struct WireHello: Sendable, Hashable {
+package struct WireHello: Sendable, Hashable {
     /// The lowest version the client speaks (≥ 1).
-    public var minimumVersion: UInt16
+    package var minimumVersion: UInt16
     /// The highest version the client speaks (≥ `minimumVersion`).
-    public var maximumVersion: UInt16
+    package var maximumVersion: UInt16
     /// The auth token; empty when the client has none. Never logged.
-    public var token: [UInt8]
+    package var token: [UInt8]
     /// Names the client software for the server's logs, e.g. `ash-swift/1`.
-    public var clientName: String
+    package var clientName: String
 
-    public init(
+    package init(
         minimumVersion: UInt16 = WireProtocol.supportedVersions.lowerBound,
         maximumVersion: UInt16 = WireProtocol.supportedVersions.upperBound,
         token: [UInt8] = [],
@@ -49,14 +49,14 @@ public struct WireHello: Sendable, Hashable {
 
 extension WireHello: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// Describes the hello without its token.
-    public var description: String {
+    package var description: String {
         "WireHello(versions: \(minimumVersion)...\(maximumVersion), token: \(token.isEmpty ? "none" : "<redacted>"), "
             + "clientName: \(clientName))"
     }
 
-    public var debugDescription: String { description }
+    package var debugDescription: String { description }
 
-    public var customMirror: Mirror {
+    package var customMirror: Mirror {
         Mirror(
             self,
             children: [
@@ -72,19 +72,19 @@ extension WireHello: CustomStringConvertible, CustomDebugStringConvertible, Cust
 /// Payload: `u16` version, `u32` maximum frame length, `u32` maximum
 /// requests in flight, `u16` maximum batch entries, string server name
 /// (0 … 64 bytes).
-public struct WireHelloReply: Sendable, Hashable {
+package struct WireHelloReply: Sendable, Hashable {
     /// The version both sides speak from now on.
-    public var version: UInt16
+    package var version: UInt16
     /// The largest length field the server accepts (4 KiB … 64 MiB).
-    public var maximumFrameLength: UInt32
+    package var maximumFrameLength: UInt32
     /// How many requests the client may have outstanding (≥ 1).
-    public var maximumInFlight: UInt32
+    package var maximumInFlight: UInt32
     /// The most entries in one batch (≥ 1).
-    public var maximumBatchEntries: UInt16
+    package var maximumBatchEntries: UInt16
     /// Names the server software, e.g. `ashd/1.0`.
-    public var serverName: String
+    package var serverName: String
 
-    public init(
+    package init(
         version: UInt16,
         maximumFrameLength: UInt32,
         maximumInFlight: UInt32,
@@ -99,7 +99,7 @@ public struct WireHelloReply: Sendable, Hashable {
     }
 
     /// The server's limits, as the client should encode with them.
-    public var limits: WireLimits {
+    package var limits: WireLimits {
         WireLimits(maximumFrameLength: Int(maximumFrameLength), maximumBatchEntries: Int(maximumBatchEntries))
     }
 

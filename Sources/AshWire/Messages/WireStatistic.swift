@@ -3,11 +3,11 @@
 /// Encoded as string name (1 … 64 bytes), `i64` value. Names are
 /// dot-separated lower-case words (`contexts.live`, `shard.0.contexts.live`);
 /// clients ignore names they do not know.
-public struct WireStatistic: Sendable, Hashable {
-    public var name: String
-    public var value: Int64
+package struct WireStatistic: Sendable, Hashable {
+    package var name: String
+    package var value: Int64
 
-    public init(name: String, value: Int64) {
+    package init(name: String, value: Int64) {
         self.name = name
         self.value = value
     }

@@ -12,20 +12,20 @@ import AshStore
 /// The client canonicalizes the body; the server looks the context up and
 /// runs the remaining checks in the protocol's order (expiry, binding,
 /// proof, replay), then consumes.
-public struct WireVerify: Sendable, Hashable {
-    public var contextId: String
+package struct WireVerify: Sendable, Hashable {
+    package var contextId: String
     /// `"METHOD /path"` of the route the request arrived on.
-    public var expectedBinding: String
+    package var expectedBinding: String
     /// The request's `x-ash-proof`; a proof longer than 255 bytes can never
     /// match, and is sent empty.
-    public var proof: String
+    package var proof: String
     /// `AshPayload.canonicalize`'s output for the request body.
-    public var canonicalPayload: String
+    package var canonicalPayload: String
     /// The verification time in Unix ms; `nil` asks the server to use its
     /// clock (judged as CONSUME's `now` is).
-    public var now: Int64?
+    package var now: Int64?
 
-    public init(contextId: String, expectedBinding: String, proof: String, canonicalPayload: String, now: Int64? = nil) {
+    package init(contextId: String, expectedBinding: String, proof: String, canonicalPayload: String, now: Int64? = nil) {
         self.contextId = contextId
         self.expectedBinding = expectedBinding
         self.proof = proof
@@ -35,7 +35,7 @@ public struct WireVerify: Sendable, Hashable {
 
     /// The value of the length field of the frame that carries this
     /// request: what a peer's ``WireLimits/maximumFrameLength`` bounds.
-    public var frameLength: Int {
+    package var frameLength: Int {
         WireProtocol.headerSize + 1 + (now == nil ? 0 : 8) + 2 + contextId.utf8.count + 2
             + expectedBinding.utf8.count + 2 + proof.utf8.count + 4 + canonicalPayload.utf8.count
     }

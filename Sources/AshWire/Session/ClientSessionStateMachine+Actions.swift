@@ -1,13 +1,13 @@
 extension ClientSessionStateMachine {
     /// What to do when the connection opens.
-    public enum ActivationAction {
+    package enum ActivationAction {
         case none
         /// Write this HELLO.
         case sendHello(WireEnvelope<WireRequest>)
     }
 
     /// What to do with a submitted request.
-    public enum SubmitAction {
+    package enum SubmitAction {
         /// Nothing yet: the request is queued.
         case none
         /// Write this request.
@@ -17,7 +17,7 @@ extension ClientSessionStateMachine {
     }
 
     /// What to do with a received frame.
-    public enum ReplyAction {
+    package enum ReplyAction {
         /// Nothing: the reply was for a request that timed out, or the
         /// connection is already closed.
         case none
@@ -35,7 +35,7 @@ extension ClientSessionStateMachine {
     }
 
     /// What to do when a request times out.
-    public enum TimeoutAction {
+    package enum TimeoutAction {
         case none
         /// Fail the waiter; the request keeps its slot until its reply.
         case failRequest(Waiter, WireError)

@@ -21,9 +21,9 @@ import NIOCore
 /// requests outstanding and queued.
 ///
 /// Not thread-safe: owned by one channel handler on its event loop.
-public struct ClientSessionStateMachine: Sendable {
+package struct ClientSessionStateMachine: Sendable {
     /// Identifies the caller waiting for a request's reply.
-    public typealias Waiter = UInt64
+    package typealias Waiter = UInt64
 
     fileprivate enum State {
         case idle
@@ -45,7 +45,7 @@ public struct ClientSessionStateMachine: Sendable {
     private var queued = CircularBuffer<(request: WireRequest, waiter: Waiter)>()
 
     /// - Parameter hello: the HELLO to open every connection with.
-    public init(hello: WireHello) {
+    package init(hello: WireHello) {
         self.hello = hello
     }
 
@@ -58,21 +58,21 @@ public struct ClientSessionStateMachine: Sendable {
     // MARK: Observers
 
     /// The server's HELLO reply, once the handshake is done.
-    public var helloReply: WireHelloReply? {
+    package var helloReply: WireHelloReply? {
         if case .ready(let reply) = state { return reply }
         return nil
     }
 
     /// Requests sent and not yet answered (timed-out ones included).
-    public var inFlightCount: Int { outstanding.count }
+    package var inFlightCount: Int { outstanding.count }
 
     /// Requests waiting for the handshake or for an in-flight slot.
-    public var queuedCount: Int { queued.count }
+    package var queuedCount: Int { queued.count }
 
     // MARK: Events
 
     /// The connection is open: send HELLO first.
-    public mutating func connectionActivated() -> ActivationAction {
+    package mutating func connectionActivated() -> ActivationAction {
         guard case .idle = state else { return .none }
         let requestId = allocateRequestId()
         outstanding[requestId] = Outstanding(opcode: .hello, waiter: nil)
@@ -84,7 +84,7 @@ public struct ClientSessionStateMachine: Sendable {
     ///
     /// - Returns: `.sendRequest` when it can go now, `.none` when it waits
     ///   (handshake, in-flight limit), `.failRequest` on a closed connection.
-    public mutating func requestSubmitted(_ request: WireRequest, waiter: Waiter) -> SubmitAction {
+    package mutating func requestSubmitted(_ request: WireRequest, waiter: Waiter) -> SubmitAction {
         switch state {
         case .closed(let error):
             return .failRequest(waiter, error)
@@ -101,7 +101,7 @@ public struct ClientSessionStateMachine: Sendable {
     }
 
     /// A frame arrived from the server.
-    public mutating func frameReceived(_ frame: WireFrame) -> ReplyAction {
+    package mutating func frameReceived(_ frame: WireFrame) -> ReplyAction {
         if case .closed = state { return .none }
         let response: WireResponse
         do {
@@ -136,7 +136,7 @@ public struct ClientSessionStateMachine: Sendable {
     }
 
     /// The client gave up waiting for a request; its reply will be dropped.
-    public mutating func requestTimedOut(requestId: UInt32) -> TimeoutAction {
+    package mutating func requestTimedOut(requestId: UInt32) -> TimeoutAction {
         guard let waiter = outstanding[requestId]?.waiter else { return .none }
         outstanding[requestId]?.waiter = nil
         return .failRequest(waiter, WireError(.storeTimedOut, "no reply in time"))
@@ -145,7 +145,7 @@ public struct ClientSessionStateMachine: Sendable {
     /// The connection closed (by either side, or after a `closeConnection`).
     ///
     /// - Returns: every waiter still waiting, to fail with the error.
-    public mutating func connectionClosed() -> (waiters: [Waiter], error: WireError) {
+    package mutating func connectionClosed() -> (waiters: [Waiter], error: WireError) {
         let error: WireError
         if case .closed(let reason) = state {
             error = reason

@@ -1,6 +1,6 @@
 extension ServerSessionStateMachine {
     /// What to do with a received frame.
-    public enum FrameAction: Sendable, Hashable {
+    package enum FrameAction: Sendable, Hashable {
         /// Nothing now: the request waits for ``ServerSessionStateMachine/readCompleted()``,
         /// or the frame is ignored because the session is closing.
         case none
@@ -19,7 +19,7 @@ extension ServerSessionStateMachine {
     }
 
     /// What to do when a read has been processed.
-    public enum ReadCompletedAction: Sendable, Hashable {
+    package enum ReadCompletedAction: Sendable, Hashable {
         case none
         /// Hand these requests to the store, in this order; answer each with
         /// ``ServerSessionStateMachine/replyReady(_:)``.
@@ -27,7 +27,7 @@ extension ServerSessionStateMachine {
     }
 
     /// What to do with the channel's request to read.
-    public enum ReadAction: Sendable, Hashable {
+    package enum ReadAction: Sendable, Hashable {
         /// Pass the read on.
         case read
         /// Hold it back; a later `…ResumeReading` action says when to read.
@@ -35,7 +35,7 @@ extension ServerSessionStateMachine {
     }
 
     /// What to do with a reply from the store.
-    public enum ReplyAction: Sendable, Hashable {
+    package enum ReplyAction: Sendable, Hashable {
         /// Drop it: the connection is closed.
         case none
         case sendReply(WireEnvelope<WireResponse>)
@@ -47,14 +47,14 @@ extension ServerSessionStateMachine {
     }
 
     /// What to do when writability changes.
-    public enum WritabilityAction: Sendable, Hashable {
+    package enum WritabilityAction: Sendable, Hashable {
         case none
         /// Issue the read that was held back.
         case resumeReading
     }
 
     /// What to do on a timeout, a shutdown or a decoding failure.
-    public enum CloseAction: Sendable, Hashable {
+    package enum CloseAction: Sendable, Hashable {
         case none
         /// Write this error with request id 0, flush, then close.
         case closeConnection(WireError)

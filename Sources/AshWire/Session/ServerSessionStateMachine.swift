@@ -32,24 +32,24 @@ import AshCore
 /// without copying them.
 ///
 /// Not thread-safe: owned by one channel handler on its event loop.
-public struct ServerSessionStateMachine: Sendable {
+package struct ServerSessionStateMachine: Sendable {
     /// What a session enforces.
-    public struct Configuration: Sendable, Hashable {
+    package struct Configuration: Sendable, Hashable {
         /// The token HELLO must carry; `nil` accepts any (or none).
-        public var authToken: [UInt8]?
+        package var authToken: [UInt8]?
         /// The protocol versions the server speaks.
-        public var supportedVersions: ClosedRange<UInt16>
+        package var supportedVersions: ClosedRange<UInt16>
         /// Frame and batch limits, announced in the HELLO reply.
-        public var limits: WireLimits
+        package var limits: WireLimits
         /// Requests per connection executing at once, 1 … 65,535.
-        public var maximumInFlight: Int
+        package var maximumInFlight: Int
         /// Announced in the HELLO reply, e.g. `ashd/1.0` (≤ 64 bytes).
-        public var serverName: String
+        package var serverName: String
 
         /// The default in-flight limit.
-        public static let defaultMaximumInFlight = 256
+        package static let defaultMaximumInFlight = 256
 
-        public init(
+        package init(
             authToken: [UInt8]? = nil,
             supportedVersions: ClosedRange<UInt16> = WireProtocol.supportedVersions,
             limits: WireLimits = .default,
@@ -71,21 +71,21 @@ public struct ServerSessionStateMachine: Sendable {
         case closed
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     private var state: State = .awaitingHello
     private var inFlight = 0
     private var isWritable = true
     private var isReadHeld = false
     private var received: [WireEnvelope<WireRequest>] = []
 
-    public init(configuration: Configuration) {
+    package init(configuration: Configuration) {
         self.configuration = configuration
     }
 
     // MARK: Observers
 
     /// Whether HELLO has succeeded.
-    public var isAuthenticated: Bool {
+    package var isAuthenticated: Bool {
         switch state {
         case .ready, .draining: true
         case .awaitingHello, .closed: false
@@ -93,7 +93,7 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     /// The version chosen by HELLO.
-    public var negotiatedVersion: UInt16? {
+    package var negotiatedVersion: UInt16? {
         switch state {
         case .ready(let version), .draining(let version): version
         case .awaitingHello, .closed: nil
@@ -101,17 +101,17 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     /// Requests accepted and not yet answered.
-    public var inFlightCount: Int { inFlight }
+    package var inFlightCount: Int { inFlight }
 
     /// Whether the session has decided to close.
-    public var isClosed: Bool { state == .closed }
+    package var isClosed: Bool { state == .closed }
 
     // MARK: Events
 
     /// A frame arrived.
     ///
     /// - Complexity: O(*n*) in the payload size.
-    public mutating func frameReceived(_ frame: WireFrame) -> FrameAction {
+    package mutating func frameReceived(_ frame: WireFrame) -> FrameAction {
         guard state != .closed else { return .none }
         guard frame.requestId != WireProtocol.connectionRequestId else {
             return close(WireError(.malformedFrame, "request id 0 is reserved"))
@@ -147,14 +147,14 @@ public struct ServerSessionStateMachine: Sendable {
 
     /// The channel finished delivering one read: the requests it carried
     /// go to the store, in arrival order.
-    public mutating func readCompleted() -> ReadCompletedAction {
+    package mutating func readCompleted() -> ReadCompletedAction {
         guard !received.isEmpty else { return .none }
         defer { received.removeAll(keepingCapacity: true) }
         return .executeRequests(received)
     }
 
     /// The channel wants to read more (an outbound `read`).
-    public mutating func readRequested() -> ReadAction {
+    package mutating func readRequested() -> ReadAction {
         if canRead {
             return .read
         }
@@ -163,7 +163,7 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     /// The store answered a request the session handed over.
-    public mutating func replyReady(_ reply: WireEnvelope<WireResponse>) -> ReplyAction {
+    package mutating func replyReady(_ reply: WireEnvelope<WireResponse>) -> ReplyAction {
         if inFlight > 0 { inFlight -= 1 }
         switch state {
         case .closed:
@@ -178,13 +178,13 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     /// The channel's writability changed.
-    public mutating func channelWritabilityChanged(isWritable: Bool) -> WritabilityAction {
+    package mutating func channelWritabilityChanged(isWritable: Bool) -> WritabilityAction {
         self.isWritable = isWritable
         return resumeIfHeld() ? .resumeReading : .none
     }
 
     /// The handshake timer fired (armed when the connection became active).
-    public mutating func handshakeTimedOut() -> CloseAction {
+    package mutating func handshakeTimedOut() -> CloseAction {
         guard state == .awaitingHello else { return .none }
         return close(WireError(.handshakeTimeout, "no HELLO in time")).closeAction
     }
@@ -192,7 +192,7 @@ public struct ServerSessionStateMachine: Sendable {
     /// Nothing was read for the idle period.
     ///
     /// Closes only a connection with no requests in flight.
-    public mutating func idleTimedOut() -> CloseAction {
+    package mutating func idleTimedOut() -> CloseAction {
         switch state {
         case .closed, .draining:
             return .none
@@ -203,7 +203,7 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     /// The server is shutting down: finish what is in flight, then close.
-    public mutating func shutdownRequested() -> CloseAction {
+    package mutating func shutdownRequested() -> CloseAction {
         switch state {
         case .closed, .draining:
             return .none
@@ -219,13 +219,13 @@ public struct ServerSessionStateMachine: Sendable {
     }
 
     /// The frame decoder failed: the stream cannot be resynchronised.
-    public mutating func frameDecodingFailed(_ error: WireError) -> CloseAction {
+    package mutating func frameDecodingFailed(_ error: WireError) -> CloseAction {
         guard state != .closed else { return .none }
         return close(error).closeAction
     }
 
     /// The connection is gone; replies still to come are dropped.
-    public mutating func connectionClosed() {
+    package mutating func connectionClosed() {
         state = .closed
         received.removeAll()
     }
