@@ -7,7 +7,7 @@ SWIFT ?= swift
 APT_PACKAGES := pkg-config liblmdb-dev liblmdb0 redis-server postgresql
 DATA_DIR ?= ./ash-data
 
-.PHONY: run test deps build bench bench-micro conformance fuzz clean
+.PHONY: run test deps build lint format bench bench-micro conformance fuzz clean
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
@@ -18,8 +18,15 @@ build: deps
 run: build
 	@scripts/run-main.sh "$(DATA_DIR)"
 
-test: deps
+test: deps lint
 	@scripts/with-test-servers.sh $(SWIFT) test --no-parallel
+
+# The code follows .swift-format; `make format` rewrites it to.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
+
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Benchmarks Package.swift
 
 conformance: deps
 	$(SWIFT) run -c release ash conformance Tests/AshConformanceTests/Resources/ash-v1-public-vectors.json

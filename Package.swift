@@ -155,7 +155,8 @@ let package = Package(
         .target(
             name: "AshBenchKit",
             dependencies: [
-                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshClient", "AshRedis", "AshPostgres", "AshNIOSupport",
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshClient", "AshRedis", "AshPostgres",
+                "AshNIOSupport",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -254,7 +255,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AshFuzzingTests", dependencies: ["AshFuzzing"]),
-        .testTarget(name: "AshLMDBTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", "AshTesting", "CLMDB"]),
+        .testTarget(
+            name: "AshLMDBTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", "AshTesting", "CLMDB"]),
         .testTarget(
             name: "AshPostgresTests",
             dependencies: [
@@ -293,7 +295,9 @@ if Context.environment["ASH_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "PersistenceBenchmarks",
-            dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", .product(name: "Benchmark", package: "benchmark"),
+            ],
             path: "Benchmarks/PersistenceBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
@@ -346,7 +350,9 @@ if Context.environment["ASH_FUZZ"] != nil {
                 name: name,
                 dependencies: ["AshFuzzing", "CFuzzerDriver"],
                 path: "Fuzz/\(name)",
-                swiftSettings: [.enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("MemberImportVisibility")]
+                swiftSettings: [
+                    .enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("MemberImportVisibility"),
+                ]
             ))
     }
 }

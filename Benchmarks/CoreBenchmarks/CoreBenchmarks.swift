@@ -68,7 +68,9 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("binding normalize") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(AshBinding.normalize(method: identity("post"), path: identity("/api/v1/accounts/42//transfers/?dryRun=false")))
+            blackHole(
+                AshBinding.normalize(
+                    method: identity("post"), path: identity("/api/v1/accounts/42//transfers/?dryRun=false")))
         }
     }
 
@@ -89,7 +91,8 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("proof verify (canonicalize JSON body, build, compare)") { benchmark in
         for _ in benchmark.scaledIterations {
-            let canonical = try AshPayload.canonicalize(identity(jsonBody), contentType: "application/json; charset=utf-8")
+            let canonical = try AshPayload.canonicalize(
+                identity(jsonBody), contentType: "application/json; charset=utf-8")
             let expected = AshProof.build(
                 mode: .balanced, binding: binding, contextId: contextId, nonce: nonce, canonicalPayload: canonical)
             let matches = AshProof.timingSafeEqual(expected, identity(proof))

@@ -1,6 +1,6 @@
 import AshCore
-import AshStore
 import AshEngine
+import AshStore
 import Benchmark
 import Foundation
 import Synchronization
@@ -30,14 +30,16 @@ let benchmarks: @Sendable () -> Void = {
             for batched in [false, true] {
                 let shape = "shards \(shardCount), tasks \(concurrency), \(batched ? "batch \(batch)" : "single")"
                 Benchmark("create (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
-                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    let engine = try ContextEngine(
+                        configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
                     benchmark.startMeasurement()
                     try await Workload.run(concurrency: concurrency, total: operations) { count in
                         try await Workload.create(engine, count: count, batched: batched)
                     }
                 }
                 Benchmark("consume (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
-                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    let engine = try ContextEngine(
+                        configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
                     let ids = try await Workload.create(engine, count: operations, batched: true)
                     benchmark.startMeasurement()
                     try await Workload.run(concurrency: concurrency, slices: ids) { slice in
@@ -45,7 +47,8 @@ let benchmarks: @Sendable () -> Void = {
                     }
                 }
                 Benchmark("get (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
-                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    let engine = try ContextEngine(
+                        configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
                     let ids = try await Workload.create(engine, count: operations, batched: true)
                     benchmark.startMeasurement()
                     try await Workload.run(concurrency: concurrency, slices: ids) { slice in
@@ -59,15 +62,18 @@ let benchmarks: @Sendable () -> Void = {
                     }
                 }
                 Benchmark("create+consume (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
-                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                    let engine = try ContextEngine(
+                        configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
                     benchmark.startMeasurement()
                     try await Workload.run(concurrency: concurrency, total: operations) { count in
                         let ids = try await Workload.create(engine, count: count, batched: batched)
                         try await Workload.consume(engine, ids[...], batched: batched)
                     }
                 }
-                Benchmark("mixed 80/20 consume/create (\(shape))", configuration: .init(scalingFactor: .kilo)) { benchmark in
-                    let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
+                Benchmark("mixed 80/20 consume/create (\(shape))", configuration: .init(scalingFactor: .kilo)) {
+                    benchmark in
+                    let engine = try ContextEngine(
+                        configuration: EngineConfiguration(shardCount: shardCount, maximumContexts: 100_000_000))
                     let ids = try await Workload.create(engine, count: operations * 8 / 10, batched: true)
                     benchmark.startMeasurement()
                     try await Workload.run(concurrency: concurrency, slices: ids) { slice in
@@ -91,7 +97,9 @@ let benchmarks: @Sendable () -> Void = {
             engine = filled
         } else {
             engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1, maximumContexts: 100_000_000))
-            for _ in 0..<(crowdedCount / operations) { _ = try await Workload.create(engine, count: operations, batched: true) }
+            for _ in 0..<(crowdedCount / operations) {
+                _ = try await Workload.create(engine, count: operations, batched: true)
+            }
             crowded.withLock { $0 = engine }
         }
         benchmark.startMeasurement()
@@ -106,7 +114,8 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         let count = 1_000_000
         let before = Workload.residentBytes()
-        let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: shards, maximumContexts: 2 * count))
+        let engine = try ContextEngine(
+            configuration: EngineConfiguration(shardCount: shards, maximumContexts: 2 * count))
         for _ in 0..<(count / 1_000) {
             _ = try await Workload.create(engine, count: 1_000, batched: true, nonce: true)
         }
@@ -119,7 +128,8 @@ let benchmarks: @Sendable () -> Void = {
 }
 
 enum Workload {
-    static func create(_ engine: ContextEngine, count: Int, batched: Bool, nonce: Bool = false) async throws -> [String] {
+    static func create(_ engine: ContextEngine, count: Int, batched: Bool, nonce: Bool = false) async throws -> [String]
+    {
         let request = CreateRequest(binding: binding, ttlMilliseconds: 60_000, issueNonce: nonce)
         var ids: [String] = []
         ids.reserveCapacity(count)
@@ -127,7 +137,9 @@ enum Workload {
             var remaining = count
             while remaining > 0 {
                 let size = min(batch, remaining)
-                for result in await engine.create(Array(repeating: request, count: size)) { ids.append(try result.get().contextId) }
+                for result in await engine.create(Array(repeating: request, count: size)) {
+                    ids.append(try result.get().contextId)
+                }
                 remaining -= size
             }
         } else {

@@ -1,7 +1,7 @@
 import AshCore
-import AshStore
 import AshEngine
 import AshLMDB
+import AshStore
 import Benchmark
 import Foundation
 
@@ -38,7 +38,9 @@ let benchmarks: @Sendable () -> Void = {
             Benchmark(name) { benchmark in
                 let folder = NSTemporaryDirectory() + "ash-bench-" + UUID().uuidString
                 defer { try? FileManager.default.removeItem(atPath: folder) }
-                let rate = try await Durable.measure(durability, pairs: pairs, batched: batched, warm: warm, folder: folder) {
+                let rate = try await Durable.measure(
+                    durability, pairs: pairs, batched: batched, warm: warm, folder: folder
+                ) {
                     benchmark.startMeasurement()
                     try await $0()
                     benchmark.stopMeasurement()
@@ -61,7 +63,8 @@ let benchmarks: @Sendable () -> Void = {
         ) { benchmark in
             let folder = NSTemporaryDirectory() + "ash-bench-" + UUID().uuidString
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let none = try await Durable.measure(.none, pairs: batchedPairs, batched: true, warm: true, folder: folder) {
+            let none = try await Durable.measure(.none, pairs: batchedPairs, batched: true, warm: true, folder: folder)
+            {
                 try await $0()
             }
             let durable = try await Durable.measure(
@@ -100,7 +103,8 @@ let benchmarks: @Sendable () -> Void = {
 }
 
 enum Durable {
-    static func open(_ durability: Durability, folder: String) async throws -> (ContextEngine, LMDBContextPersistence?) {
+    static func open(_ durability: Durability, folder: String) async throws -> (ContextEngine, LMDBContextPersistence?)
+    {
         let configuration = EngineConfiguration(maximumContexts: 10_000_000)
         guard durability != .none else { return (try ContextEngine(configuration: configuration), nil) }
         let persistence = try LMDBContextPersistence(directory: folder, durability: durability)

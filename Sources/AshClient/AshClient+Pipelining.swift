@@ -11,28 +11,34 @@ extension AshClient {
     /// Issues one context per request, pipelined; results are in request
     /// order.
     public func create(_ requests: [CreateRequest]) async -> [Result<AshContextPublicInfo, ContextStoreError>] {
-        await pipelined(requests, prepare: { request throws(ContextStoreError) in
-            try request.validate()
-            return .send(.create(request))
-        }, extract: { if case .created(let info) = $0 { info } else { nil } })
+        await pipelined(
+            requests,
+            prepare: { request throws(ContextStoreError) in
+                try request.validate()
+                return .send(.create(request))
+            }, extract: { if case .created(let info) = $0 { info } else { nil } })
     }
 
     /// Consumes each context at `now`, pipelined; results are in the order
     /// of `contextIds`.
     public func consume(_ contextIds: [String], now: Int64) async -> [Result<ConsumeResult, ContextStoreError>] {
-        await pipelined(contextIds, prepare: { contextId throws(ContextStoreError) in
-            guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { return .answer(.missing) }
-            return .send(.consume(WireConsume(contextId: contextId, now: now)))
-        }, extract: { if case .consumed(let outcome) = $0 { outcome } else { nil } })
+        await pipelined(
+            contextIds,
+            prepare: { contextId throws(ContextStoreError) in
+                guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { return .answer(.missing) }
+                return .send(.consume(WireConsume(contextId: contextId, now: now)))
+            }, extract: { if case .consumed(let outcome) = $0 { outcome } else { nil } })
     }
 
     /// Reads each context, pipelined; results are in the order of
     /// `contextIds` (`nil`: unknown, or past its grace).
     public func get(_ contextIds: [String]) async -> [Result<AshContext?, ContextStoreError>] {
-        await pipelined(contextIds, prepare: { contextId throws(ContextStoreError) in
-            guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { return .answer(nil) }
-            return .send(.get(contextId: contextId))
-        }, extract: { if case .context(let context) = $0 { .some(context) } else { nil } })
+        await pipelined(
+            contextIds,
+            prepare: { contextId throws(ContextStoreError) in
+                guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { return .answer(nil) }
+                return .send(.get(contextId: contextId))
+            }, extract: { if case .context(let context) = $0 { .some(context) } else { nil } })
     }
 
     /// What to do with one input of a pipeline.

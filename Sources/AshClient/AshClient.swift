@@ -199,7 +199,9 @@ public final class AshClient: ContextStore, Service, Sendable {
         try await send(request, on: try await nextConnectionSlot().connection())
     }
 
-    private func send(_ request: WireRequest, on connection: ClientConnection) async throws(ContextStoreError) -> WireResponse {
+    private func send(
+        _ request: WireRequest, on connection: ClientConnection
+    ) async throws(ContextStoreError) -> WireResponse {
         let result = await withUnsafeContinuation { continuation in
             connection.submit([ClientRequest(request: request, reply: .single(continuation))])
         }
@@ -220,7 +222,8 @@ public final class AshClient: ContextStore, Service, Sendable {
             let group = PipelineReplies(
                 count: requests.count, unanswered: .failure(ContextStoreError(.unavailable, "no reply")),
                 continuation: continuation)
-            connection.submit(requests.enumerated().map { ClientRequest(request: $1, reply: .pipelined(group, index: $0)) })
+            connection.submit(
+                requests.enumerated().map { ClientRequest(request: $1, reply: .pipelined(group, index: $0)) })
         }
     }
 

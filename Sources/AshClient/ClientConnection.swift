@@ -41,7 +41,9 @@ final class ClientConnection: Sendable {
         self.serverLimits = serverLimits
         self.outbound = ChannelBatchQueue(channel: channel) { batch, _ in
             // The handler never took the batch: the channel had closed.
-            for request in batch { request.reply.complete(.failure(ContextStoreError(.unavailable, "connection closed"))) }
+            for request in batch {
+                request.reply.complete(.failure(ContextStoreError(.unavailable, "connection closed")))
+            }
         }
     }
 

@@ -39,7 +39,8 @@ public struct AshCompactID: Sendable, Hashable, CustomStringConvertible {
     /// or a space for bytes that are not symbols.
     @inline(__always)
     private static func value(of symbol: UInt8) -> UInt8? {
-        let table: StaticString = "                                             n  defghijklm       0123456789:;<=>?@ABCDEFGHI    o JKLMNOPQRSTUVWXYZ[\\]^_`abc     "
+        let table: StaticString =
+            "                                             n  defghijklm       0123456789:;<=>?@ABCDEFGHI    o JKLMNOPQRSTUVWXYZ[\\]^_`abc     "
         guard symbol < 128 else { return nil }
         let entry = table.utf8Start[Int(symbol)]
         return entry == UInt8(ascii: " ") ? nil : entry &- 48

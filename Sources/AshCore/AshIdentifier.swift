@@ -43,8 +43,10 @@ public struct AshIdentifierGenerator {
         if offset == buffer.count { refill() }
         defer { offset += AshIdentifier.byteCount }
         return buffer.withUnsafeBytes { raw in
-            (raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self),
-             raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+            (
+                raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+            )
         }
     }
 

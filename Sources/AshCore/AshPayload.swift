@@ -12,7 +12,9 @@ public enum AshPayload {
             var start = scalars.startIndex
             var end = scalars.firstIndex(of: ";") ?? scalars.endIndex
             while start < end, scalars[start].properties.isWhitespace { scalars.formIndex(after: &start) }
-            while start < end, scalars[scalars.index(before: end)].properties.isWhitespace { scalars.formIndex(before: &end) }
+            while start < end, scalars[scalars.index(before: end)].properties.isWhitespace {
+                scalars.formIndex(before: &end)
+            }
             let essence = scalars[start..<end]
             guard let match = Self.allCases.first(where: { Self.equalsIgnoringCase(essence, $0.rawValue) }) else {
                 return nil

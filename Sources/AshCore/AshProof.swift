@@ -15,7 +15,9 @@ public enum AshProof {
         nonce: String? = nil,
         canonicalPayload: String
     ) -> String {
-        build(mode: mode.rawValue, binding: binding, contextId: contextId, nonce: nonce, canonicalPayload: canonicalPayload)
+        build(
+            mode: mode.rawValue, binding: binding, contextId: contextId, nonce: nonce,
+            canonicalPayload: canonicalPayload)
     }
 
     /// The same, for a mode given by name (the reference accepts any string).

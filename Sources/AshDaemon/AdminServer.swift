@@ -85,7 +85,8 @@ struct AdminRoutes: Sendable {
 
     func respond(method: HTTPMethod, path: String) async -> Response {
         guard method == .GET else {
-            return Response(status: .methodNotAllowed, contentType: "text/plain", body: Array("method not allowed\n".utf8))
+            return Response(
+                status: .methodNotAllowed, contentType: "text/plain", body: Array("method not allowed\n".utf8))
         }
         switch path {
         case "/health": return await health()
@@ -170,24 +171,24 @@ final class AdminHTTPHandler: ChannelInboundHandler {
 
 /// Writes one complete HTTP response.
 private func writeAdminResponse(
-        _ response: AdminRoutes.Response,
-        version: HTTPVersion,
-        keepAlive: Bool,
-        context: ChannelHandlerContext
-    ) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: "\(response.body.count)")
-        headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let head = HTTPResponseHead(version: version, status: response.status, headers: headers)
-        context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-        buffer.writeBytes(response.body)
-        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
-            if !keepAlive { channel.close(promise: nil) }
-        }
+    _ response: AdminRoutes.Response,
+    version: HTTPVersion,
+    keepAlive: Bool,
+    context: ChannelHandlerContext
+) {
+    var headers = HTTPHeaders()
+    headers.add(name: "Content-Type", value: response.contentType)
+    headers.add(name: "Content-Length", value: "\(response.body.count)")
+    headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+    let head = HTTPResponseHead(version: version, status: response.status, headers: headers)
+    context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+    var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+    buffer.writeBytes(response.body)
+    context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+    let channel = context.channel
+    context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+        if !keepAlive { channel.close(promise: nil) }
+    }
 }
 
 @available(*, unavailable)

@@ -114,7 +114,8 @@ package final class AshServer: Service, Sendable {
         } catch {
             throw DaemonError(.bindFailed, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
-        let server = try AshServer(serverChannel: channel, registry: registry, bufferBudget: bufferBudget, logger: logger)
+        let server = try AshServer(
+            serverChannel: channel, registry: registry, bufferBudget: bufferBudget, logger: logger)
         logger.info(
             "listening",
             metadata: [

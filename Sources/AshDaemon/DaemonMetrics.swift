@@ -1,5 +1,5 @@
-import AshStore
 import AshEngine
+import AshStore
 import AshWire
 import CoreMetrics
 import Prometheus
@@ -77,7 +77,8 @@ package final class DaemonMetrics: Sendable {
         self.gauges = gauges
         connections = CoreMetrics.Meter(label: "ashd_connections_open", factory: factory)
         commitDuration = CoreMetrics.Timer(label: "ashd_persistence_commit_duration_seconds", factory: factory)
-        commitChanges = CoreMetrics.Recorder(label: "ashd_persistence_commit_changes", aggregate: true, factory: factory)
+        commitChanges = CoreMetrics.Recorder(
+            label: "ashd_persistence_commit_changes", aggregate: true, factory: factory)
         inboundBuffered = CoreMetrics.Meter(label: "ashd_inbound_buffered_bytes", factory: factory)
         bufferLimitDisconnections = CoreMetrics.Counter(
             label: "ashd_inbound_disconnections_total", dimensions: [("reason", "buffer_limit")], factory: factory)

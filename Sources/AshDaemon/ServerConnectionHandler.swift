@@ -183,7 +183,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("closing a connection after an I/O error", metadata: ["error": "\(String(describing: type(of: error)))"])
+        logger.debug(
+            "closing a connection after an I/O error", metadata: ["error": "\(String(describing: type(of: error)))"])
         session.connectionClosed()
         context.close(promise: nil)
     }

@@ -33,7 +33,9 @@ public final class ContextEngine: ContextStore, Service {
         self.init(validated: configuration, persistence: nil, states: Self.emptyStates(configuration))
     }
 
-    private init(validated configuration: EngineConfiguration, persistence: (any ContextPersistence)?, states: [ShardState]) {
+    private init(
+        validated configuration: EngineConfiguration, persistence: (any ContextPersistence)?, states: [ShardState]
+    ) {
         self.configuration = configuration
         self.persistence = persistence
         shards = states.map { Shard(state: $0, persistence: persistence) }
@@ -103,7 +105,7 @@ public final class ContextEngine: ContextStore, Service {
         while true {
             do {
                 return try await shards[(first + offset) % shards.count].create(request, now: now).publicInfo
-            } catch where error.code == .capacityExceeded && offset + 1 < shards.count {
+            } catch  where error.code == .capacityExceeded && offset + 1 < shards.count {
                 // That shard is full; another may not be.
                 offset += 1
             } catch {

@@ -1,10 +1,11 @@
+import AshCore
+import AshStore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import AshCore
-import AshStore
 
 /// How an engine is sized and bounded.
 public struct EngineConfiguration: Sendable {

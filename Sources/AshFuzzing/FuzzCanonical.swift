@@ -57,7 +57,9 @@ private func checkJSON(_ bytes: [UInt8], isUTF8: Bool) {
     fuzzCheck(isUTF8, "JSON that is not UTF-8 canonicalized")
     do {
         let again = try AshCanonicalJSON.canonicalize(utf8: Array(canonical.utf8))
-        fuzzCheck(again == canonical, "canonical JSON is not idempotent: \(canonical.debugDescription) → \(again.debugDescription)")
+        fuzzCheck(
+            again == canonical,
+            "canonical JSON is not idempotent: \(canonical.debugDescription) → \(again.debugDescription)")
         let fromString = try AshCanonicalJSON.canonicalize(String(decoding: bytes, as: UTF8.self))
         fuzzCheck(fromString == canonical, "JSON from a string differs from JSON from bytes")
     } catch {
@@ -97,7 +99,8 @@ private func checkForm(_ bytes: [UInt8], isUTF8: Bool) {
         if isUTF8 {
             do {
                 let result = try AshCanonicalForm.canonicalize(String(decoding: bytes, as: UTF8.self))
-                fuzzCheck(false, "a form fails from bytes but canonicalizes from a string to \(result.debugDescription)")
+                fuzzCheck(
+                    false, "a form fails from bytes but canonicalizes from a string to \(result.debugDescription)")
             } catch {
                 expectCanonicalizationFailure(error)
             }
@@ -108,7 +111,9 @@ private func checkForm(_ bytes: [UInt8], isUTF8: Bool) {
     fuzzCheck(canonical.utf8.allSatisfy { $0 < 0x80 }, "a canonical form holds non-ASCII bytes")
     do {
         let again = try AshCanonicalForm.canonicalize(utf8: Array(canonical.utf8))
-        fuzzCheck(again == canonical, "canonical form is not idempotent: \(canonical.debugDescription) → \(again.debugDescription)")
+        fuzzCheck(
+            again == canonical,
+            "canonical form is not idempotent: \(canonical.debugDescription) → \(again.debugDescription)")
         let fromString = try AshCanonicalForm.canonicalize(String(decoding: bytes, as: UTF8.self))
         fuzzCheck(fromString == canonical, "a form from a string differs from a form from bytes")
     } catch {
@@ -141,7 +146,8 @@ private func checkPayload(header: String, body: [UInt8]) {
         let canonical = try AshPayload.canonicalize(body, contentType: header)
         switch contentType {
         case .json?: fuzzCheck(canonical == (try? AshCanonicalJSON.canonicalize(utf8: body)), "payload JSON differs")
-        case .formURLEncoded?: fuzzCheck(canonical == (try? AshCanonicalForm.canonicalize(utf8: body)), "payload form differs")
+        case .formURLEncoded?:
+            fuzzCheck(canonical == (try? AshCanonicalForm.canonicalize(utf8: body)), "payload form differs")
         case nil: fuzzCheck(false, "an unknown content type \(header.debugDescription) canonicalized")
         }
     } catch {
@@ -154,5 +160,7 @@ private func checkPayload(header: String, body: [UInt8]) {
 }
 
 private func expectCanonicalizationFailure(_ error: AshError) {
-    fuzzCheck(error.code == .canonicalizationFailed, "canonicalization failed with \(error.code), not ASH_CANONICALIZATION_FAILED")
+    fuzzCheck(
+        error.code == .canonicalizationFailed,
+        "canonicalization failed with \(error.code), not ASH_CANONICALIZATION_FAILED")
 }

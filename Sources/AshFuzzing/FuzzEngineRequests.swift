@@ -189,7 +189,8 @@ private struct EngineRequestsRun {
         case (.consume(let consume), .consumed(let outcome)):
             consumeOutcome(consume.contextId, outcome)
         case (.consumeBatch(let batch), .consumedBatch(let results)):
-            fuzzCheck(batch.contextIds.count == results.count, "\(batch.contextIds.count) consumes got \(results.count)")
+            fuzzCheck(
+                batch.contextIds.count == results.count, "\(batch.contextIds.count) consumes got \(results.count)")
             for (contextId, result) in zip(batch.contextIds, results) {
                 if case .success(let outcome) = result { consumeOutcome(contextId, outcome) }
             }

@@ -86,7 +86,9 @@ private func checkReencoding(_ context: PersistedContext, key: UnsafeRawBufferPo
     }
 }
 
-private func checkConsumeInPlace(_ record: UnsafeRawBufferPointer, _ context: PersistedContext, key: UnsafeRawBufferPointer) {
+private func checkConsumeInPlace(
+    _ record: UnsafeRawBufferPointer, _ context: PersistedContext, key: UnsafeRawBufferPointer
+) {
     var copy = Array(record)
     let at: Int64 = 1_767_225_600_123
     copy.withUnsafeMutableBytes { copy in

@@ -24,7 +24,8 @@ package func fuzzResp(_ data: UnsafeRawBufferPointer) {
     let stream = input.rest()
     let decoder = RESPDecoder(
         limits: tight
-            ? RESPDecoder.Limits(maximumBulkLength: 16, maximumAggregateLength: 4, maximumDepth: 3, maximumLineLength: 16)
+            ? RESPDecoder.Limits(
+                maximumBulkLength: 16, maximumAggregateLength: 4, maximumDepth: 3, maximumLineLength: 16)
             : RESPDecoder.Limits()
     )
 
@@ -79,7 +80,8 @@ private func decodeOne(_ decoder: RESPDecoder, _ buffer: inout ByteBuffer) -> RE
     let before = buffer
     do {
         guard let value = try decoder.decode(&buffer) else {
-            fuzzCheck(buffer == before && buffer.readerIndex == before.readerIndex, "an incomplete value moved the buffer")
+            fuzzCheck(
+                buffer == before && buffer.readerIndex == before.readerIndex, "an incomplete value moved the buffer")
             return nil
         }
         fuzzCheck(buffer.readerIndex > before.readerIndex, "a value consumed no bytes")

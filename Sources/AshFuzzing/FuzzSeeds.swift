@@ -1,7 +1,7 @@
 import AshCore
-import AshStore
 import AshEngine
 import AshLMDB
+import AshStore
 import AshWire
 import NIOCore
 
@@ -70,7 +70,10 @@ package enum FuzzSeeds {
             CreateRequest(binding: "POST /b", ttlMilliseconds: 2, mode: .balanced, issueNonce: true),
         ]),
         .put(context),
-        .put(AshContext(contextId: "x", binding: "B", mode: .balanced, issuedAt: 1_767_225_600_000, expiresAt: 1_767_225_600_001, nonce: "")),
+        .put(
+            AshContext(
+                contextId: "x", binding: "B", mode: .balanced, issuedAt: 1_767_225_600_000,
+                expiresAt: 1_767_225_600_001, nonce: "")),
         .get(contextId: "AAECAwQFBgcICQoLDA0ODw"),
         .consume(WireConsume(contextId: "AAECAwQFBgcICQoLDA0ODw")),
         .consume(WireConsume(contextId: "c", now: 1_767_225_600_000)),
@@ -128,12 +131,17 @@ package enum FuzzSeeds {
         ])
         let created = frames([
             .create(CreateRequest(binding: "POST /api/transfer", ttlMilliseconds: 30_000, issueNonce: true)),
-            .createBatch([CreateRequest(binding: "GET /a", ttlMilliseconds: 1_000), CreateRequest(binding: "GET /b", ttlMilliseconds: 5)]),
+            .createBatch([
+                CreateRequest(binding: "GET /a", ttlMilliseconds: 1_000),
+                CreateRequest(binding: "GET /b", ttlMilliseconds: 5),
+            ]),
         ])
         let useCreated = frames(
             [
                 .consume(WireConsume(contextId: "#0")), .get(contextId: "#1"),
-                .verify(WireVerify(contextId: "#1", expectedBinding: "POST /api/transfer", proof: "x", canonicalPayload: "{}")),
+                .verify(
+                    WireVerify(
+                        contextId: "#1", expectedBinding: "POST /api/transfer", proof: "x", canonicalPayload: "{}")),
                 .consumeBatch(WireConsumeBatch(contextIds: ["#0", "#1", "#2"])), .delete(contextId: "#2"),
                 .cleanup, .stats,
             ], firstId: 20)
@@ -151,7 +159,10 @@ package enum FuzzSeeds {
             (
                 "capacity",
                 [0x33, 0]
-                    + frames((0..<6).map { _ in .create(CreateRequest(binding: "POST /full", ttlMilliseconds: 50_000)) } + [.stats])
+                    + frames(
+                        (0..<6).map { _ in .create(CreateRequest(binding: "POST /full", ttlMilliseconds: 50_000)) } + [
+                            .stats
+                        ])
             ),
         ]
     }
@@ -164,11 +175,14 @@ package enum FuzzSeeds {
     // MARK: RESP
 
     static var resp: [(name: String, bytes: [UInt8])] {
-        let resp2 = "+OK\r\n-ERR unknown command\r\n:42\r\n:-7\r\n$3\r\nfoo\r\n$0\r\n\r\n$-1\r\n*-1\r\n*2\r\n$1\r\na\r\n:1\r\n"
-        let resp3 = "_\r\n#t\r\n#f\r\n,3.14\r\n,-inf\r\n,nan\r\n(1234567890123456789012\r\n!9\r\nERR boom!\r\n"
+        let resp2 =
+            "+OK\r\n-ERR unknown command\r\n:42\r\n:-7\r\n$3\r\nfoo\r\n$0\r\n\r\n$-1\r\n*-1\r\n*2\r\n$1\r\na\r\n:1\r\n"
+        let resp3 =
+            "_\r\n#t\r\n#f\r\n,3.14\r\n,-inf\r\n,nan\r\n(1234567890123456789012\r\n!9\r\nERR boom!\r\n"
             + "=8\r\ntxt:abcd\r\n%1\r\n+k\r\n:1\r\n~2\r\n+a\r\n+b\r\n>2\r\n+message\r\n:1\r\n|1\r\n+ttl\r\n:3\r\n+v\r\n"
         // What the consume script and GET return for a context (the JavaScript SDK's value).
-        let context = #"{"contextId":"ctx","binding":"POST /api","mode":"balanced","issuedAt":1,"expiresAt":2,"used":false}"#
+        let context =
+            #"{"contextId":"ctx","binding":"POST /api","mode":"balanced","issuedAt":1,"expiresAt":2,"used":false}"#
         let redis = "$\(context.utf8.count)\r\n\(context)\r\n*2\r\n:1\r\n$8\r\nconsumed\r\n"
         return [
             ("resp2", [0, 0] + Array(resp2.utf8)),

@@ -102,7 +102,9 @@ private func stubReply(to request: WireRequest) -> WireResponse {
     case .hello: .error(WireError(.protocolViolation, "HELLO after the handshake"))
     case .ping: .pong
     case .create(let create):
-        .created(AshContextPublicInfo(contextId: "AAECAwQFBgcICQoLDA0ODw", expiresAt: create.ttlMilliseconds, mode: create.mode))
+        .created(
+            AshContextPublicInfo(
+                contextId: "AAECAwQFBgcICQoLDA0ODw", expiresAt: create.ttlMilliseconds, mode: create.mode))
     case .createBatch(let entries):
         .createdBatch(entries.map { _ in .failure(WireError(.storeCapacityExceeded, "the engine is full")) })
     case .put: .stored
@@ -110,7 +112,9 @@ private func stubReply(to request: WireRequest) -> WireResponse {
     case .consume: .consumed(.alreadyConsumed)
     case .consumeBatch(let batch): .consumedBatch(batch.contextIds.map { _ in .success(.missing) })
     case .verify(let verify):
-        verify.proof.isEmpty ? .verified(.failure(AshError(.integrityFailed))) : .verified(.success(Samples.context(id: verify.contextId)))
+        verify.proof.isEmpty
+            ? .verified(.failure(AshError(.integrityFailed)))
+            : .verified(.success(Samples.context(id: verify.contextId)))
     case .delete: .deleted(true)
     case .cleanup: .cleanedUp(removed: 3)
     case .stats: .stats([WireStatistic(name: "contexts.live", value: 1)])

@@ -145,7 +145,9 @@ struct ServerConnectionModel {
             if session.inFlightCount == inFlightBefore + 1 {
                 // Accepted for the store; the decoded request is handed over at read completion.
                 accepted.append(
-                    WireEnvelope(requestId: frame.requestId, try! WireRequest(frame: frame, limits: session.configuration.limits)))
+                    WireEnvelope(
+                        requestId: frame.requestId, try! WireRequest(frame: frame, limits: session.configuration.limits)
+                    ))
                 outstanding += 1
             } else {
                 fuzzCheck(session.inFlightCount == inFlightBefore, "the in-flight count jumped")
@@ -179,7 +181,8 @@ struct ServerConnectionModel {
         }
         fuzzCheck(!session.isClosed, "a closed session handed over requests")
         fuzzCheck(
-            requests.map(\.requestId) == accepted.map(\.requestId) && requests.map(\.message) == accepted.map(\.message),
+            requests.map(\.requestId) == accepted.map(\.requestId)
+                && requests.map(\.message) == accepted.map(\.message),
             "requests handed over differ from those accepted, in arrival order")
         fuzzCheck(requests.allSatisfy { $0.requestId != WireProtocol.connectionRequestId }, "request id 0 handed over")
         batches.append(requests)

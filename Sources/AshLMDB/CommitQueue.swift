@@ -131,7 +131,10 @@ package struct CommitQueue<Changes: Collection, Waiter> {
             phase = .closed
             syncDue = nil
             // Closing syncs: it answers the held callers too.
-            defer { closeWaiters = []; held = [] }
+            defer {
+                closeWaiters = []
+                held = []
+            }
             return .finish(closeWaiters: held + closeWaiters)
         }
         if !held.isEmpty { return .sync }

@@ -21,14 +21,16 @@ enum DataFolder {
         if files.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw ContextStoreError(
-                    .corruptData, "\(path) is a file, not a data folder; give the path of a folder (it may not exist yet)")
+                    .corruptData,
+                    "\(path) is a file, not a data folder; give the path of a folder (it may not exist yet)")
             }
         } else {
             do {
                 try files.createDirectory(
                     atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
-                throw ContextStoreError(.unavailable, "cannot create data folder \(path): \(error.localizedDescription)")
+                throw ContextStoreError(
+                    .unavailable, "cannot create data folder \(path): \(error.localizedDescription)")
             }
         }
         let names: [String]

@@ -122,7 +122,8 @@ package struct EncodedChanges: Sendable, RandomAccessCollection {
                 let recordLength = ContextRecord.size(of: context)
                 let (keyLength, words) = appendKey(context.id, context.expiresAt, extra: recordLength, at: &used)
                 bytes.withUnsafeMutableBytes { buffer in
-                    ContextRecord.encode(context, into: UnsafeMutableRawBufferPointer(rebasing: buffer[used..<used + recordLength]))
+                    ContextRecord.encode(
+                        context, into: UnsafeMutableRawBufferPointer(rebasing: buffer[used..<used + recordLength]))
                 }
                 append(.put, words, sequence, keyLength, recordLength: recordLength, at: &used)
                 puts += 1
@@ -178,7 +179,9 @@ package struct EncodedChanges: Sendable, RandomAccessCollection {
         let text = bytes.withUnsafeMutableBytes { buffer in
             let key = UnsafeMutableRawBufferPointer(rebasing: buffer[start..<start + length])
             ContextKey.write(id, expiresAt: expiresAt, into: key)
-            if length >= 16 { return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & ~0xFFFF }
+            if length >= 16 {
+                return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & ~0xFFFF
+            }
             var text: UInt64 = 0
             for index in 8..<14 { text = text << 8 | UInt64(index < length ? key[index] : 0) }
             return text << 16

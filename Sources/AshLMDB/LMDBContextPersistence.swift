@@ -155,7 +155,8 @@ public final class LMDBContextPersistence: ContextPersistence {
                             throw ContextStoreError(
                                 .corruptData,
                                 "context \(ContextKey.id(ofKey: key)) in data folder \(directory) cannot be "
-                                    + "read: \(error). Nothing was changed. Restore the folder from a backup or move it away")
+                                    + "read: \(error). Nothing was changed. Restore the folder from a backup or move it away"
+                            )
                         }
                     }
                 }
@@ -179,7 +180,7 @@ public final class LMDBContextPersistence: ContextPersistence {
             let changes = EncodedChanges(unchecked: Array(deletes[index..<end]))
             do {
                 try await writer.commitBeforeStart(changes)
-            } catch where error.code == .storageFull {
+            } catch  where error.code == .storageFull {
                 logger.warning(
                     "could not delete expired contexts; retried at the next recovery",
                     metadata: ["error": "\(error)"])

@@ -186,7 +186,8 @@ package struct LMDBError: Error, Sendable, Hashable, CustomStringConvertible {
             return ContextStoreError(
                 .unavailable, "permission denied while \(operation) in data folder \(folder): \(self)")
         default:
-            return ContextStoreError(.internalFailure, "LMDB failed while \(operation) in data folder \(folder): \(self)")
+            return ContextStoreError(
+                .internalFailure, "LMDB failed while \(operation) in data folder \(folder): \(self)")
         }
     }
 }

@@ -117,4 +117,3 @@ struct LMDBWriteTransaction {
         if returnCode != MDB_NOTFOUND { try LMDBError.check(returnCode) }
     }
 }
-

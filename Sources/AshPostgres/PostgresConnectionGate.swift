@@ -210,7 +210,10 @@ final class PostgresConnectionGate: Sendable {
         let id = nextID.add(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Held, any Error>) in
-                enum Next { case take(Held), cancelled, stopped, queued }
+                enum Next {
+                    case take(Held)
+                    case cancelled, stopped, queued
+                }
                 let next = state.withLock { state -> Next in
                     if Task.isCancelled { return .cancelled }
                     if state.stopped { return .stopped }
@@ -279,7 +282,11 @@ final class PostgresConnectionGate: Sendable {
 
     private func giveBack(_ held: Held, usable: Bool) {
         let keep = usable && !held.connection.isClosed
-        enum Next { case serve(Waiter), idle(scheduleSweep: Bool), dropped, released }
+        enum Next {
+            case serve(Waiter)
+            case idle(scheduleSweep: Bool)
+            case dropped, released
+        }
         let next = state.withLock { state -> Next in
             state.busy -= 1
             // The host stopped: the connection goes back to the pool.
@@ -406,7 +413,11 @@ final class PostgresConnectionGate: Sendable {
             held.end()
             return
         }
-        enum Next { case serve(Waiter), idle(scheduleSweep: Bool), released }
+        enum Next {
+            case serve(Waiter)
+            case idle(scheduleSweep: Bool)
+            case released
+        }
         let next = state.withLock { state -> Next in
             state.acquiring -= 1
             guard state.host != nil else { return .released }

@@ -33,7 +33,8 @@ extension PostgresContextStore {
                 try await statements.insert(valid, on: connection, logger: Self.queryLogger)
             }
             guard codes.count == valid.count else {
-                throw ContextStoreError(.protocolViolation, "put: PostgreSQL answered \(codes.count) of \(valid.count) entries")
+                throw ContextStoreError(
+                    .protocolViolation, "put: PostgreSQL answered \(codes.count) of \(valid.count) entries")
             }
             for (position, code) in zip(positions, codes) where code != 0 {
                 results[position] = .failure(ContextStoreError(.duplicateContext, "put: a context with this id exists"))
@@ -79,7 +80,8 @@ extension PostgresContextStore {
                 try await statements.consume(ids, now: now, on: connection, logger: Self.queryLogger)
             }
             guard codes.count == ids.count else {
-                throw ContextStoreError(.protocolViolation, "consume: PostgreSQL answered \(codes.count) of \(ids.count) entries")
+                throw ContextStoreError(
+                    .protocolViolation, "consume: PostgreSQL answered \(codes.count) of \(ids.count) entries")
             }
             for (position, code) in zip(positions, codes) {
                 results[position] = Result { () throws(ContextStoreError) in try Self.outcome(code) }

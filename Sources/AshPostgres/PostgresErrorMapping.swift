@@ -67,13 +67,16 @@ enum PostgresErrorMapping {
         case .serverClosedConnection, .uncleanShutdown:
             return ContextStoreError(.unavailable, "\(operation): PostgreSQL closed the connection")
         case .sslUnsupported:
-            return ContextStoreError(.unavailable, "\(operation): PostgreSQL does not offer TLS, which sslmode requires")
+            return ContextStoreError(
+                .unavailable, "\(operation): PostgreSQL does not offer TLS, which sslmode requires")
         case .failedToAddSSLHandler, .receivedUnencryptedDataAfterSSLRequest:
             return ContextStoreError(.unavailable, "\(operation): the TLS handshake with PostgreSQL failed")
         case .unsupportedAuthMechanism, .authMechanismRequiresPassword, .saslError:
-            return ContextStoreError(.authenticationFailed, "\(operation): PostgreSQL authentication failed (\(error.code))")
+            return ContextStoreError(
+                .authenticationFailed, "\(operation): PostgreSQL authentication failed (\(error.code))")
         case .messageDecodingFailure, .unexpectedBackendMessage, .invalidCommandTag:
-            return ContextStoreError(.protocolViolation, "\(operation): unexpected message from PostgreSQL (\(error.code))")
+            return ContextStoreError(
+                .protocolViolation, "\(operation): unexpected message from PostgreSQL (\(error.code))")
         case .clientClosedConnection, .poolClosed:
             return ContextStoreError(.shutDown, "\(operation): the PostgreSQL client is shut down")
         case .queryCancelled:
@@ -90,23 +93,29 @@ enum PostgresErrorMapping {
         case "23505":
             return ContextStoreError(.duplicateContext, "\(operation): a context with this id exists")
         case "28000", "28P01":
-            return ContextStoreError(.authenticationFailed, "\(operation): PostgreSQL rejected the credentials (\(state))")
+            return ContextStoreError(
+                .authenticationFailed, "\(operation): PostgreSQL rejected the credentials (\(state))")
         case "57014", "55P03":
-            return ContextStoreError(.timedOut, "\(operation): PostgreSQL cancelled the statement on a timeout (\(state))")
+            return ContextStoreError(
+                .timedOut, "\(operation): PostgreSQL cancelled the statement on a timeout (\(state))")
         case "57P01", "57P02", "57P03", "53300", "25006":
             return ContextStoreError(.unavailable, "\(operation): PostgreSQL cannot serve now (\(state))")
         case "53100":
             return ContextStoreError(.storageFull, "\(operation): PostgreSQL's disk is full (\(state))")
         case "22021", "22P05":
-            return ContextStoreError(.invalidArgument, "\(operation): a field has a character PostgreSQL cannot store (\(state))")
+            return ContextStoreError(
+                .invalidArgument, "\(operation): a field has a character PostgreSQL cannot store (\(state))")
         case "22001":
             return ContextStoreError(.invalidArgument, "\(operation): a field is too long for its column (\(state))")
         case "42P01":
-            return ContextStoreError(.internalFailure, "\(operation): the context table does not exist; run the migration (\(state))")
+            return ContextStoreError(
+                .internalFailure, "\(operation): the context table does not exist; run the migration (\(state))")
         case "42703", "42804":
-            return ContextStoreError(.internalFailure, "\(operation): the context table does not have the expected columns (\(state))")
+            return ContextStoreError(
+                .internalFailure, "\(operation): the context table does not have the expected columns (\(state))")
         case "42501":
-            return ContextStoreError(.internalFailure, "\(operation): permission denied on the context table (\(state))")
+            return ContextStoreError(
+                .internalFailure, "\(operation): permission denied on the context table (\(state))")
         default:
             if sqlState.hasPrefix("08") {
                 return ContextStoreError(.unavailable, "\(operation): connection failure (\(state))")

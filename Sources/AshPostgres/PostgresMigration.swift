@@ -38,7 +38,9 @@ public enum PostgresMigration {
     /// newline), for `ash migrate --print`.
     ///
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` for an invalid table name.
-    public static func sql(tableName: String = PostgresTableName.default.description) throws(ContextStoreError) -> String {
+    public static func sql(
+        tableName: String = PostgresTableName.default.description
+    ) throws(ContextStoreError) -> String {
         sql(for: try PostgresTableName(tableName))
     }
 

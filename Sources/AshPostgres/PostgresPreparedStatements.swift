@@ -267,11 +267,17 @@ struct ConsumeBatchStatement<Table: PreparedTable>: PostgresPreparedStatement {
 /// need not be generic: ``make(for:)`` opens the table's type once.
 protocol PreparedTableStatements: Sendable {
     func insert(_ context: AshContext, on connection: PostgresConnection, logger: Logger) async throws
-    func select(_ contextId: String, on connection: PostgresConnection, logger: Logger) async throws -> PostgresContextRow?
-    func consume(_ contextId: String, now: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Int16
+    func select(
+        _ contextId: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> PostgresContextRow?
+    func consume(
+        _ contextId: String, now: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int16
     func delete(_ contextId: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool
     func insert(_ contexts: [AshContext], on connection: PostgresConnection, logger: Logger) async throws -> [Int16]
-    func consume(_ contextIds: [String], now: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [Int16]
+    func consume(
+        _ contextIds: [String], now: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Int16]
 }
 
 enum PreparedTableStatementsFactory {
@@ -294,17 +300,24 @@ enum PreparedTableStatementsFactory {
             for try await _ in rows {}
         }
 
-        func select(_ contextId: String, on connection: PostgresConnection, logger: Logger) async throws -> PostgresContextRow? {
+        func select(
+            _ contextId: String, on connection: PostgresConnection, logger: Logger
+        ) async throws -> PostgresContextRow? {
             var found: PostgresContextRow?
-            for try await row in try await connection.execute(SelectStatement<Table>(contextId: contextId), logger: logger) {
+            for try await row in try await connection.execute(
+                SelectStatement<Table>(contextId: contextId), logger: logger)
+            {
                 found = row
             }
             return found
         }
 
-        func consume(_ contextId: String, now: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Int16 {
+        func consume(
+            _ contextId: String, now: Int64, on connection: PostgresConnection, logger: Logger
+        ) async throws -> Int16 {
             var code: Int16?
-            let rows = try await connection.execute(ConsumeStatement<Table>(contextId: contextId, now: now), logger: logger)
+            let rows = try await connection.execute(
+                ConsumeStatement<Table>(contextId: contextId, now: now), logger: logger)
             for try await value in rows { code = value }
             guard let code else { throw PostgresStoreFailure.noRow("consume") }
             return code
@@ -312,24 +325,32 @@ enum PreparedTableStatementsFactory {
 
         func delete(_ contextId: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
             var found = false
-            for try await _ in try await connection.execute(DeleteStatement<Table>(contextId: contextId), logger: logger) {
+            for try await _ in try await connection.execute(
+                DeleteStatement<Table>(contextId: contextId), logger: logger)
+            {
                 found = true
             }
             return found
         }
 
-        func insert(_ contexts: [AshContext], on connection: PostgresConnection, logger: Logger) async throws -> [Int16] {
+        func insert(_ contexts: [AshContext], on connection: PostgresConnection, logger: Logger) async throws -> [Int16]
+        {
             var codes: [Int16]?
-            for try await value in try await connection.execute(InsertBatchStatement<Table>(contexts: contexts), logger: logger) {
+            for try await value in try await connection.execute(
+                InsertBatchStatement<Table>(contexts: contexts), logger: logger)
+            {
                 codes = value
             }
             guard let codes else { throw PostgresStoreFailure.noRow("put") }
             return codes
         }
 
-        func consume(_ contextIds: [String], now: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [Int16] {
+        func consume(
+            _ contextIds: [String], now: Int64, on connection: PostgresConnection, logger: Logger
+        ) async throws -> [Int16] {
             var codes: [Int16]?
-            let rows = try await connection.execute(ConsumeBatchStatement<Table>(contextIds: contextIds, now: now), logger: logger)
+            let rows = try await connection.execute(
+                ConsumeBatchStatement<Table>(contextIds: contextIds, now: now), logger: logger)
             for try await value in rows { codes = value }
             guard let codes else { throw PostgresStoreFailure.noRow("consume") }
             return codes

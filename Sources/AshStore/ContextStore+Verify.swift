@@ -44,7 +44,8 @@ extension ContextStore {
             try AshPayload.canonicalize(request.body, contentType: request.contentType)
         }
         try AshVerification.check(
-            context, expectedBinding: expectedBinding, proof: request.proof, canonicalPayload: canonicalPayload, now: now)
+            context, expectedBinding: expectedBinding, proof: request.proof, canonicalPayload: canonicalPayload,
+            now: now)
         switch try await consume(contextId, now: now) {
         case .consumed:
             context.consumedAt = now

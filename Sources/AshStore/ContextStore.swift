@@ -119,7 +119,9 @@ extension ContextStore {
         return results
     }
 
-    public func verify(_ request: AshVerificationRequest, expectedBinding: String, now: Int64) async throws -> AshContext {
+    public func verify(
+        _ request: AshVerificationRequest, expectedBinding: String, now: Int64
+    ) async throws -> AshContext {
         try await verifyInSteps(request, expectedBinding: expectedBinding, now: now)
     }
 
@@ -131,7 +133,8 @@ extension ContextStore {
         mode: AshMode = .default,
         issueNonce: Bool = false
     ) async throws -> AshContextPublicInfo {
-        try await create(CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds, mode: mode, issueNonce: issueNonce))
+        try await create(
+            CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds, mode: mode, issueNonce: issueNonce))
     }
 }
 
@@ -156,7 +159,9 @@ extension ContextStore {
         puttingWith put: ([AshContext]) async -> [Result<Void, ContextStoreError>]
     ) async -> [Result<AshContextPublicInfo, ContextStoreError>] {
         let now = clock.nowMilliseconds()
-        let made = requests.map { request in Result { () throws(ContextStoreError) in try request.makeContext(now: now) } }
+        let made = requests.map { request in
+            Result { () throws(ContextStoreError) in try request.makeContext(now: now) }
+        }
         var stored = await put(made.compactMap { try? $0.get() }).makeIterator()
         return made.map { result in
             result.flatMap { context in

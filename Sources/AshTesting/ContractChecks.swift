@@ -186,7 +186,8 @@ struct ContractChecks<Store: ContextStore> {
         let justBefore = try await store.consume(context.contextId, now: context.expiresAt - 1)
         try expect(justBefore == .consumed, "consume 1 ms before expiry answered \(justBefore)")
         let replayAfterExpiry = try await store.consume(context.contextId, now: context.expiresAt)
-        try expect(replayAfterExpiry == .expired, "consume of a consumed, expired context answered \(replayAfterExpiry)")
+        try expect(
+            replayAfterExpiry == .expired, "consume of a consumed, expired context answered \(replayAfterExpiry)")
     }
 
     func consumedContextStaysReadable() async throws {
@@ -224,7 +225,8 @@ struct ContractChecks<Store: ContextStore> {
             if grace > 0 {
                 try await expect(store.removeExpired() == 0, "removeExpired removed contexts within their grace")
                 for context in short {
-                    try await expect(store.get(context.contextId) != nil, "an expired context was forgotten within its grace")
+                    try await expect(
+                        store.get(context.contextId) != nil, "an expired context was forgotten within its grace")
                 }
                 try await expect(
                     store.consume(short[1].contextId, now: now) == .expired, "consume within the grace is not expired")
@@ -293,11 +295,13 @@ struct ContractChecks<Store: ContextStore> {
             let request = requests[index]
             ids.insert(info.contextId)
             try expect(info.mode == request.mode, "entry \(index): mode \(info.mode)")
-            try expect((info.nonce != nil) == request.issueNonce, "entry \(index): nonce \(String(describing: info.nonce))")
+            try expect(
+                (info.nonce != nil) == request.issueNonce, "entry \(index): nonce \(String(describing: info.nonce))")
             let stored = try await store.get(info.contextId)
             try expect(stored?.binding == request.binding, "entry \(index): stored binding differs")
             try expect(
-                stored.map { $0.expiresAt - $0.issuedAt } == request.ttlMilliseconds, "entry \(index): lifetime differs")
+                stored.map { $0.expiresAt - $0.issuedAt } == request.ttlMilliseconds, "entry \(index): lifetime differs"
+            )
         }
         try expect(ids.count == 3, "a batch issued one id twice")
         try await expect(store.create([]).isEmpty, "an empty batch answered entries")
@@ -317,7 +321,8 @@ struct ContractChecks<Store: ContextStore> {
             outcomes == [.consumed, .alreadyConsumed, .missing, .expired, .alreadyConsumed],
             "batch consume answered \(outcomes)")
         let stored = try await store.get(fresh.contextId)
-        try expect(stored?.consumedAt == at, "batch consume set consumedAt to \(String(describing: stored?.consumedAt))")
+        try expect(
+            stored?.consumedAt == at, "batch consume set consumedAt to \(String(describing: stored?.consumedAt))")
         try await expect(store.consume([], now: at).isEmpty, "an empty batch answered entries")
     }
 
@@ -381,8 +386,10 @@ struct ContractChecks<Store: ContextStore> {
         try await expectRejection(.canonicalizationFailed, "malformed JSON") {
             _ = try await store.verify(malformed, expectedBinding: binding, now: at)
         }
-        for (name, proof) in [("wrong proof", String(repeating: "A", count: 43)), ("empty proof", ""),
-                              ("very long proof", String(repeating: "A", count: 1_000))] {
+        for (name, proof) in [
+            ("wrong proof", String(repeating: "A", count: 43)), ("empty proof", ""),
+            ("very long proof", String(repeating: "A", count: 1_000)),
+        ] {
             try await expectRejection(.integrityFailed, name) {
                 _ = try await store.verify(try request(for: context, proof: proof), expectedBinding: binding, now: at)
             }
@@ -407,7 +414,9 @@ struct ContractChecks<Store: ContextStore> {
         // Every mode, with and without a nonce, a form body and an empty one.
         for mode in AshMode.allCases {
             for nonce in [nil, AshIdentifier.generate()] {
-                for (body, type) in [("b=2&a=1", "application/x-www-form-urlencoded"), ("", "application/x-www-form-urlencoded")] {
+                for (body, type) in [
+                    ("b=2&a=1", "application/x-www-form-urlencoded"), ("", "application/x-www-form-urlencoded"),
+                ] {
                     let other = makeContext(binding: "PATCH /api/v2/items", mode: mode, nonce: nonce)
                     try await store.put(other)
                     let result = try await store.verify(
@@ -430,7 +439,8 @@ struct ContractChecks<Store: ContextStore> {
             _ = try await store.verify(good, expectedBinding: "GET /elsewhere", now: context.expiresAt + 1)
         }
         let stored = try await store.get(context.contextId)
-        try expect(stored == context, "get of an expired context within its grace answered \(String(describing: stored))")
+        try expect(
+            stored == context, "get of an expired context within its grace answered \(String(describing: stored))")
         let verified = try await store.verify(good, expectedBinding: context.binding, now: context.expiresAt - 1)
         try expect(verified.consumedAt == context.expiresAt - 1, "verification just before expiry failed")
         try await expectRejection(.contextExpired, "a consumed context after expiry") {
@@ -504,7 +514,8 @@ struct ContractChecks<Store: ContextStore> {
                     var ids: [String] = []
                     ids.reserveCapacity(perCreator)
                     for _ in 0..<perCreator {
-                        ids.append(try await store.create(CreateRequest(binding: "GET /u", ttlMilliseconds: 60_000)).contextId)
+                        ids.append(
+                            try await store.create(CreateRequest(binding: "GET /u", ttlMilliseconds: 60_000)).contextId)
                     }
                     return ids
                 }

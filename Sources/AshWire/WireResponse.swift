@@ -107,7 +107,8 @@ package enum WireResponse: Sendable, Hashable {
                 var entries: [Result<AshContextPublicInfo, WireError>] = []
                 entries.reserveCapacity(count)
                 for _ in 0..<count {
-                    entries.append(try payload.readWireEntry { (reader) throws(WireError) in try reader.readWirePublicInfo() })
+                    entries.append(
+                        try payload.readWireEntry { (reader) throws(WireError) in try reader.readWirePublicInfo() })
                 }
                 return .createdBatch(entries)
             case .stored: return .stored
@@ -118,7 +119,8 @@ package enum WireResponse: Sendable, Hashable {
                 var entries: [Result<ConsumeResult, WireError>] = []
                 entries.reserveCapacity(count)
                 for _ in 0..<count {
-                    entries.append(try payload.readWireEntry { (reader) throws(WireError) in try reader.readWireConsumeOutcome() })
+                    entries.append(
+                        try payload.readWireEntry { (reader) throws(WireError) in try reader.readWireConsumeOutcome() })
                 }
                 return .consumedBatch(entries)
             case .verified: return .verified(try payload.readWireVerdict())
@@ -140,7 +142,9 @@ package enum WireResponse: Sendable, Hashable {
         case .createdBatch(let entries):
             try buffer.writeWireCount(entries.count, "count", maximum: batchLimit)
             for entry in entries {
-                try buffer.writeWireEntry(entry) { (buffer, info) throws(WireError) in try buffer.writeWirePublicInfo(info) }
+                try buffer.writeWireEntry(entry) { (buffer, info) throws(WireError) in
+                    try buffer.writeWirePublicInfo(info)
+                }
             }
         case .context(let context):
             buffer.writeWireBool(context != nil)
@@ -149,7 +153,9 @@ package enum WireResponse: Sendable, Hashable {
         case .consumedBatch(let entries):
             try buffer.writeWireCount(entries.count, "count", maximum: batchLimit)
             for entry in entries {
-                try buffer.writeWireEntry(entry) { (buffer, outcome) throws(WireError) in buffer.writeInteger(outcome.wireValue) }
+                try buffer.writeWireEntry(entry) { (buffer, outcome) throws(WireError) in
+                    buffer.writeInteger(outcome.wireValue)
+                }
             }
         case .verified(let verdict): try buffer.writeWireVerdict(verdict)
         case .deleted(let removed): buffer.writeWireBool(removed)

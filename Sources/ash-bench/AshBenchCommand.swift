@@ -1,5 +1,5 @@
-import AshBenchKit
 import ArgumentParser
+import AshBenchKit
 import Foundation
 import NIOCore
 
@@ -9,7 +9,8 @@ import NIOCore
 struct AshBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ash-bench",
-        abstract: "Drive ASH workloads against the engine, ashd, Redis and PostgreSQL in one run; report ratios to Redis.",
+        abstract:
+            "Drive ASH workloads against the engine, ashd, Redis and PostgreSQL in one run; report ratios to Redis.",
         discussion: """
             Targets: engine: | engine:relaxed?dir=DIR | engine:strict?dir=DIR | ash://HOST:PORT | \
             redis://[:PASS@]HOST:PORT | postgres://USER[:PASS]@HOST:PORT/DB.
@@ -25,13 +26,16 @@ struct AshBenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("workload"), help: "A workload or a comma-separated list; repeatable. (default: all)")
     var workloads: [String] = []
 
-    @Option(name: .customLong("workloads-for"), help: "NAME=W1,W2: run only these workloads on target NAME; repeatable.")
+    @Option(
+        name: .customLong("workloads-for"), help: "NAME=W1,W2: run only these workloads on target NAME; repeatable.")
     var workloadsFor: [String] = []
 
     @Option(help: "Target the ratios are computed against.")
     var baseline = "redis"
 
-    @Option(name: .customLong("compare"), help: "TARGET=REFERENCE: extra ratio rows, e.g. ashd-strict=redis-always; repeatable.")
+    @Option(
+        name: .customLong("compare"),
+        help: "TARGET=REFERENCE: extra ratio rows, e.g. ashd-strict=redis-always; repeatable.")
     var comparisons: [String] = []
 
     @Option(help: "Connections per client (1...64).")
@@ -39,7 +43,9 @@ struct AshBenchCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("client-threads"),
-        help: "Event-loop threads of ash-bench's clients (1...64; default: one per core); the fairness check gives redis-benchmark as many.")
+        help:
+            "Event-loop threads of ash-bench's clients (1...64; default: one per core); the fairness check gives redis-benchmark as many."
+    )
     var clientThreads: Int?
 
     @Option(help: "Pipeline depths, comma-separated: connections × depth tasks run.")
@@ -63,7 +69,9 @@ struct AshBenchCommand: AsyncParsableCommand {
     @Option(help: "Replays after each consume in `replay`.")
     var replays = 3
 
-    @Option(name: .customLong("memory-contexts"), help: "Contexts created per target to measure bytes per context, after a tenth as many as warm-up (0: skip).")
+    @Option(
+        name: .customLong("memory-contexts"),
+        help: "Contexts created per target to measure bytes per context, after a tenth as many as warm-up (0: skip).")
     var memoryContexts = 100_000
 
     @Option(name: .customLong("pid"), help: "NAME=PID of a target's server, for CPU and memory from /proc; repeatable.")
@@ -75,7 +83,9 @@ struct AshBenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("redis-benchmark"), help: "The redis-benchmark executable.")
     var redisBenchmark = "redis-benchmark"
 
-    @Option(name: .customLong("fairness-requests"), help: "redis-benchmark -n per unit of depth (ours stops there or after max(duration, 5s)).")
+    @Option(
+        name: .customLong("fairness-requests"),
+        help: "redis-benchmark -n per unit of depth (ours stops there or after max(duration, 5s)).")
     var fairnessRequests = 50_000
 
     @Option(help: "Write the results as JSON to this file.")
@@ -84,10 +94,14 @@ struct AshBenchCommand: AsyncParsableCommand {
     @Option(help: "Write an SVG chart to this file.")
     var svg: String?
 
-    @Flag(name: .customLong("no-progress"), help: "No progress line on standard error (it is off when standard error is not a terminal).")
+    @Flag(
+        name: .customLong("no-progress"),
+        help: "No progress line on standard error (it is off when standard error is not a terminal).")
     var noProgress = false
 
-    @Option(name: .customLong("from-json"), help: "Run nothing: read a report written by --json and render it (table, --svg).")
+    @Option(
+        name: .customLong("from-json"),
+        help: "Run nothing: read a report written by --json and render it (table, --svg).")
     var fromJSON: String?
 
     func run() async throws {
@@ -123,7 +137,8 @@ struct AshBenchCommand: AsyncParsableCommand {
     }
 
     func makeOptions() throws(BenchError) -> BenchOptions {
-        var options = BenchOptions(targets: try targets.map { argument throws(BenchError) in try TargetSpec(parsing: argument) })
+        var options = BenchOptions(
+            targets: try targets.map { argument throws(BenchError) in try TargetSpec(parsing: argument) })
         if !workloads.isEmpty {
             var selected: [Workload] = []
             for list in workloads { selected += try Workload.parseList(list) }
@@ -135,7 +150,9 @@ struct AshBenchCommand: AsyncParsableCommand {
             options.workloadsByTarget[name] = list
         }
         options.baseline = baseline
-        options.comparisons = try comparisons.map { text throws(BenchError) in try BenchOptions.Comparison(parsing: text) }
+        options.comparisons = try comparisons.map { text throws(BenchError) in
+            try BenchOptions.Comparison(parsing: text)
+        }
         options.connections = connections
         options.depths = try BenchOptions.parseDepths(depth)
         options.clientThreads = clientThreads

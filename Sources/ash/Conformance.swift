@@ -1,5 +1,5 @@
-import AshConformance
 import ArgumentParser
+import AshConformance
 import Foundation
 
 struct Conformance: ParsableCommand {

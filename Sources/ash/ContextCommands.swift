@@ -1,7 +1,7 @@
+import ArgumentParser
 import AshClient
 import AshCore
 import AshStore
-import ArgumentParser
 import Foundation
 
 struct Create: AsyncParsableCommand {
@@ -18,10 +18,12 @@ struct Create: AsyncParsableCommand {
         let info = try await OpenedStore.with(store) { store in
             try await store.create(CreateRequest(binding: binding, ttlMilliseconds: ttl, mode: mode, issueNonce: nonce))
         }
-        Output.print(store.json, text: [
-            ("contextId", info.contextId), ("expiresAt", "\(info.expiresAt)"), ("mode", info.mode.rawValue),
-            ("nonce", info.nonce),
-        ], json: info)
+        Output.print(
+            store.json,
+            text: [
+                ("contextId", info.contextId), ("expiresAt", "\(info.expiresAt)"), ("mode", info.mode.rawValue),
+                ("nonce", info.nonce),
+            ], json: info)
     }
 }
 
@@ -38,11 +40,13 @@ struct Get: AsyncParsableCommand {
             Output.print(store.json, text: [("result", "missing")], json: ["result": "missing"])
             throw ExitCode(1)
         }
-        Output.print(store.json, text: [
-            ("contextId", context.contextId), ("binding", context.binding), ("mode", context.mode.rawValue),
-            ("issuedAt", "\(context.issuedAt)"), ("expiresAt", "\(context.expiresAt)"), ("nonce", context.nonce),
-            ("consumedAt", context.consumedAt.map { "\($0)" }),
-        ], json: StoredContextJSON(context))
+        Output.print(
+            store.json,
+            text: [
+                ("contextId", context.contextId), ("binding", context.binding), ("mode", context.mode.rawValue),
+                ("issuedAt", "\(context.issuedAt)"), ("expiresAt", "\(context.expiresAt)"), ("nonce", context.nonce),
+                ("consumedAt", context.consumedAt.map { "\($0)" }),
+            ], json: StoredContextJSON(context))
     }
 }
 
@@ -131,8 +135,9 @@ struct Ping: AsyncParsableCommand {
             return try await ContinuousClock().measure { try await client.ping() }
         }
         let microseconds = elapsed.wholeNanoseconds / 1_000
-        Output.print(store.json, text: [("result", "PONG"), ("roundTripMicroseconds", "\(microseconds)")],
-                     json: ["result": "PONG", "roundTripMicroseconds": "\(microseconds)"])
+        Output.print(
+            store.json, text: [("result", "PONG"), ("roundTripMicroseconds", "\(microseconds)")],
+            json: ["result": "PONG", "roundTripMicroseconds": "\(microseconds)"])
     }
 }
 

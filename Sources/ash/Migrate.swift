@@ -1,6 +1,6 @@
+import ArgumentParser
 import AshPostgres
 import AshStore
-import ArgumentParser
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -28,7 +28,8 @@ enum OpenedStore {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 // Immediate: `run()` has started before the first query
                 // leases a connection (otherwise PostgresNIO warns).
-                let store = PostgresContextStore(client: client, table: table, options: .init(configuration: configuration))
+                let store = PostgresContextStore(
+                    client: client, table: table, options: .init(configuration: configuration))
                 group.addImmediateTask {
                     await client.run()
                     return nil
@@ -45,7 +46,8 @@ enum OpenedStore {
             return try await withAshd(options, body)
         default:
             throw ContextStoreError(
-                .invalidArgument, "unsupported store URL scheme \"\(scheme)\"; use ash://, ashs://, redis://, rediss:// or postgres://")
+                .invalidArgument,
+                "unsupported store URL scheme \"\(scheme)\"; use ash://, ashs://, redis://, rediss:// or postgres://")
         }
     }
 
@@ -54,7 +56,8 @@ enum OpenedStore {
         _ options: StoreOptions,
         _ body: @Sendable (AshClient) async throws -> T
     ) async throws -> T {
-        let client = try AshClient(configuration: AshClientConfiguration(url: options.url, authToken: options.authToken()))
+        let client = try AshClient(
+            configuration: AshClientConfiguration(url: options.url, authToken: options.authToken()))
         return try await client.withRunning { try await body(client) }
     }
 }

@@ -38,7 +38,8 @@ struct StoreOptions: ParsableArguments {
     var url: String {
         guard host != nil || port != nil || tls else { return store }
         let defaults = store.hasPrefix("ash://") || store.hasPrefix("ashs://") ? store : "ash://127.0.0.1:7379"
-        let authority = defaults.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first ?? "127.0.0.1:7379"
+        let authority =
+            defaults.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first ?? "127.0.0.1:7379"
         let parts = authority.split(separator: ":")
         let host = self.host ?? parts.first.map(String.init) ?? "127.0.0.1"
         let port = self.port ?? parts.last.flatMap { Int($0) } ?? 7379

@@ -1,6 +1,6 @@
+import ArgumentParser
 import AshDaemon
 import AshEngine
-import ArgumentParser
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -37,13 +37,16 @@ struct AshdCommand: AsyncParsableCommand {
     @Option(help: "LMDB data folder. (default: ./ash-data)")
     var dataDir: String?
 
-    @Option(help: "strict (fsync every commit), relaxed (survives a process crash) or none (memory only). (default: relaxed)")
+    @Option(
+        help:
+            "strict (fsync every commit), relaxed (survives a process crash) or none (memory only). (default: relaxed)")
     var durability: String?
 
-    @Option(help: """
-        Microseconds a durable commit may wait for more changes to share it, 0...1000000: fewer, \
-        larger commits for some latency. (default: 0, commit as soon as the writer is free)
-        """)
+    @Option(
+        help: """
+            Microseconds a durable commit may wait for more changes to share it, 0...1000000: fewer, \
+            larger commits for some latency. (default: 0, commit as soon as the writer is free)
+            """)
     var commitDelayUs: Int?
 
     @Option(help: "Shard actors. (default: twice the cores)")
@@ -55,10 +58,11 @@ struct AshdCommand: AsyncParsableCommand {
     @Option(help: "Most contexts held at once. (default: 10000000)")
     var maxContexts: Int?
 
-    @Option(help: """
-        Milliseconds an expired context stays recognisable (GET returns it, CONSUME and VERIFY answer expired) \
-        before it is reclaimed, 0...86400000. (default: 30000)
-        """)
+    @Option(
+        help: """
+            Milliseconds an expired context stays recognisable (GET returns it, CONSUME and VERIFY answer expired) \
+            before it is reclaimed, 0...86400000. (default: 30000)
+            """)
     var expiredGraceMs: Int?
 
     @Option(help: "File holding the auth token (trailing newline ignored).")
@@ -76,7 +80,8 @@ struct AshdCommand: AsyncParsableCommand {
     @Option(help: "Largest frame accepted, in bytes: 4096...67108864. (default: 1048576)")
     var maxFrameBytes: Int?
 
-    @Option(help: "Requests per connection executing at once; beyond it ashd stops reading that connection. (default: 256)")
+    @Option(
+        help: "Requests per connection executing at once; beyond it ashd stops reading that connection. (default: 256)")
     var maxInFlight: Int?
 
     @Option(help: "Close a connection idle for this many seconds. (default: 300)")
@@ -85,17 +90,19 @@ struct AshdCommand: AsyncParsableCommand {
     @Option(help: "Close a connection that has not sent HELLO within this many seconds. (default: 10)")
     var handshakeTimeout: Int?
 
-    @Option(help: """
-        Most bytes incomplete frames may hold, all connections together; a read beyond it closes its \
-        connection with WIRE_BUFFER_LIMIT. At least one maximal frame: the frame limit plus 4, rounded up to a \
-        power of two. (default: 67108864, 64 MiB)
-        """)
+    @Option(
+        help: """
+            Most bytes incomplete frames may hold, all connections together; a read beyond it closes its \
+            connection with WIRE_BUFFER_LIMIT. At least one maximal frame: the frame limit plus 4, rounded up to a \
+            power of two. (default: 67108864, 64 MiB)
+            """)
     var maxBufferedBytes: Int?
 
-    @Option(help: """
-        Close a connection whose frame has started arriving and is not complete within this many seconds \
-        (WIRE_FRAME_TIMEOUT). (default: 10)
-        """)
+    @Option(
+        help: """
+            Close a connection whose frame has started arriving and is not complete within this many seconds \
+            (WIRE_FRAME_TIMEOUT). (default: 10)
+            """)
     var frameTimeout: Int?
 
     @Option(help: "Admin HTTP port on 127.0.0.1 (/health, /metrics); off unless set.")

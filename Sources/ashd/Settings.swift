@@ -50,23 +50,31 @@ struct Settings {
         func integer(_ option: Int?, _ name: String) throws -> Int? {
             if let option { return option }
             guard let text = environment[name] else { return nil }
-            guard let value = Int(text) else { throw SettingsError(description: "\(name) must be an integer, got \(text)") }
+            guard let value = Int(text) else {
+                throw SettingsError(description: "\(name) must be an integer, got \(text)")
+            }
             return value
         }
         var server = ServerConfiguration()
         server.host = command.host ?? environment["ASHD_HOST"] ?? server.host
         server.port = try integer(command.port, "ASHD_PORT") ?? server.port
         server.authToken = try Self.authToken(command: command, environment: environment)
-        server.maximumConnections = try integer(command.maxConnections, "ASHD_MAX_CONNECTIONS") ?? server.maximumConnections
+        server.maximumConnections =
+            try integer(command.maxConnections, "ASHD_MAX_CONNECTIONS") ?? server.maximumConnections
         if let bytes = try integer(command.maxFrameBytes, "ASHD_MAX_FRAME_BYTES") {
             let range = WireLimits.minimumFrameLength...WireLimits.maximumFrameLengthCeiling
             guard range.contains(bytes) else {
-                throw SettingsError(description: "the frame limit must be \(range.lowerBound)...\(range.upperBound) bytes, got \(bytes)")
+                throw SettingsError(
+                    description: "the frame limit must be \(range.lowerBound)...\(range.upperBound) bytes, got \(bytes)"
+                )
             }
-            server.limits = WireLimits(maximumFrameLength: bytes, maximumBatchEntries: server.limits.maximumBatchEntries)
+            server.limits = WireLimits(
+                maximumFrameLength: bytes, maximumBatchEntries: server.limits.maximumBatchEntries)
         }
         server.maximumInFlight = try integer(command.maxInFlight, "ASHD_MAX_IN_FLIGHT") ?? server.maximumInFlight
-        if let seconds = try integer(command.idleTimeout, "ASHD_IDLE_TIMEOUT") { server.idleTimeout = .seconds(seconds) }
+        if let seconds = try integer(command.idleTimeout, "ASHD_IDLE_TIMEOUT") {
+            server.idleTimeout = .seconds(seconds)
+        }
         if let seconds = try integer(command.handshakeTimeout, "ASHD_HANDSHAKE_TIMEOUT") {
             server.handshakeTimeout = .seconds(seconds)
         }
@@ -78,7 +86,9 @@ struct Settings {
             let twoFrames = 2 * ServerConfiguration.storageBytes(forFrameLength: server.limits.maximumFrameLength)
             server.maximumBufferedBytes = max(server.maximumBufferedBytes, twoFrames)
         }
-        if let seconds = try integer(command.frameTimeout, "ASHD_FRAME_TIMEOUT") { server.frameTimeout = .seconds(seconds) }
+        if let seconds = try integer(command.frameTimeout, "ASHD_FRAME_TIMEOUT") {
+            server.frameTimeout = .seconds(seconds)
+        }
         let certificate = command.tlsCert ?? environment["ASHD_TLS_CERT"]
         let key = command.tlsKey ?? environment["ASHD_TLS_KEY"]
         switch (certificate, key) {
@@ -164,7 +174,9 @@ struct Settings {
             let count = fread(&chunk, 1, chunk.count, file)
             if count <= 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
-            guard bytes.count <= 4_096 else { throw SettingsError(description: "the auth token file \(path) is too large") }
+            guard bytes.count <= 4_096 else {
+                throw SettingsError(description: "the auth token file \(path) is too large")
+            }
         }
         while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { bytes.removeLast() }
         guard !bytes.isEmpty else { throw SettingsError(description: "the auth token file \(path) is empty") }

@@ -17,7 +17,9 @@ struct EngineTargetTests {
     @Test("with its wheels stopped nothing is reclaimed; starting them first removes what expired")
     func wheelsRunOnlyWhenStarted() async throws {
         let clock = Clock()
-        let target = EngineTarget(engine: try ContextEngine(configuration: EngineConfiguration(shardCount: 2, expiredGrace: .zero, clock: clock)))
+        let target = EngineTarget(
+            engine: try ContextEngine(
+                configuration: EngineConfiguration(shardCount: 2, expiredGrace: .zero, clock: clock)))
         await target.stopWheels()
         for _ in 0..<5 { _ = try await target.create(binding: "POST /a", ttlMilliseconds: 1_000) }
         clock.advance(by: 1_000)

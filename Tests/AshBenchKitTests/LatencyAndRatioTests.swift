@@ -39,7 +39,9 @@ struct LatencyAndRatioTests {
         #expect(histogram.summary.max >= 59_000_000)
     }
 
-    static func result(_ target: String, _ workload: Workload, depth: Int, operations: Int, p99: Double = 100)
+    static func result(
+        _ target: String, _ workload: Workload, depth: Int, operations: Int, p99: Double = 100
+    )
         -> BenchResult
     {
         BenchResult(
@@ -72,7 +74,8 @@ struct LatencyAndRatioTests {
             Self.result("ashd-strict", .createConsume, depth: 16, operations: 250_000, p99: 200),
             Self.result("ashd-strict", .create, depth: 16, operations: 250_000),
         ]
-        let rows = Ratios.compare([BenchOptions.Comparison(target: "ashd-strict", reference: "redis-always")], in: results)
+        let rows = Ratios.compare(
+            [BenchOptions.Comparison(target: "ashd-strict", reference: "redis-always")], in: results)
         #expect(rows.count == 1)
         #expect(rows.first?.throughputRatio == 2.5)
         #expect(rows.first?.p99Ratio == 0.5)
@@ -80,13 +83,16 @@ struct LatencyAndRatioTests {
 
     @Test func fairnessPassesAtEightyPercent() {
         let pass = FairnessCheck(
-            target: "redis", connections: 50, depth: 16, requests: 1, redisBenchmarkOpsPerSecond: 1_000, ashBenchRequests: 1,
+            target: "redis", connections: 50, depth: 16, requests: 1, redisBenchmarkOpsPerSecond: 1_000,
+            ashBenchRequests: 1,
             ashBenchOpsPerSecond: 800, clientCpuSeconds: 1, serverCpuSeconds: 1)
         let fail = FairnessCheck(
-            target: "redis", connections: 50, depth: 16, requests: 1, redisBenchmarkOpsPerSecond: 1_000, ashBenchRequests: 1,
+            target: "redis", connections: 50, depth: 16, requests: 1, redisBenchmarkOpsPerSecond: 1_000,
+            ashBenchRequests: 1,
             ashBenchOpsPerSecond: 799, clientCpuSeconds: 1, serverCpuSeconds: 1)
         let unknown = FairnessCheck(
-            target: "redis", connections: 50, depth: 16, requests: 1, redisBenchmarkOpsPerSecond: nil, ashBenchRequests: 1,
+            target: "redis", connections: 50, depth: 16, requests: 1, redisBenchmarkOpsPerSecond: nil,
+            ashBenchRequests: 1,
             ashBenchOpsPerSecond: 799, clientCpuSeconds: 1, serverCpuSeconds: nil, note: "missing")
         #expect(pass.passed == true)
         #expect(fail.passed == false)
@@ -99,7 +105,8 @@ struct LatencyAndRatioTests {
         let after = ResourceSample(cpuSeconds: 3.5, memoryBytes: 9_000, liveContexts: 110)
         #expect(ResourceSample.bytesPerContext(before: before, after: after, created: 200) == 80)
         #expect(
-            ResourceSample.bytesPerContext(before: ResourceSample(memoryBytes: 0), after: ResourceSample(memoryBytes: 400), created: 4)
+            ResourceSample.bytesPerContext(
+                before: ResourceSample(memoryBytes: 0), after: ResourceSample(memoryBytes: 400), created: 4)
                 == 100)
         #expect(ResourceSample.bytesPerContext(before: ResourceSample(), after: after, created: 4) == nil)
         #expect(ResourceSample.cpuSeconds(before: before, after: after) == 2.5)

@@ -1,6 +1,7 @@
-@testable import AshBenchKit
 import AshEngine
 import Testing
+
+@testable import AshBenchKit
 
 @Suite("Memory per context")
 struct MemoryMeasurementTests {

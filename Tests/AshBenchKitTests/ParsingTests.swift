@@ -19,7 +19,10 @@ struct ParsingTests {
 
     @Test func redisBenchmarkCSVWithCarriageReturnsAndNoise() throws {
         let output = "WARNING: something\r\n\"test\",\"rps\"\r\n\"SET\",\"12.5\"\r\n"
-        #expect(try RedisBenchmarkRow.parse(output) == [RedisBenchmarkRow(test: "SET", requestsPerSecond: 12.5, values: ["rps": 12.5])])
+        #expect(
+            try RedisBenchmarkRow.parse(output) == [
+                RedisBenchmarkRow(test: "SET", requestsPerSecond: 12.5, values: ["rps": 12.5])
+            ])
     }
 
     @Test func redisBenchmarkCSVFailures() {
@@ -29,7 +32,8 @@ struct ParsingTests {
 
     @Test func redisBenchmarkArguments() {
         let arguments = RedisBenchmarkRunner.arguments(
-            host: "127.0.0.1", port: 6380, username: nil, password: "pw", connections: 50, depth: 16, requests: 1_600_000)
+            host: "127.0.0.1", port: 6380, username: nil, password: "pw", connections: 50, depth: 16,
+            requests: 1_600_000)
         #expect(
             arguments == [
                 "-h", "127.0.0.1", "-p", "6380", "-a", "pw", "--no-auth-warning", "-c", "50", "-P", "16", "-t", "set",
@@ -42,13 +46,15 @@ struct ParsingTests {
             host: "::1", port: 6379, username: "u", password: nil, connections: 8, depth: 1, requests: 100, threads: 2)
         #expect(
             arguments == [
-                "-h", "::1", "-p", "6379", "--user", "u", "--threads", "2", "-c", "8", "-P", "1", "-t", "set", "-n", "100",
+                "-h", "::1", "-p", "6379", "--user", "u", "--threads", "2", "-c", "8", "-P", "1", "-t", "set", "-n",
+                "100",
                 "-q", "--csv",
             ])
     }
 
     @Test func procStatWithAnAwkwardCommandName() throws {
-        let line = "4242 (post (gres) x) S 17 4242 4242 0 -1 4194560 1234 0 0 0 150 75 30 12 20 0 1 0 9999 231739392 2345 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+        let line =
+            "4242 (post (gres) x) S 17 4242 4242 0 -1 4194560 1234 0 0 0 150 75 30 12 20 0 1 0 9999 231739392 2345 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
         let stat = try ProcStat(parsing: line)
         #expect(stat.pid == 4242)
         #expect(stat.parentPID == 17)
@@ -66,8 +72,12 @@ struct ParsingTests {
     }
 
     @Test func processTreeCPUAddsLiveAndExitedChildren() {
-        let root = ProcStat(pid: 1, parentPID: 0, userTicks: 100, systemTicks: 50, childrenUserTicks: 20, childrenSystemTicks: 30, residentPages: 0)
-        let child = ProcStat(pid: 2, parentPID: 1, userTicks: 300, systemTicks: 100, childrenUserTicks: 999, childrenSystemTicks: 999, residentPages: 0)
+        let root = ProcStat(
+            pid: 1, parentPID: 0, userTicks: 100, systemTicks: 50, childrenUserTicks: 20, childrenSystemTicks: 30,
+            residentPages: 0)
+        let child = ProcStat(
+            pid: 2, parentPID: 1, userTicks: 300, systemTicks: 100, childrenUserTicks: 999, childrenSystemTicks: 999,
+            residentPages: 0)
         #expect(ProcessProbe.treeCPUSeconds(root: root, children: [child, child], ticksPerSecond: 100) == 10)
     }
 
@@ -76,18 +86,22 @@ struct ParsingTests {
     }
 
     @Test func redisInfo() {
-        let info = RedisInfo(parsing: "# CPU\r\nused_cpu_sys:0.086936\r\nused_cpu_user:0.040931\r\n# Memory\r\nused_memory:1013704\r\n")
+        let info = RedisInfo(
+            parsing: "# CPU\r\nused_cpu_sys:0.086936\r\nused_cpu_user:0.040931\r\n# Memory\r\nused_memory:1013704\r\n")
         #expect(info.integer("used_memory") == 1_013_704)
         #expect(abs((info.cpuSeconds ?? 0) - 0.127867) < 1e-9)
         #expect(RedisInfo(parsing: "").cpuSeconds == nil)
     }
 
     @Test func targetURLs() throws {
-        #expect(try TargetSpec(parsing: "engine=engine:").endpoint == .engine(durability: .none, directory: nil, shards: nil))
+        #expect(
+            try TargetSpec(parsing: "engine=engine:").endpoint
+                == .engine(durability: .none, directory: nil, shards: nil))
         #expect(
             try TargetSpec(parsing: "e=engine:relaxed?dir=/tmp/x&shards=2").endpoint
                 == .engine(durability: .relaxed, directory: "/tmp/x", shards: 2))
-        #expect(try TargetSpec(parsing: "ashd-strict=ash://127.0.0.1:7379").endpoint == .ashd(url: "ash://127.0.0.1:7379"))
+        #expect(
+            try TargetSpec(parsing: "ashd-strict=ash://127.0.0.1:7379").endpoint == .ashd(url: "ash://127.0.0.1:7379"))
         #expect(try TargetSpec(parsing: "redis=redis://127.0.0.1:6379").kind == "redis")
         #expect(try TargetSpec(parsing: "pg=postgres://u:p@127.0.0.1:5432/db").kind == "postgres")
         #expect(throws: BenchError.self) { try TargetSpec(parsing: "no-equals") }
@@ -114,7 +128,9 @@ struct ParsingTests {
     }
 
     @Test func optionsValidation() throws {
-        var options = BenchOptions(targets: [try TargetSpec(parsing: "a=engine:"), try TargetSpec(parsing: "b=engine:")])
+        var options = BenchOptions(targets: [
+            try TargetSpec(parsing: "a=engine:"), try TargetSpec(parsing: "b=engine:"),
+        ])
         options.comparisons = [.init(target: "a", reference: "b")]
         try options.validate()
         options.comparisons = [.init(target: "a", reference: "c")]
@@ -133,7 +149,8 @@ struct ParsingTests {
     }
 
     @Test func passwordsAreRedacted() {
-        #expect(URLRedaction.redact("postgres://ash:secret@127.0.0.1:5432/db") == "postgres://ash:***@127.0.0.1:5432/db")
+        #expect(
+            URLRedaction.redact("postgres://ash:secret@127.0.0.1:5432/db") == "postgres://ash:***@127.0.0.1:5432/db")
         #expect(URLRedaction.redact("redis://:pw@h:1") == "redis://:***@h:1")
         #expect(URLRedaction.redact("ash://127.0.0.1:7379") == "ash://127.0.0.1:7379")
         #expect(URLRedaction.redact("engine:") == "engine:")

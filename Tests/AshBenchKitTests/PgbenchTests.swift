@@ -17,7 +17,9 @@ struct PgbenchTests {
             lines[2]
                 == "INSERT INTO \"ash_bench_contexts\" (context_id, binding, mode, issued_at, expires_at, nonce, consumed_at)"
                 + " VALUES (:id1, :binding, :mode, :now, :exp, NULL, NULL);")
-        #expect(lines[3].hasPrefix("WITH updated AS (UPDATE \"ash_bench_contexts\" SET consumed_at = :now WHERE context_id = :id1 "))
+        #expect(
+            lines[3].hasPrefix(
+                "WITH updated AS (UPDATE \"ash_bench_contexts\" SET consumed_at = :now WHERE context_id = :id1 "))
         #expect(lines[3].hasSuffix("::int2;"))
         #expect(!lines[3].contains("$"))
         #expect(!script.contains("pipeline"))
@@ -44,7 +46,8 @@ struct PgbenchTests {
         #expect(
             arguments == [
                 "-h", "db.local", "-p", "6543", "-U", "ash", "-n", "-M", "prepared", "-c", "16", "-j", "2", "-T", "3",
-                "-f", "/tmp/s.sql", "-D", "binding=POST /api/transfer", "-D", "mode=balanced", "-D", "now=1700000000000",
+                "-f", "/tmp/s.sql", "-D", "binding=POST /api/transfer", "-D", "mode=balanced", "-D",
+                "now=1700000000000",
                 "-D", "ttl=30000", "store",
             ])
         #expect(!arguments.joined().contains("s3cret"))

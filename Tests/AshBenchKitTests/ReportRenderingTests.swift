@@ -27,7 +27,8 @@ struct ReportRenderingTests {
                 RunMetadata.TargetInfo(name: $0, kind: "test", url: "x://", workloads: [.createConsume])
             })
         let fairness = FairnessCheck(
-            target: "redis", connections: 50, depth: 16, requests: 1_600_000, redisBenchmarkOpsPerSecond: 1_600_000, ashBenchRequests: 1_600_000,
+            target: "redis", connections: 50, depth: 16, requests: 1_600_000, redisBenchmarkOpsPerSecond: 1_600_000,
+            ashBenchRequests: 1_600_000,
             ashBenchOpsPerSecond: 1_400_000, clientCpuSeconds: 2, serverCpuSeconds: 1)
         return BenchReport(
             metadata: metadata, results: results,

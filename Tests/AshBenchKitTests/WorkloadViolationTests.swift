@@ -11,7 +11,9 @@ struct WorkloadViolationTests {
         settings = WorkloadSettings(ttlMilliseconds: 60_000, replays: 3, request: try FlowRequest())
     }
 
-    func run(_ workload: Workload, _ target: any BenchTarget, iterations: Int, tasks: Int = 4, prepared: [[String]] = [])
+    func run(
+        _ workload: Workload, _ target: any BenchTarget, iterations: Int, tasks: Int = 4, prepared: [[String]] = []
+    )
         async -> WorkerTally
     {
         await LoadGenerator.run(

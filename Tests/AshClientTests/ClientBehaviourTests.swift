@@ -43,7 +43,8 @@ import Testing
         let live = try await LiveServer.start()
         let client = try live.client()
         try await client.ping()
-        let info = try await client.createContext(binding: "GET /x", ttlMilliseconds: 30_000, mode: .strict, issueNonce: true)
+        let info = try await client.createContext(
+            binding: "GET /x", ttlMilliseconds: 30_000, mode: .strict, issueNonce: true)
         #expect(info.mode == .strict)
         #expect(info.nonce != nil)
         #expect(try await client.consume(info.contextId, now: 0) == .consumed)

@@ -28,7 +28,10 @@ import Testing
             let count = min(contextsPerRound, contexts - issued)
             var ids: [String] = []
             for _ in 0..<count {
-                ids.append(try await clients[issued % clientCount].createContext(binding: "POST /race", ttlMilliseconds: 600_000).contextId)
+                ids.append(
+                    try await clients[issued % clientCount].createContext(
+                        binding: "POST /race", ttlMilliseconds: 600_000
+                    ).contextId)
                 issued += 1
             }
             // Every client consumes every id of the round, all at once.

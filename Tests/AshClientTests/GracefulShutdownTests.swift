@@ -1,8 +1,8 @@
-import AshStore
 import AshClient
 import AshCore
 import AshDaemon
 import AshEngine
+import AshStore
 import Foundation
 import ServiceLifecycle
 import Testing
@@ -19,7 +19,8 @@ import Testing
     }
 
     @Test func acknowledgedWritesSurviveARestart() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-data-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-data-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
         let first = try await Daemon.open(configuration: configuration(directory: directory), logger: quietLogger)
@@ -28,7 +29,8 @@ import Testing
         let client = try AshClient(configuration: AshClientConfiguration.forTests(port: first.server.port))
         var created: [AshContextPublicInfo] = []
         for index in 0..<200 {
-            created.append(try await client.createContext(binding: "POST /\(index)", ttlMilliseconds: 600_000, issueNonce: true))
+            created.append(
+                try await client.createContext(binding: "POST /\(index)", ttlMilliseconds: 600_000, issueNonce: true))
         }
         let consumed = Set(created.prefix(50).map(\.contextId))
         for id in consumed {

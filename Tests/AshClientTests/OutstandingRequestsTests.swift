@@ -1,6 +1,7 @@
-@testable import AshClient
 import NIOCore
 import Testing
+
+@testable import AshClient
 
 @Suite struct OutstandingRequestsTests {
     let start = NIODeadline.uptimeNanoseconds(1_000)

@@ -1,7 +1,7 @@
-import AshStore
 import AshClient
 import AshCore
 import AshDaemon
+import AshStore
 import Foundation
 import NIOSSL
 import Testing

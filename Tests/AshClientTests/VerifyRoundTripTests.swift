@@ -24,13 +24,17 @@ import Testing
         return counts
     }
 
-    static func request(_ info: AshContextPublicInfo, body: String, contentType: String = "application/json") throws
+    static func request(
+        _ info: AshContextPublicInfo, body: String, contentType: String = "application/json"
+    ) throws
         -> AshVerificationRequest
     {
         let canonical = (try? AshPayload.canonicalize(Array(body.utf8), contentType: contentType)) ?? ""
         let proof = AshProof.build(
-            mode: info.mode, binding: binding, contextId: info.contextId, nonce: info.nonce, canonicalPayload: canonical)
-        return AshVerificationRequest(contextId: info.contextId, proof: proof, contentType: contentType, body: Array(body.utf8))
+            mode: info.mode, binding: binding, contextId: info.contextId, nonce: info.nonce, canonicalPayload: canonical
+        )
+        return AshVerificationRequest(
+            contextId: info.contextId, proof: proof, contentType: contentType, body: Array(body.utf8))
     }
 
     @Test func aVerificationIsOneRequest() async throws {
@@ -38,10 +42,12 @@ import Testing
         let live = try await LiveServer.start(metrics: metrics)
         let client = try live.client(connections: 1)
         let info = try await client.createContext(binding: Self.binding, ttlMilliseconds: 30_000, issueNonce: true)
-        let consumed = try await client.verifyRequest(try Self.request(info, body: #"{"b":2,"a":[1,"x"]}"#), expectedBinding: Self.binding)
+        let consumed = try await client.verifyRequest(
+            try Self.request(info, body: #"{"b":2,"a":[1,"x"]}"#), expectedBinding: Self.binding)
         #expect(consumed.contextId == info.contextId && consumed.consumedAt != nil)
         do {
-            try await client.verifyRequest(try Self.request(info, body: #"{"b":2,"a":[1,"x"]}"#), expectedBinding: Self.binding)
+            try await client.verifyRequest(
+                try Self.request(info, body: #"{"b":2,"a":[1,"x"]}"#), expectedBinding: Self.binding)
             Issue.record("a replay was accepted")
         } catch let error as AshError {
             #expect(error.code == .replayDetected)

@@ -21,7 +21,9 @@ import Testing
             #expect(code.message == message)
             #expect(AshError.Code(rawValue: name) == code)
         }
-        #expect(AshError(.replayDetected).responseBody
-            == #"{"error":{"code":"ASH_REPLAY_DETECTED","message":"Request already processed. Use a new context."}}"#)
+        #expect(
+            AshError(.replayDetected).responseBody
+                == #"{"error":{"code":"ASH_REPLAY_DETECTED","message":"Request already processed. Use a new context."}}"#
+        )
     }
 }

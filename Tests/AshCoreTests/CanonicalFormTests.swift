@@ -18,7 +18,9 @@ import Testing
         #expect(try AshCanonicalForm.canonicalize(input) == expected)
     }
 
-    @Test(arguments: ["a=%", "a=%4", "a=%zz", "a=%C3", "a=%C3%28", "a=%ED%A0%80", "a=%C0%80", "a=%F4%90%80%80", "%C3=1"])
+    @Test(arguments: [
+        "a=%", "a=%4", "a=%zz", "a=%C3", "a=%C3%28", "a=%ED%A0%80", "a=%C0%80", "a=%F4%90%80%80", "%C3=1",
+    ])
     func rejectsMalformedEscapes(input: String) {
         #expect(throws: AshError.self) { try AshCanonicalForm.canonicalize(input) }
     }

@@ -36,7 +36,9 @@ import Testing
     }
 
     @Test func stringsEscapeAsJSONStringify() throws {
-        #expect(try canonical(#"["\u0000\u001f\u007f\b\f\n\r\t\"\\\/"]"#) == "[\"\\u0000\\u001f\u{7f}\\b\\f\\n\\r\\t\\\"\\\\/\"]")
+        #expect(
+            try canonical(#"["\u0000\u001f\u007f\b\f\n\r\t\"\\\/"]"#)
+                == "[\"\\u0000\\u001f\u{7f}\\b\\f\\n\\r\\t\\\"\\\\/\"]")
         #expect(try canonical(#"["\ud800","\udc00x","\ud83d\ude00"]"#) == "[\"\\ud800\",\"\\udc00x\",\"\u{1F600}\"]")
     }
 

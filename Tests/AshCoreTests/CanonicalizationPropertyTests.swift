@@ -26,20 +26,27 @@ import Testing
                 return
             }
             for text in sample.texts.dropFirst() {
-                #expect(try AshCanonicalJSON.canonicalize(text) == canonical, "another layout of the same value: \(text)")
+                #expect(
+                    try AshCanonicalJSON.canonicalize(text) == canonical, "another layout of the same value: \(text)")
             }
-            #expect(try AshCanonicalJSON.canonicalize(utf8: Array(sample.texts[0].utf8)) == canonical, "the UTF-8 entry point")
+            #expect(
+                try AshCanonicalJSON.canonicalize(utf8: Array(sample.texts[0].utf8)) == canonical,
+                "the UTF-8 entry point")
             #expect(try AshCanonicalJSON.canonicalize(canonical) == canonical, "idempotence")
             #expect(JSONCase.isMinified(canonical), "whitespace outside strings: \(canonical)")
 
             let expected = CanonicalValue(sample.value)
             // Its own parser keeps member order, so this also checks that keys are sorted.
             let parsed = try? JSONParser.parse(Array(canonical.utf16))
-            #expect(parsed.map(CanonicalValue.init(parsed:)) == expected, "\(canonical) does not read back as \(expected)")
+            #expect(
+                parsed.map(CanonicalValue.init(parsed:)) == expected, "\(canonical) does not read back as \(expected)")
             if expected.isReadableByFoundation {
                 // An independent reader, where it reads JSON right.
-                let foundation = try? JSONSerialization.jsonObject(with: Data(canonical.utf8), options: .fragmentsAllowed)
-                #expect(foundation.flatMap(CanonicalValue.init(foundation:)) == expected, "JSONSerialization reads \(canonical) differently")
+                let foundation = try? JSONSerialization.jsonObject(
+                    with: Data(canonical.utf8), options: .fragmentsAllowed)
+                #expect(
+                    foundation.flatMap(CanonicalValue.init(foundation:)) == expected,
+                    "JSONSerialization reads \(canonical) differently")
             }
         }
     }
@@ -56,13 +63,18 @@ import Testing
     }
 
     @Test func payloadsNeverTrapOnArbitraryBytes() async {
-        let bytes = Gen<UInt8?>.element(of: Array(#"{}[],:"\u0e+-.1a %&=+"#.utf8) + [0, 0x1F, 0x80, 0xBF, 0xC3, 0xE2, 0xED, 0xF0, 0xFF])
-            .map { $0! }.array(of: 0...40)
+        let bytes = Gen<UInt8?>.element(
+            of: Array(#"{}[],:"\u0e+-.1a %&=+"#.utf8) + [0, 0x1F, 0x80, 0xBF, 0xC3, 0xE2, 0xED, 0xF0, 0xFF]
+        )
+        .map { $0! }.array(of: 0...40)
         await propertyCheck(count: 400, input: bytes) { body in
             for type in ["application/json", "application/x-www-form-urlencoded", " Application/JSON ; charset=utf-8"] {
-                switch Result(catching: { () throws(AshError) in try AshPayload.canonicalize(body, contentType: type) }) {
+                switch Result(catching: { () throws(AshError) in try AshPayload.canonicalize(body, contentType: type) })
+                {
                 case .success(let canonical):
-                    #expect((try? AshPayload.canonicalize(Array(canonical.utf8), contentType: type)) == canonical, "idempotence")
+                    #expect(
+                        (try? AshPayload.canonicalize(Array(canonical.utf8), contentType: type)) == canonical,
+                        "idempotence")
                 case .failure(let error):
                     #expect(error.code == .canonicalizationFailed)
                 }
@@ -76,7 +88,9 @@ import Testing
             for text in sample.texts {
                 #expect(try AshCanonicalForm.canonicalize(text) == expected, "\(text)")
             }
-            #expect(try AshCanonicalForm.canonicalize(utf8: Array(sample.texts[0].utf8)) == expected, "the UTF-8 entry point")
+            #expect(
+                try AshCanonicalForm.canonicalize(utf8: Array(sample.texts[0].utf8)) == expected,
+                "the UTF-8 entry point")
             #expect(try AshCanonicalForm.canonicalize(expected) == expected, "idempotence")
         }
     }
@@ -172,7 +186,8 @@ indirect enum CanonicalValue: Equatable, CustomStringConvertible {
         case .number(let number): self = .number(number)
         case .string(let units): self = .string(units)
         case .array(let elements): self = .array(elements.map(CanonicalValue.init(parsed:)))
-        case .object(let members): self = .object(members.map { Member(key: $0.key, value: CanonicalValue(parsed: $0.value)) })
+        case .object(let members):
+            self = .object(members.map { Member(key: $0.key, value: CanonicalValue(parsed: $0.value)) })
         }
     }
 
@@ -287,17 +302,22 @@ struct JSONCase: Sendable, CustomStringConvertible {
             switch Int.random(in: 0..<13, using: &random) {
             case 0, 1: piece = [UInt16.random(in: 0x20...0x7E, using: &random)]  // ASCII, quote and backslash included
             case 2: piece = [UInt16.random(in: 0x00...0x1F, using: &random)]  // controls
-            case 3: piece = [[0x22], [0x5C], [0x2F], [0x7F], [0x2028], [0x2029], [0xFEFF], [0xFFFE], [0xFFFF]].randomElement(using: &random)!
+            case 3:
+                piece = [[0x22], [0x5C], [0x2F], [0x7F], [0x2028], [0x2029], [0xFEFF], [0xFFFE], [0xFFFF]]
+                    .randomElement(using: &random)!
             case 4: piece = [UInt16.random(in: 0x80...0xFF, using: &random)]  // Latin-1
             case 5:
                 // Compositions NFC changes: combining marks, compatibility
                 // singletons, Hangul jamo.
                 piece = Array(
-                    ["e\u{301}", "A\u{30A}", "\u{212B}", "\u{2126}", "\u{1100}\u{1161}", "\u{1100}\u{1161}\u{11A8}",
-                     "k\u{301}", "\u{301}", "\u{0323}\u{0307}", "q\u{307}\u{323}", "\u{E9}", "\u{AC00}", "\u{FB01}"]
-                        .randomElement(using: &random)!.utf16)
+                    [
+                        "e\u{301}", "A\u{30A}", "\u{212B}", "\u{2126}", "\u{1100}\u{1161}", "\u{1100}\u{1161}\u{11A8}",
+                        "k\u{301}", "\u{301}", "\u{0323}\u{0307}", "q\u{307}\u{323}", "\u{E9}", "\u{AC00}", "\u{FB01}",
+                    ]
+                    .randomElement(using: &random)!.utf16)
             case 6: piece = [UInt16.random(in: 0x0300...0x036F, using: &random)]
-            case 7: piece = [UInt16.random(in: 0xD800...0xDBFF, using: &random)]  // lone high surrogate (or a pair with what follows)
+            // A lone high surrogate (or a pair with what follows).
+            case 7: piece = [UInt16.random(in: 0xD800...0xDBFF, using: &random)]
             case 8: piece = [UInt16.random(in: 0xDC00...0xDFFF, using: &random)]  // lone low surrogate
             case 9:
                 let scalar = Unicode.Scalar(UInt32.random(in: 0x10000...0x10FFFF, using: &random))!
@@ -305,7 +325,9 @@ struct JSONCase: Sendable, CustomStringConvertible {
             case 10: piece = Array(["😀", "中文", "ｶ", "\u{10FFFF}", "𝄞"].randomElement(using: &random)!.utf16)
             default:
                 var scalar: UInt32
-                repeat { scalar = UInt32.random(in: 0x100...0xFFFF, using: &random) } while (0xD800...0xDFFF).contains(scalar)
+                repeat {
+                    scalar = UInt32.random(in: 0x100...0xFFFF, using: &random)
+                } while (0xD800...0xDFFF).contains(scalar)
                 piece = [UInt16(scalar)]
             }
             units += piece
@@ -336,7 +358,9 @@ struct JSONCase: Sendable, CustomStringConvertible {
             return Double(specialNumbers.randomElement(using: &random)!)!
         case 1:
             var double: Double
-            repeat { double = Double(bitPattern: UInt64.random(in: .min ... .max, using: &random)) } while !double.isFinite
+            repeat {
+                double = Double(bitPattern: UInt64.random(in: .min ... .max, using: &random))
+            } while !double.isFinite
             return double
         case 2: return Double(Int64.random(in: -1_000_000...1_000_000, using: &random))
         case 3: return Double(Int64.random(in: -99_999...99_999, using: &random)) / 1_000
@@ -359,7 +383,9 @@ struct JSONCase: Sendable, CustomStringConvertible {
         Array(["", "", "", " ", "\n", "\t", "\r\n", "  \t"].randomElement(using: &random)!.utf16)
     }
 
-    static func write<Random: RandomNumberGenerator>(_ value: TestJSON, into units: inout [UInt16], _ random: inout Random) {
+    static func write<Random: RandomNumberGenerator>(
+        _ value: TestJSON, into units: inout [UInt16], _ random: inout Random
+    ) {
         switch value {
         case .null: units += "null".utf16
         case .bool(let flag): units += (flag ? "true" : "false").utf16
@@ -386,9 +412,14 @@ struct JSONCase: Sendable, CustomStringConvertible {
 
     /// A string literal with each unit raw or escaped at random (lone
     /// surrogates and controls always escaped).
-    static func writeString<Random: RandomNumberGenerator>(_ text: [UInt16], into units: inout [UInt16], _ random: inout Random) {
+    static func writeString<Random: RandomNumberGenerator>(
+        _ text: [UInt16], into units: inout [UInt16], _ random: inout Random
+    ) {
         func escape(_ unit: UInt16) -> [UInt16] {
-            let short: [UInt16: String] = [0x22: "\\\"", 0x5C: "\\\\", 0x2F: "\\/", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"]
+            let short: [UInt16: String] = [
+                0x22: "\\\"", 0x5C: "\\\\", 0x2F: "\\/", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r",
+                0x09: "\\t",
+            ]
             if let short = short[unit], Bool.random(using: &random) { return Array(short.utf16) }
             var hex = String(unit, radix: 16)
             hex = String(repeating: "0", count: 4 - hex.count) + hex
@@ -416,7 +447,8 @@ struct JSONCase: Sendable, CustomStringConvertible {
         func exponent(_ value: Int) -> String {
             let e = Bool.random(using: &random) ? "e" : "E"
             let sign = value < 0 ? "-" : ["", "+"].randomElement(using: &random)!
-            return e + sign + String(repeating: "0", count: Int.random(in: 0...2, using: &random)) + String(value.magnitude)
+            return e + sign + String(repeating: "0", count: Int.random(in: 0...2, using: &random))
+                + String(value.magnitude)
         }
         let sign = number.sign == .minus ? "-" : ""
         if number == 0 {
@@ -434,7 +466,10 @@ struct JSONCase: Sendable, CustomStringConvertible {
         let fraction = mantissa.drop { $0 != "." }.dropFirst()
         var digits = String(integer) + fraction
         var n = integer.count + shift
-        while digits.hasPrefix("0") { digits.removeFirst(); n -= 1 }
+        while digits.hasPrefix("0") {
+            digits.removeFirst()
+            n -= 1
+        }
         while digits.hasSuffix("0") { digits.removeLast() }
         let k = digits.count
         let zeros = String(repeating: "0", count: Int.random(in: 0...2, using: &random))
@@ -468,7 +503,8 @@ struct JSONCase: Sendable, CustomStringConvertible {
                 let position = Int.random(in: 0...units.count, using: &random)
                 switch Int.random(in: 0..<3, using: &random) {
                 case 0 where position < units.count: units.remove(at: position)
-                case 1 where position < units.count: units[position] = Array(#"{}[],:"\0e-."#.utf16).randomElement(using: &random)!
+                case 1 where position < units.count:
+                    units[position] = Array(#"{}[],:"\0e-."#.utf16).randomElement(using: &random)!
                 default: units.insert(contentsOf: Array(tokens.randomElement(using: &random)!.utf16), at: position)
                 }
             }
@@ -478,9 +514,12 @@ struct JSONCase: Sendable, CustomStringConvertible {
     }
 
     static let tokens = [
-        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\ud800", "\\udc00", "\\uDBFF\\uDFFF", "\\x", "u", "0", "1", "9",
-        "-", "+", ".", "e", "E", "true", "false", "null", "tru", " ", "\n", "\t", "1e400", "-1e400", "1e-400", "-0", "00",
-        "é", "\u{301}", "😀", "\u{0}", "\u{1F}", "\u{FEFF}", "\u{2028}", "\"__proto__\"", "\"a\"", String(repeating: "[", count: 600),
+        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\ud800", "\\udc00", "\\uDBFF\\uDFFF", "\\x", "u", "0", "1",
+        "9",
+        "-", "+", ".", "e", "E", "true", "false", "null", "tru", " ", "\n", "\t", "1e400", "-1e400", "1e-400", "-0",
+        "00",
+        "é", "\u{301}", "😀", "\u{0}", "\u{1F}", "\u{FEFF}", "\u{2028}", "\"__proto__\"", "\"a\"",
+        String(repeating: "[", count: 600),
         "NaN", "Infinity", "0x10", "'a'",
     ]
 
@@ -524,7 +563,13 @@ struct JSONCase: Sendable, CustomStringConvertible {
         var escaped = false
         for unit in json.utf16 {
             if inString {
-                if escaped { escaped = false } else if unit == 0x5C { escaped = true } else if unit == 0x22 { inString = false }
+                if escaped {
+                    escaped = false
+                } else if unit == 0x5C {
+                    escaped = true
+                } else if unit == 0x22 {
+                    inString = false
+                }
             } else if unit == 0x22 {
                 inString = true
             } else if [0x20, 0x09, 0x0A, 0x0D].contains(unit) {
@@ -535,7 +580,9 @@ struct JSONCase: Sendable, CustomStringConvertible {
     }
 
     static func debugString(_ units: [UInt16]) -> String {
-        "\"" + units.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar(UInt8($0))) : "\\u{\(String($0, radix: 16))}" }.joined() + "\""
+        "\""
+            + units.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar(UInt8($0))) : "\\u{\(String($0, radix: 16))}" }
+            .joined() + "\""
     }
 }
 
@@ -563,19 +610,23 @@ struct FormCase: Sendable, CustomStringConvertible {
     static let generator = Generator<FormCase, Shrink.None<FormCase>> { random in draw(&random) }
 
     static let characters: [String] = [
-        "a", "b", "k", "Z", "0", "9", "-", "_", ".", "!", "~", "*", "'", "(", ")", "&", "=", "+", "%", " ", "#", "?", "/",
+        "a", "b", "k", "Z", "0", "9", "-", "_", ".", "!", "~", "*", "'", "(", ")", "&", "=", "+", "%", " ", "#", "?",
+        "/",
         ":", ";", ",", "@", "$", "\"", "é", "e\u{301}", "Å", "A\u{30A}", "\u{212B}", "☃", "😀", "\u{1100}\u{1161}", "中",
         "\u{7F}", "\u{1}", "\u{FEFF}",
     ]
 
     static func draw<Random: RandomNumberGenerator>(_ random: inout Random) -> FormCase {
         func text(_ maximum: Int) -> String {
-            (0..<Int.random(in: 0...maximum, using: &random)).map { _ in characters.randomElement(using: &random)! }.joined()
+            (0..<Int.random(in: 0...maximum, using: &random)).map { _ in characters.randomElement(using: &random)! }
+                .joined()
         }
         var pairs: [Pair] = []
         for _ in 0..<Int.random(in: 0...7, using: &random) {
             // Reuse keys often: duplicate keys are where order matters.
-            let key = !pairs.isEmpty && Int.random(in: 0..<3, using: &random) == 0 ? pairs.randomElement(using: &random)!.key : text(3)
+            let key =
+                !pairs.isEmpty && Int.random(in: 0..<3, using: &random) == 0
+                ? pairs.randomElement(using: &random)!.key : text(3)
             let value = text(4)
             pairs.append(Pair(key: key, value: value, bare: value.isEmpty && Bool.random(using: &random)))
         }
@@ -600,9 +651,13 @@ struct FormCase: Sendable, CustomStringConvertible {
         var parts: [String] = []
         for index in order {
             let pair = pairs[index]
-            parts.append(encode(pair.key, isKey: true, &random) + (pair.bare ? "" : "=" + encode(pair.value, isKey: false, &random)))
+            parts.append(
+                encode(pair.key, isKey: true, &random)
+                    + (pair.bare ? "" : "=" + encode(pair.value, isKey: false, &random)))
             // Noise the reference drops: empty parts, and pairs without a key.
-            if Int.random(in: 0..<6, using: &random) == 0 { parts.append(["", "=", "=x", "=%41"].randomElement(using: &random)!) }
+            if Int.random(in: 0..<6, using: &random) == 0 {
+                parts.append(["", "=", "=x", "=%41"].randomElement(using: &random)!)
+            }
         }
         return parts.joined(separator: "&")
     }
@@ -627,7 +682,8 @@ struct FormCase: Sendable, CustomStringConvertible {
     }
 
     /// `encodeURIComponent`'s unreserved characters.
-    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()")
+    static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()")
     static let canonicalAlphabet = unreserved.union(CharacterSet(charactersIn: "%&="))
 
     /// The canonical form by the reference's rules, encoded by Foundation:
@@ -640,8 +696,10 @@ struct FormCase: Sendable, CustomStringConvertible {
             return left == right ? lhs.offset < rhs.offset : left.lexicographicallyPrecedes(right)
         }
         return sorted.map { _, pair in
-            let key = pair.key.precomposedStringWithCanonicalMapping.addingPercentEncoding(withAllowedCharacters: Self.unreserved)!
-            let value = pair.value.precomposedStringWithCanonicalMapping.addingPercentEncoding(withAllowedCharacters: Self.unreserved)!
+            let key = pair.key.precomposedStringWithCanonicalMapping.addingPercentEncoding(
+                withAllowedCharacters: Self.unreserved)!
+            let value = pair.value.precomposedStringWithCanonicalMapping.addingPercentEncoding(
+                withAllowedCharacters: Self.unreserved)!
             return key + "=" + value
         }.joined(separator: "&")
     }
@@ -651,7 +709,11 @@ struct FormCase: Sendable, CustomStringConvertible {
     }
 
     static func drawArbitrary<Random: RandomNumberGenerator>(_ random: inout Random) -> String {
-        let pieces = characters + ["%", "%4", "%41", "%zz", "%C3", "%C3%A9", "%C3%28", "%ED%A0%80", "%C0%80", "%F4%90%80%80", "%E2%98", "%%", "&&", "=="]
+        let pieces =
+            characters + [
+                "%", "%4", "%41", "%zz", "%C3", "%C3%A9", "%C3%28", "%ED%A0%80", "%C0%80", "%F4%90%80%80", "%E2%98",
+                "%%", "&&", "==",
+            ]
         return (0..<Int.random(in: 0...20, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
     }
 }

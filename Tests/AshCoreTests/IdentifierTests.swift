@@ -20,7 +20,10 @@ import Testing
         #expect(Base64URL.decode(compact.description) == bytes)
     }
 
-    @Test(arguments: ["", "short", "AAAAAAAAAAAAAAAAAAAAAB", "AAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAA+A", "AAAAAAAAAAAAAAAAAAAAAAA"])
+    @Test(arguments: [
+        "", "short", "AAAAAAAAAAAAAAAAAAAAAB", "AAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAA+A",
+        "AAAAAAAAAAAAAAAAAAAAAAA",
+    ])
     func foreignIdsHaveNoCompactForm(text: String) {
         #expect(AshCompactID(text) == nil)
     }

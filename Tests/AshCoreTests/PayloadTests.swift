@@ -1,28 +1,34 @@
-@testable import AshCore
 import Testing
 
+@testable import AshCore
+
 @Suite struct PayloadTests {
-    @Test(arguments: [
-        ("application/json", AshPayload.ContentType.json),
-        (" Application/JSON ; charset=utf-8", .json),
-        ("application/json\t", .json),
-        ("APPLICATION/X-WWW-FORM-URLENCODED;charset=UTF-8", .formURLEncoded),
-        ("\u{A0}application/x-www-form-urlencoded", .formURLEncoded),
-    ] as [(String, AshPayload.ContentType)])
+    @Test(
+        arguments: [
+            ("application/json", AshPayload.ContentType.json),
+            (" Application/JSON ; charset=utf-8", .json),
+            ("application/json\t", .json),
+            ("APPLICATION/X-WWW-FORM-URLENCODED;charset=UTF-8", .formURLEncoded),
+            ("\u{A0}application/x-www-form-urlencoded", .formURLEncoded),
+        ] as [(String, AshPayload.ContentType)])
     func contentTypesIgnoreParametersWhitespaceAndCase(header: String, expected: AshPayload.ContentType) {
         #expect(AshPayload.ContentType(header: header) == expected)
     }
 
-    @Test(arguments: ["", " ", ";", "text/plain", "application/jsonx", "application/js", "application/json5", "applicationé/json"])
+    @Test(arguments: [
+        "", " ", ";", "text/plain", "application/jsonx", "application/js", "application/json5", "applicationé/json",
+    ])
     func otherContentTypesAreRefused(header: String) {
         #expect(AshPayload.ContentType(header: header) == nil)
     }
 
     @Test func bodiesAreCanonicalizedByTheirContentType() throws {
-        #expect(try AshPayload.canonicalize(Array(#"{"b":1,"a":[true,null]}"#.utf8), contentType: "application/json")
-            == #"{"a":[true,null],"b":1}"#)
-        #expect(try AshPayload.canonicalize(Array("b=2&a=1".utf8), contentType: "application/x-www-form-urlencoded")
-            == "a=1&b=2")
+        #expect(
+            try AshPayload.canonicalize(Array(#"{"b":1,"a":[true,null]}"#.utf8), contentType: "application/json")
+                == #"{"a":[true,null],"b":1}"#)
+        #expect(
+            try AshPayload.canonicalize(Array("b=2&a=1".utf8), contentType: "application/x-www-form-urlencoded")
+                == "a=1&b=2")
         #expect(throws: AshError.self) { try AshPayload.canonicalize([], contentType: "text/plain") }
         #expect(throws: AshError.self) { try AshPayload.canonicalize([], contentType: nil) }
     }
@@ -49,7 +55,8 @@ import Testing
             for _ in 0..<16 {
                 state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 let pick = state >> 33
-                units.append(pick % 3 == 0 ? UInt16(truncatingIfNeeded: pick) : UInt16(truncatingIfNeeded: pick % 0x100))
+                units.append(
+                    pick % 3 == 0 ? UInt16(truncatingIfNeeded: pick) : UInt16(truncatingIfNeeded: pick % 0x100))
             }
             random.append(units)
         }

@@ -10,7 +10,8 @@ import Testing
     }
 
     @Test func emptyNonceCountsAsAbsent() {
-        let withEmpty = AshProof.build(mode: .strict, binding: "GET /", contextId: "c", nonce: "", canonicalPayload: "{}")
+        let withEmpty = AshProof.build(
+            mode: .strict, binding: "GET /", contextId: "c", nonce: "", canonicalPayload: "{}")
         let without = AshProof.build(mode: .strict, binding: "GET /", contextId: "c", canonicalPayload: "{}")
         #expect(withEmpty == without)
         #expect(withEmpty.count == 43)

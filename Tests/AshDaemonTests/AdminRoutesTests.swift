@@ -1,6 +1,6 @@
-import AshStore
 import AshEngine
 import AshLMDB
+import AshStore
 import AshWire
 import Foundation
 import NIOHTTP1
@@ -54,7 +54,8 @@ import Testing
         let metrics = DaemonMetrics()
         let executor = RequestExecutor(engine: engine, metrics: metrics)
         let creates = (1...14).map {
-            WireEnvelope(requestId: UInt32($0), WireRequest.create(CreateRequest(binding: "POST /a", ttlMilliseconds: 60_000)))
+            WireEnvelope(
+                requestId: UInt32($0), WireRequest.create(CreateRequest(binding: "POST /a", ttlMilliseconds: 60_000)))
         }
         let replies = await executor.execute(creates)
         let refused = replies.filter {
@@ -76,7 +77,8 @@ import Testing
     }
 
     @Test func aDurableDaemonReportsCommitLatencyAndBatchSize() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-admin-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-admin-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let metrics = DaemonMetrics()
         let persistence = try LMDBContextPersistence(

@@ -1,7 +1,7 @@
 import AshCore
-import AshStore
 import AshDaemon
 import AshEngine
+import AshStore
 import AshWire
 import NIOCore
 import Synchronization
@@ -27,7 +27,9 @@ import Testing
             FrameBytes.append(opcode: opcode, requestId: requestId, payload: payload, to: &buffer)
             return .unknownCommand
         case 1:
-            let invalid: [[UInt8]] = [[0xC3, 0x28], [0xFF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xC0, 0xAF], [0x61, 0x80]]
+            let invalid: [[UInt8]] = [
+                [0xC3, 0x28], [0xFF], [0xED, 0xA0, 0x80], [0xE2, 0x82], [0xC0, 0xAF], [0x61, 0x80],
+            ]
             let id = invalid[Int(rng.next() % UInt64(invalid.count))]
             FrameBytes.append(opcode: 0x47, requestId: requestId, payload: FrameBytes.string(id), to: &buffer)
             return .invalidUTF8
@@ -54,7 +56,8 @@ import Testing
         case 5:
             let trailing = (1...Int.random(in: 1...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             FrameBytes.append(
-                opcode: 0x44, requestId: requestId, payload: FrameBytes.string(Array("abc".utf8)) + trailing, to: &buffer)
+                opcode: 0x44, requestId: requestId, payload: FrameBytes.string(Array("abc".utf8)) + trailing,
+                to: &buffer)
             return .malformedPayload
         case 6:
             let count: UInt16 = Bool.random(using: &rng) ? 0 : UInt16.random(in: 1_025...UInt16.max, using: &rng)
@@ -221,7 +224,9 @@ import Testing
             }
             while !done.isSet || rounds == 0 {
                 rounds += 1
-                guard case .created(let info) = try await call(.create(CreateRequest(binding: "POST /ok", ttlMilliseconds: 60_000)))
+                guard
+                    case .created(let info) = try await call(
+                        .create(CreateRequest(binding: "POST /ok", ttlMilliseconds: 60_000)))
                 else {
                     failures.append("create failed")
                     continue

@@ -11,7 +11,8 @@ import Testing
 @Suite struct BatchOrderTests {
     @Test func aConsumeReadWhileItsPutIsCommittingRunsAfterIt() async throws {
         let persistence = GatedPersistence()
-        let engine = try await ContextEngine.open(configuration: EngineConfiguration(shardCount: 2), persistence: persistence)
+        let engine = try await ContextEngine.open(
+            configuration: EngineConfiguration(shardCount: 2), persistence: persistence)
         let server = try await AshServer.start(
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0), engine: engine, logger: quietLogger)
         let now = SystemWallClock().nowMilliseconds()

@@ -121,8 +121,15 @@ import Testing
             ("already expired", Self.context(issuedAt: now - 60_000, expiresAt: now), false),
             ("expired a moment ago", Self.context(issuedAt: now - 60_000, expiresAt: now - 1), false),
             ("issued a little in the future", Self.context(issuedAt: now + 5_000, expiresAt: now + 35_000), true),
-            ("expires further away than the maximum TTL", Self.context(issuedAt: now + Self.maximumTTL, expiresAt: now + Self.maximumTTL + 1), false),
-            ("the largest timestamp", Self.context(issuedAt: ContextLimits.maximumTimestamp - 1, expiresAt: ContextLimits.maximumTimestamp), false),
+            (
+                "expires further away than the maximum TTL",
+                Self.context(issuedAt: now + Self.maximumTTL, expiresAt: now + Self.maximumTTL + 1), false
+            ),
+            (
+                "the largest timestamp",
+                Self.context(issuedAt: ContextLimits.maximumTimestamp - 1, expiresAt: ContextLimits.maximumTimestamp),
+                false
+            ),
             ("beyond the largest timestamp", Self.context(expiresAt: ContextLimits.maximumTimestamp + 1), false),
             ("consumedAt at expiresAt", Self.context(consumedAt: now + 30_000), false),
             ("consumedAt just before expiresAt", Self.context(consumedAt: now + 29_999), true),
@@ -214,7 +221,8 @@ import Testing
                         case .failure(let error): answer = .error(error.code.name)
                         }
                     } else {
-                        let response = try await call(.consume(WireConsume(contextId: context.contextId, now: clientNow)))
+                        let response = try await call(
+                            .consume(WireConsume(contextId: context.contextId, now: clientNow)))
                         switch response {
                         case .consumed(let outcome): answer = .outcome(outcome)
                         case .error(let error): answer = .error(error.code.name)

@@ -102,7 +102,9 @@ import Testing
         var found: [(UInt32, WireError.Code)] = []
         while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
             while let frame = try WireFrame.parse(from: &buffer, maximumLength: WireLimits.maximumFrameLengthCeiling) {
-                if case .error(let error) = try WireResponse(frame: frame) { found.append((frame.requestId, error.code)) }
+                if case .error(let error) = try WireResponse(frame: frame) {
+                    found.append((frame.requestId, error.code))
+                }
             }
         }
         return found
@@ -271,7 +273,8 @@ import Testing
                     channel.eventLoop.makeCompletedFuture {
                         let promise = channel.eventLoop.makePromise(of: [WireFrame].self)
                         try channel.pipeline.syncOperations.addHandlers(
-                            ByteToMessageHandler(WireFrameDecoder(maximumFrameLength: WireLimits.maximumFrameLengthCeiling)),
+                            ByteToMessageHandler(
+                                WireFrameDecoder(maximumFrameLength: WireLimits.maximumFrameLengthCeiling)),
                             FrameCollector(promise: promise, closed: closed)
                         )
                         return (channel as any Channel, promise.futureResult)

@@ -1,6 +1,6 @@
 import AshWire
-import NIOCore
 import Logging
+import NIOCore
 import NIOPosix
 
 /// A raw wire connection for tests: sends bytes as they are and collects

@@ -1,6 +1,6 @@
 import AshCore
-import AshStore
 import AshEngine
+import AshStore
 import AshWire
 import Testing
 
@@ -25,7 +25,8 @@ import Testing
             WireEnvelope(requestId: 7, .consume(WireConsume(contextId: "missing"))),
         ]
         #expect(RequestExecutor.phases(of: requests).map(\.count) == [1, 1, 1, 1, 1, 2])
-        let replies = Dictionary(uniqueKeysWithValues: await executor.execute(requests).map { ($0.requestId, $0.message) })
+        let replies = Dictionary(
+            uniqueKeysWithValues: await executor.execute(requests).map { ($0.requestId, $0.message) })
         #expect(replies[1] == .stored)
         #expect(replies[2] == .context(context("a", now: now)))
         #expect(replies[3] == .consumed(.consumed))
@@ -39,7 +40,8 @@ import Testing
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 2, maximumContexts: 2))
         let executor = RequestExecutor(engine: engine, metrics: nil)
         let creates = (1...3).map {
-            WireEnvelope(requestId: UInt32($0), WireRequest.create(CreateRequest(binding: "GET /", ttlMilliseconds: 1_000)))
+            WireEnvelope(
+                requestId: UInt32($0), WireRequest.create(CreateRequest(binding: "GET /", ttlMilliseconds: 1_000)))
         }
         let replies = await executor.execute(creates)
         #expect(replies.count == 3)

@@ -9,7 +9,9 @@ import Testing
 
     @Test func batchesAnswerInRequestOrderAcrossShards() async throws {
         let engine = try makeEngine(shards: 8, clock: clock)
-        let requests = (0..<500).map { CreateRequest(binding: "POST /b/\($0 % 7)", ttlMilliseconds: 60_000, issueNonce: $0 % 2 == 0) }
+        let requests = (0..<500).map {
+            CreateRequest(binding: "POST /b/\($0 % 7)", ttlMilliseconds: 60_000, issueNonce: $0 % 2 == 0)
+        }
         let issued = try await engine.create(requests).map { try $0.get() }
         #expect(Set(issued.map(\.contextId)).count == 500)
         #expect(issued.enumerated().allSatisfy { ($0.element.nonce != nil) == ($0.offset % 2 == 0) })
@@ -18,7 +20,9 @@ import Testing
         ids.insert(AshIdentifier.generate(), at: 250)
         let contexts = await engine.get(ids)
         #expect(contexts[250] == nil)
-        #expect(contexts.enumerated().allSatisfy { $0.offset == 250 || $0.element?.contextId == ids[$0.offset].description })
+        #expect(
+            contexts.enumerated().allSatisfy { $0.offset == 250 || $0.element?.contextId == ids[$0.offset].description }
+        )
         #expect(contexts[0]?.binding == "POST /b/0")
 
         let now = clock.nowMilliseconds()

@@ -20,14 +20,17 @@ import Testing
             switch Int.random(in: 0..<100, using: &random) {
             case 0..<30:
                 let ttl = [1, 9, 10, 11, 250, 2_560, 70_000].randomElement(using: &random)!
-                let info = try await engine.createContext(binding: "GET /m", ttlMilliseconds: Int64(ttl), issueNonce: Bool.random(using: &random))
-                model[info.contextId] = AshContext(contextId: info.contextId, binding: "GET /m", mode: .balanced,
-                                                   issuedAt: now, expiresAt: info.expiresAt, nonce: info.nonce)
+                let info = try await engine.createContext(
+                    binding: "GET /m", ttlMilliseconds: Int64(ttl), issueNonce: Bool.random(using: &random))
+                model[info.contextId] = AshContext(
+                    contextId: info.contextId, binding: "GET /m", mode: .balanced,
+                    issuedAt: now, expiresAt: info.expiresAt, nonce: info.nonce)
                 known.append(info.contextId)
             case 30..<35:
                 let id = "foreign-\(step)"
-                let context = AshContext(contextId: id, binding: "POST /f", mode: .strict, issuedAt: now,
-                                         expiresAt: now + Int64.random(in: 1...5_000, using: &random))
+                let context = AshContext(
+                    contextId: id, binding: "POST /f", mode: .strict, issuedAt: now,
+                    expiresAt: now + Int64.random(in: 1...5_000, using: &random))
                 try await engine.put(context)
                 model[id] = context
                 known.append(id)

@@ -9,14 +9,17 @@ import Testing
 
     func open(_ persistence: RecordingPersistence, shards: Int = 4) async throws -> ContextEngine {
         try await ContextEngine.open(
-            configuration: EngineConfiguration(shardCount: shards, expiredGrace: .zero, clock: clock), persistence: persistence)
+            configuration: EngineConfiguration(shardCount: shards, expiredGrace: .zero, clock: clock),
+            persistence: persistence)
     }
 
     @Test func writesThroughAndRecoversAcrossShardCounts() async throws {
         let persistence = RecordingPersistence()
         let engine = try await open(persistence)
-        let issued = try await engine.create((0..<40).map { _ in CreateRequest(binding: "POST /p", ttlMilliseconds: 10_000) })
-            .map { try $0.get() }
+        let issued = try await engine.create(
+            (0..<40).map { _ in CreateRequest(binding: "POST /p", ttlMilliseconds: 10_000) }
+        )
+        .map { try $0.get() }
         let now = clock.nowMilliseconds()
         for item in issued.prefix(20) { #expect(try await engine.consume(item.contextId, now: now) == .consumed) }
         #expect(try await engine.delete(issued[39].contextId))
@@ -56,8 +59,11 @@ import Testing
 
     @Test func recoveryDropsExpiredContexts() async throws {
         let now = clock.nowMilliseconds()
-        let live = AshContext(contextId: AshIdentifier.generate(), binding: "GET /l", mode: .balanced, issuedAt: now - 10, expiresAt: now + 10)
-        let dead = AshContext(contextId: AshIdentifier.generate(), binding: "GET /d", mode: .balanced, issuedAt: now - 10, expiresAt: now)
+        let live = AshContext(
+            contextId: AshIdentifier.generate(), binding: "GET /l", mode: .balanced, issuedAt: now - 10,
+            expiresAt: now + 10)
+        let dead = AshContext(
+            contextId: AshIdentifier.generate(), binding: "GET /d", mode: .balanced, issuedAt: now - 10, expiresAt: now)
         let engine = try await open(RecordingPersistence(contexts: [live, dead]))
         #expect(try await engine.get(live.contextId) == live)
         #expect(try await engine.get(dead.contextId) == nil)

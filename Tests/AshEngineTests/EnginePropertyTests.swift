@@ -31,7 +31,8 @@ import Testing
                 let engine = try makeEngine(shards: 1, maximumContexts: 10, clock: clock)
                 clock.set(reading)
                 let context = AshContext(
-                    contextId: "clock-far-below-zero", binding: "GET /a", mode: .balanced, issuedAt: 0, expiresAt: 1_000)
+                    contextId: "clock-far-below-zero", binding: "GET /a", mode: .balanced, issuedAt: 0, expiresAt: 1_000
+                )
                 do {
                     try await engine.put(context)
                     Issue.record("put with the clock at \(reading) succeeded")
@@ -146,9 +147,20 @@ enum ConsumeTime: Sendable, CustomStringConvertible {
 }
 
 struct PutSpec: Sendable, CustomStringConvertible {
-    enum ID: Sendable { case target(Target), literal(String) }
-    enum Expiry: Sendable { case at(TimeSpec), after(SpanSpec) }
-    enum Consumed: Sendable { case none, at(TimeSpec), afterIssuance(Int64), beforeExpiry(Int64) }
+    enum ID: Sendable {
+        case target(Target)
+        case literal(String)
+    }
+    enum Expiry: Sendable {
+        case at(TimeSpec)
+        case after(SpanSpec)
+    }
+    enum Consumed: Sendable {
+        case none
+        case at(TimeSpec)
+        case afterIssuance(Int64)
+        case beforeExpiry(Int64)
+    }
 
     var id: ID
     var binding: Int
@@ -159,20 +171,23 @@ struct PutSpec: Sendable, CustomStringConvertible {
     var consumed: Consumed
 
     var description: String {
-        let idText = switch id {
-        case .target(let target): "\(target)"
-        case .literal(let text): "\"\(text.prefix(8))…\"(\(text.utf8.count)B)"
-        }
-        let expiryText = switch expiry {
-        case .at(let time): "\(time)"
-        case .after(let span): "issuedAt+\(span)"
-        }
-        let consumedText = switch consumed {
-        case .none: "nil"
-        case .at(let time): "\(time)"
-        case .afterIssuance(let offset): "issuedAt+\(offset)"
-        case .beforeExpiry(let offset): "expiresAt-\(offset)"
-        }
+        let idText =
+            switch id {
+            case .target(let target): "\(target)"
+            case .literal(let text): "\"\(text.prefix(8))…\"(\(text.utf8.count)B)"
+            }
+        let expiryText =
+            switch expiry {
+            case .at(let time): "\(time)"
+            case .after(let span): "issuedAt+\(span)"
+            }
+        let consumedText =
+            switch consumed {
+            case .none: "nil"
+            case .at(let time): "\(time)"
+            case .afterIssuance(let offset): "issuedAt+\(offset)"
+            case .beforeExpiry(let offset): "expiresAt-\(offset)"
+            }
         return "put(\(idText), binding#\(binding), issuedAt: \(issuedAt), expiresAt: \(expiryText), "
             + "consumedAt: \(consumedText), nonce: \(nonce.map { "\($0.utf8.count)B" } ?? "nil"))"
     }
@@ -194,11 +209,13 @@ enum Operation: Sendable, CustomStringConvertible {
     var description: String {
         switch self {
         case .create(let binding, let ttl, let nonce): "create(binding#\(binding), ttl: \(ttl), nonce: \(nonce))"
-        case .createBatch(let requests): "create([\(requests.map { "binding#\($0.binding) ttl \($0.ttl)" }.joined(separator: ", "))])"
+        case .createBatch(let requests):
+            "create([\(requests.map { "binding#\($0.binding) ttl \($0.ttl)" }.joined(separator: ", "))])"
         case .put(let spec): "\(spec)"
         case .get(let target, let contract): "get(\(target)\(contract ? ", contract" : ""))"
         case .getBatch(let targets): "get(\(targets))"
-        case .consume(let target, let time, let contract): "consume(\(target), now: \(time)\(contract ? ", contract" : ""))"
+        case .consume(let target, let time, let contract):
+            "consume(\(target), now: \(time)\(contract ? ", contract" : ""))"
         case .consumeBatch(let targets, let time): "consume(\(targets), now: \(time))"
         case .delete(let target, let contract): "delete(\(target)\(contract ? ", contract" : ""))"
         case .advance(let span): "advance(\(span))"
@@ -276,9 +293,12 @@ struct Draw<Random: RandomNumberGenerator> {
     mutating func put() -> PutSpec {
         var spec = PutSpec(
             id: .target(target()), binding: index(5), mode: pick(AshMode.allCases),
-            nonce: pick(EngineScenario.nonces.filter { ($0?.utf8.count ?? 0) <= 64 }), issuedAt: .clock(int(-3_000...100)),
-            expiry: .after(chance(90) ? .ms(int(1...10_000)) : pick([.maximumTTL(plus: 0), .maximumTTL(plus: -1), .tick(plus: 0)])),
-            consumed: chance(80) ? .none : pick([.afterIssuance(0), .afterIssuance(-1), .beforeExpiry(1), .at(.clock(0))]))
+            nonce: pick(EngineScenario.nonces.filter { ($0?.utf8.count ?? 0) <= 64 }),
+            issuedAt: .clock(int(-3_000...100)),
+            expiry: .after(
+                chance(90) ? .ms(int(1...10_000)) : pick([.maximumTTL(plus: 0), .maximumTTL(plus: -1), .tick(plus: 0)])),
+            consumed: chance(80)
+                ? .none : pick([.afterIssuance(0), .afterIssuance(-1), .beforeExpiry(1), .at(.clock(0))]))
         let field = chance(75) ? (chance(50) ? index(7) : nil) : -1
         if field == -1 || field == 0 {
             spec.id = chance(90) ? .target(target()) : .literal(pick(["", String(repeating: "i", count: 65)]))
@@ -313,7 +333,10 @@ struct Draw<Random: RandomNumberGenerator> {
         case 72..<77: return .consumeBatch(targets(&self), at: consumeTime())
         case 77..<83: return .delete(target(), viaContract: chance(30))
         case 83..<91:
-            if chance(85) { return .advance(chance(70) ? .ms(int(0...3_000)) : pick([.tick(plus: -1), .tick(plus: 0), .tick(plus: 1)])) }
+            if chance(85) {
+                return .advance(
+                    chance(70) ? .ms(int(0...3_000)) : pick([.tick(plus: -1), .tick(plus: 0), .tick(plus: 1)]))
+            }
             return .advance(pick([.ms(1_000_000), .ms(1_000_000_000_000), .maximumTTL(plus: 0), .ms(.max)]))
         case 91..<93:
             // Backwards, back to today, or anywhere at all (the last leave
@@ -413,7 +436,9 @@ final class EngineScenario {
     // MARK: Checking
 
     /// Records a failure with the steps so far, and stops the run.
-    func check(_ condition: Bool, _ message: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func check(
+        _ condition: Bool, _ message: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         guard !condition, !failed else { return }
         failed = true
         Issue.record(
@@ -525,26 +550,32 @@ final class EngineScenario {
         let result = await Self.outcome {
             try await engine.create(CreateRequest(binding: text, ttlMilliseconds: ttl, mode: mode, issueNonce: nonce))
         }
-        checkCreate(result, binding: text, ttl: ttl, now: now, mode: mode, nonce: nonce,
-                    valid: EngineRules.validCreate(bindingIsValid: bindingIsValid, ttl: ttl, now: now, maximumTTL: setup.maximumTTL))
+        checkCreate(
+            result, binding: text, ttl: ttl, now: now, mode: mode, nonce: nonce,
+            valid: EngineRules.validCreate(
+                bindingIsValid: bindingIsValid, ttl: ttl, now: now, maximumTTL: setup.maximumTTL))
     }
 
     func createBatch(_ requests: [(binding: Int, ttl: SpanSpec)]) async {
         let now = now
         let resolved = requests.map { (binding: Self.bindings[$0.binding], ttl: resolve($0.ttl)) }
-        let results = await engine.create(resolved.map {
-            CreateRequest(binding: $0.binding.text, ttlMilliseconds: $0.ttl, mode: .strict, issueNonce: true)
-        })
+        let results = await engine.create(
+            resolved.map {
+                CreateRequest(binding: $0.binding.text, ttlMilliseconds: $0.ttl, mode: .strict, issueNonce: true)
+            })
         check(results.count == requests.count, "batch create answered \(results.count) of \(requests.count)")
         for (request, result) in zip(resolved, results) {
-            checkCreate(result, binding: request.binding.text, ttl: request.ttl, now: now, mode: .strict, nonce: true,
-                        valid: EngineRules.validCreate(bindingIsValid: request.binding.isValid, ttl: request.ttl, now: now,
-                                                       maximumTTL: setup.maximumTTL))
+            checkCreate(
+                result, binding: request.binding.text, ttl: request.ttl, now: now, mode: .strict, nonce: true,
+                valid: EngineRules.validCreate(
+                    bindingIsValid: request.binding.isValid, ttl: request.ttl, now: now,
+                    maximumTTL: setup.maximumTTL))
         }
     }
 
     func checkCreate(
-        _ result: Result<AshContextPublicInfo, ContextStoreError>, binding: String, ttl: Int64, now: Int64, mode: AshMode,
+        _ result: Result<AshContextPublicInfo, ContextStoreError>, binding: String, ttl: Int64, now: Int64,
+        mode: AshMode,
         nonce: Bool, valid: Bool
     ) {
         guard valid else { return expectError(result, .invalidArgument, "create(ttl: \(ttl), now: \(now))") }
@@ -552,14 +583,16 @@ final class EngineScenario {
         switch result {
         case .success(let issued):
             check(mayFit, "create succeeded with \(certainCount) contexts held of \(setup.maximumContexts)")
-            check(issued.expiresAt == now + ttl && issued.mode == mode
-                  && (issued.nonce != nil) == nonce, "create answered \(issued)")
+            check(
+                issued.expiresAt == now + ttl && issued.mode == mode
+                    && (issued.nonce != nil) == nonce, "create answered \(issued)")
             let id = issued.contextId
             check(model[id] == nil, "create issued an id in use: \(id)")
             incarnations += 1
             model[id] = Entry(
-                context: AshContext(contextId: id, binding: binding, mode: mode, issuedAt: now, expiresAt: now + ttl,
-                                    nonce: issued.nonce),
+                context: AshContext(
+                    contextId: id, binding: binding, mode: mode, issuedAt: now, expiresAt: now + ttl,
+                    nonce: issued.nonce),
                 certain: true, incarnation: incarnations)
             created.append(id)
         case .failure(let error) where error.code == .capacityExceeded:
@@ -570,28 +603,34 @@ final class EngineScenario {
     }
 
     func put(_ spec: PutSpec) async {
-        let id: String = switch spec.id {
-        case .target(let target): self.id(of: target)
-        case .literal(let text): text
-        }
+        let id: String =
+            switch spec.id {
+            case .target(let target): self.id(of: target)
+            case .literal(let text): text
+            }
         let issuedAt = resolve(spec.issuedAt)
-        let expiresAt: Int64 = switch spec.expiry {
-        case .at(let time): resolve(time)
-        case .after(let span): issuedAt &+ resolve(span)
-        }
-        let consumedAt: Int64? = switch spec.consumed {
-        case .none: nil
-        case .at(let time): resolve(time)
-        case .afterIssuance(let offset): issuedAt &+ offset
-        case .beforeExpiry(let offset): expiresAt &- offset
-        }
+        let expiresAt: Int64 =
+            switch spec.expiry {
+            case .at(let time): resolve(time)
+            case .after(let span): issuedAt &+ resolve(span)
+            }
+        let consumedAt: Int64? =
+            switch spec.consumed {
+            case .none: nil
+            case .at(let time): resolve(time)
+            case .afterIssuance(let offset): issuedAt &+ offset
+            case .beforeExpiry(let offset): expiresAt &- offset
+            }
         let (binding, bindingIsValid) = Self.bindings[spec.binding]
-        let context = AshContext(contextId: id, binding: binding, mode: spec.mode, issuedAt: issuedAt,
-                                 expiresAt: expiresAt, nonce: spec.nonce, consumedAt: consumedAt)
+        let context = AshContext(
+            contextId: id, binding: binding, mode: spec.mode, issuedAt: issuedAt,
+            expiresAt: expiresAt, nonce: spec.nonce, consumedAt: consumedAt)
         let now = now
         let result = await Self.outcome { try await engine.put(context) }
-        let what = "put(issuedAt: \(issuedAt), expiresAt: \(expiresAt), consumedAt: \(consumedAt.map { "\($0)" } ?? "nil"), now: \(now))"
-        guard EngineRules.validPut(context, bindingIsValid: bindingIsValid, now: now, maximumTTL: setup.maximumTTL) else {
+        let what =
+            "put(issuedAt: \(issuedAt), expiresAt: \(expiresAt), consumedAt: \(consumedAt.map { "\($0)" } ?? "nil"), now: \(now))"
+        guard EngineRules.validPut(context, bindingIsValid: bindingIsValid, now: now, maximumTTL: setup.maximumTTL)
+        else {
             return expectError(result, .invalidArgument, what)
         }
         let existing = model[id]
@@ -716,7 +755,8 @@ final class EngineScenario {
     func delete(_ id: String, viaContract: Bool) async {
         let result: Result<Bool, ContextStoreError> =
             viaContract
-            ? await Self.outcome { try await contract.delete(id) } : await Self.outcome { try await engine.delete(ContextID(id)) }
+            ? await Self.outcome { try await contract.delete(id) }
+            : await Self.outcome { try await engine.delete(ContextID(id)) }
         switch result {
         case .success(let deleted):
             if let entry = model[id] {
@@ -732,7 +772,8 @@ final class EngineScenario {
     func removeExpired(viaCleanup: Bool) async {
         let now = now
         let result: Result<Int, ContextStoreError> =
-            viaCleanup ? await Self.outcome { try await contract.removeExpired() } : .success(await engine.removeExpired())
+            viaCleanup
+            ? await Self.outcome { try await contract.removeExpired() } : .success(await engine.removeExpired())
         guard case .success(let removed) = result else { return check(false, "cleanup failed: \(result)") }
         guard now >= wheelNow else {
             // The wheels ignore a clock that went back.
@@ -744,7 +785,8 @@ final class EngineScenario {
         let due = model.filter { !isRecognised($0.value, at: now) }
         let surely = due.filter { Int128($0.value.context.expiresAt) + Int128(setup.grace) <= horizon }
         let lower = surely.values.count(where: \.certain)
-        check((lower...due.count).contains(removed), "removeExpired removed \(removed), expected \(lower)...\(due.count)")
+        check(
+            (lower...due.count).contains(removed), "removeExpired removed \(removed), expected \(lower)...\(due.count)")
         for (id, entry) in due {
             if removed == due.count || Int128(entry.context.expiresAt) + Int128(setup.grace) <= horizon {
                 model[id] = nil

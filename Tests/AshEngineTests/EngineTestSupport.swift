@@ -3,6 +3,7 @@ import AshEngine
 import AshStore
 import AshTesting
 import ServiceLifecycle
+import Synchronization
 
 func makeEngine(
     shards: Int = 4,
@@ -55,8 +56,6 @@ final class RecordingPersistence: ContextPersistence, @unchecked Sendable {
         lock.locked { closed = true }
     }
 }
-
-import Synchronization
 
 /// A tiny lock for test doubles.
 final class NSLockLike: Sendable {

@@ -13,7 +13,8 @@ import Testing
         let engine = try makeEngine(shards: shards, clock: clock)
         let contexts = 10_000
         let consumers = 16
-        let issued = await engine.create(Array(repeating: CreateRequest(binding: "POST /pay", ttlMilliseconds: 60_000), count: contexts))
+        let issued = await engine.create(
+            Array(repeating: CreateRequest(binding: "POST /pay", ttlMilliseconds: 60_000), count: contexts))
         let ids = try issued.map { try $0.get().contextId }
         let now = clock.nowMilliseconds()
         let tallies = try await withThrowingTaskGroup(of: [ConsumeResult].self) { group in
@@ -48,14 +49,17 @@ import Testing
     @Test func batchedConsumersAlsoHaveOneWinner() async throws {
         let clock = ManualWallClock()
         let engine = try makeEngine(shards: 8, clock: clock)
-        let ids = try await engine.create(Array(repeating: CreateRequest(binding: "POST /b", ttlMilliseconds: 60_000), count: 2_000))
-            .map { try $0.get().contextId }
+        let ids = try await engine.create(
+            Array(repeating: CreateRequest(binding: "POST /b", ttlMilliseconds: 60_000), count: 2_000)
+        )
+        .map { try $0.get().contextId }
         let now = clock.nowMilliseconds()
         let batches = try await withThrowingTaskGroup(of: [ConsumeResult].self) { group in
             for _ in 0..<16 {
                 group.addTask { try await engine.consume(ids.shuffled(), now: now).map { try $0.get() } }
             }
-            return try await group.reduce(into: 0) { count, results in count += results.filter { $0 == .consumed }.count }
+            return try await group.reduce(into: 0) { count, results in count += results.filter { $0 == .consumed }.count
+            }
         }
         #expect(batches == ids.count)
     }

@@ -12,7 +12,7 @@ import Testing
         func print(_ items: Any...) { printed.append(items.map { "\($0)" }.joined(separator: " ")) }
 
         // README quick start begins
-        let store = try ContextEngine()                       // embedded, in memory
+        let store = try ContextEngine()  // embedded, in memory
         let info = try await store.createContext(binding: "POST /api/transfer", ttlMilliseconds: 30_000)
         // send `info` (contextId, expiresAt, mode, nonce) to the client, which proves its payload…
         let body = Array(#"{"to":"bob","amount":100}"#.utf8)
@@ -27,9 +27,9 @@ import Testing
             contentType: headers["content-type"], body: body)
         do {
             let consumed = try await store.verifyRequest(request, expectedBinding: "POST /api/transfer")
-            print("accepted, consumed at \(consumed.consumedAt!)")   // a second try: ASH_REPLAY_DETECTED
+            print("accepted, consumed at \(consumed.consumedAt!)")  // a second try: ASH_REPLAY_DETECTED
         } catch let error as AshError {
-            print(error.httpStatus, error.code)                    // answer with error.responseBody
+            print(error.httpStatus, error.code)  // answer with error.responseBody
         }
         // README quick start ends
 
@@ -53,12 +53,16 @@ import Testing
         let readmeText = try String(contentsOf: readme, encoding: .utf8)
         let testText = try String(contentsOf: here, encoding: .utf8)
         let begin = "// README quick start begins\n", end = "        // README quick start ends"
-        let tested = try #require(testText.range(of: begin).flatMap { start in
-            testText.range(of: end, range: start.upperBound..<testText.endIndex).map { testText[start.upperBound..<$0.lowerBound] }
-        })
+        let tested = try #require(
+            testText.range(of: begin).flatMap { start in
+                testText.range(of: end, range: start.upperBound..<testText.endIndex).map {
+                    testText[start.upperBound..<$0.lowerBound]
+                }
+            })
         let code = tested.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.hasPrefix("        ") ? $0.dropFirst(8) : $0 }
             .joined(separator: "\n")
-        #expect(readmeText.contains("import AshStore\n\n" + code + "```"), "README's quick start differs from this test")
+        #expect(
+            readmeText.contains("import AshStore\n\n" + code + "```"), "README's quick start differs from this test")
     }
 }

@@ -28,7 +28,8 @@ struct CorpusReplayTests {
     static func inputs(in folder: String) -> [Input] {
         FuzzTarget.allCases.flatMap { target in
             let directory = fuzzFolder.appending(path: "\(folder)/\(target.rawValue)", directoryHint: .isDirectory)
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path(percentEncoded: false))) ?? []
+            let names =
+                (try? FileManager.default.contentsOfDirectory(atPath: directory.path(percentEncoded: false))) ?? []
             return names.filter { !$0.hasPrefix(".") }.sorted().map {
                 Input(target: target, path: "\(folder)/\(target.rawValue)/\($0)")
             }
@@ -60,7 +61,9 @@ struct CorpusReplayTests {
     /// The generated inputs and where they are committed.
     static func generated(_ target: FuzzTarget) -> [(path: String, bytes: [UInt8])] {
         FuzzSeeds.seeds(for: target).map { ("Corpus/\(target.rawValue)/seed-\($0.name)", $0.bytes) }
-            + FuzzSeeds.knownRegressions(for: target).map { ("Regressions/\(target.rawValue)/known-\($0.name)", $0.bytes) }
+            + FuzzSeeds.knownRegressions(for: target).map {
+                ("Regressions/\(target.rawValue)/known-\($0.name)", $0.bytes)
+            }
     }
 
     @Test("Generated inputs run and are committed", arguments: FuzzTarget.allCases)

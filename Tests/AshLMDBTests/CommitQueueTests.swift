@@ -162,7 +162,8 @@ struct CommitQueueTests {
 
     @Test("strict: a batch's callers wait until the next writing commit, or a sync of their own when idle")
     func strictHoldsAnswersUntilSynced() {
-        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: nil, holdsAnswersUntilSynced: true)
+        var queue = CommitQueue<[PersistedChange], Int>(
+            maxBatchChanges: 10, syncInterval: nil, holdsAnswersUntilSynced: true)
         _ = queue.commitRequested([], waiter: 1, now: start)
         #expect(batch(queue.nextWork(now: start)) == [1])
         _ = queue.commitRequested([], waiter: 2, now: start)
@@ -183,7 +184,8 @@ struct CommitQueueTests {
 
     @Test("strict: closing answers the held callers with the final sync")
     func strictCloseAnswersHeld() {
-        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: nil, holdsAnswersUntilSynced: true)
+        var queue = CommitQueue<[PersistedChange], Int>(
+            maxBatchChanges: 10, syncInterval: nil, holdsAnswersUntilSynced: true)
         _ = queue.commitRequested([], waiter: 1, now: start)
         #expect(batch(queue.nextWork(now: start)) == [1])
         #expect(queue.answers(afterCommitting: [1], syncedData: true) == [])

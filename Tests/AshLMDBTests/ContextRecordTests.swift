@@ -69,7 +69,9 @@ struct ContextRecordTests {
         let foreign = ContextKey.withKey(.foreign("é"), expiresAt: -1) { Array($0) }
         #expect(foreign == [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + Array("é".utf8))
         #expect(foreign.withUnsafeBytes { ContextKey.id(ofKey: $0) } == .foreign("é"))
-        let ordered = [Int64.min, -5, 0, 7, 1 << 40, .max].map { ContextKey.withKey(.foreign("a"), expiresAt: $0) { Array($0) } }
+        let ordered = [Int64.min, -5, 0, 7, 1 << 40, .max].map {
+            ContextKey.withKey(.foreign("a"), expiresAt: $0) { Array($0) }
+        }
         #expect(ordered == ordered.sorted { $0.lexicographicallyPrecedes($1) })
         for text in ["short", String(repeating: "A", count: 21) + "B", String(repeating: "*", count: 22)] {
             #expect(Array(text.utf8).withUnsafeBytes { AshCompactID(utf8: $0) } == nil)

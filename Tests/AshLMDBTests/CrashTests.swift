@@ -1,8 +1,8 @@
-import AshTesting
 import AshCore
 import AshEngine
 import AshLMDB
 import AshStore
+import AshTesting
 import Foundation
 import Testing
 
@@ -92,8 +92,9 @@ struct CrashTests {
             Issue.record("opened a folder in use by pid \(child.pid)")
         } catch {
             #expect(error.code == .unavailable)
-            #expect(error.message == "data folder \(folder.path) is in use by another process (pid \(child.pid)); "
-                + "stop it or give another folder")
+            #expect(
+                error.message == "data folder \(folder.path) is in use by another process (pid \(child.pid)); "
+                    + "stop it or give another folder")
         }
         child.kill()
         let store = try LMDBContextPersistence(directory: folder.path, durability: .relaxed)

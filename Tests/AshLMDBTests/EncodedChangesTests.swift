@@ -16,7 +16,8 @@ struct EncodedChangesTests {
     private func visited(_ changes: EncodedChanges) -> [Visited] {
         var result: [Visited] = []
         changes.visit { operation, key, record in
-            result.append(Visited(kind: operation.kind, key: Array(key), record: Array(record), consumedAt: operation.consumedAt))
+            result.append(
+                Visited(kind: operation.kind, key: Array(key), record: Array(record), consumedAt: operation.consumedAt))
         }
         return result
     }
@@ -27,7 +28,8 @@ struct EncodedChangesTests {
 
     private func persisted(_ id: ContextID, expiresAt: Int64) -> PersistedContext {
         PersistedContext(
-            id: id, binding: "POST /api/transfer", mode: .balanced, issuedAt: max(0, expiresAt - 1_000), expiresAt: expiresAt,
+            id: id, binding: "POST /api/transfer", mode: .balanced, issuedAt: max(0, expiresAt - 1_000),
+            expiresAt: expiresAt,
             nonce: ContextID(AshIdentifier.generate()))
     }
 
@@ -51,7 +53,9 @@ struct EncodedChangesTests {
             switch change {
             case .put(let context):
                 expected.append(
-                    Visited(kind: .put, key: key(context.id, context.expiresAt), record: ContextRecord.encode(context), consumedAt: 0))
+                    Visited(
+                        kind: .put, key: key(context.id, context.expiresAt), record: ContextRecord.encode(context),
+                        consumedAt: 0))
             case .consume(let id, let expiresAt, let at):
                 expected.append(Visited(kind: .consume, key: key(id, expiresAt), record: [], consumedAt: at))
             case .delete(let id, let expiresAt):
@@ -60,8 +64,9 @@ struct EncodedChangesTests {
         }
         let actual = visited(encoded)
         #expect(actual.count == expected.count)
-        #expect(Set(actual.map { $0.key + $0.record + [UInt8($0.kind.rawValue)] })
-            == Set(expected.map { $0.key + $0.record + [UInt8($0.kind.rawValue)] }))
+        #expect(
+            Set(actual.map { $0.key + $0.record + [UInt8($0.kind.rawValue)] })
+                == Set(expected.map { $0.key + $0.record + [UInt8($0.kind.rawValue)] }))
         // Key order, as LMDB compares keys, for keys that differ in their
         // first 16 bytes (all of these do).
         #expect(actual.map(\.key) == actual.map(\.key).sorted { $0.lexicographicallyPrecedes($1) })
@@ -91,7 +96,9 @@ struct EncodedChangesTests {
         var changes: [PersistedChange] = (0..<500).map { index in
             .consume(ContextID(AshIdentifier.generate()), expiresAt: 100, at: Int64(index))
         }
-        for position in [3, 250, 499] { changes.insert(.consume(shared, expiresAt: 100, at: -Int64(position)), at: position) }
+        for position in [3, 250, 499] {
+            changes.insert(.consume(shared, expiresAt: 100, at: -Int64(position)), at: position)
+        }
         let actual = visited(try EncodedChanges(checking: changes))
         #expect(actual.count == 503)
         // The first 14 bytes of a key (expiry and 6 characters) are in order.
@@ -110,7 +117,8 @@ struct EncodedChangesTests {
 
     @Test("encodes the same into reused memory as into fresh")
     func reusedBuffers() throws {
-        let first = try EncodedChanges(checking: (0..<300).map { _ in .put(persisted(ContextID(AshIdentifier.generate()), expiresAt: 7)) })
+        let first = try EncodedChanges(
+            checking: (0..<300).map { _ in .put(persisted(ContextID(AshIdentifier.generate()), expiresAt: 7)) })
         let changes: [PersistedChange] = (0..<10).map { .delete(.foreign("short-\($0)"), expiresAt: 3) }
         let reused = try EncodedChanges(checking: changes, into: first.buffers)
         #expect(visited(reused) == visited(try EncodedChanges(checking: changes)))

@@ -14,11 +14,14 @@ import Testing
         func advance(by milliseconds: Int64) { lock.withLock { now += milliseconds } }
     }
 
-    func open(_ folder: TestFolder, _ durability: Durability, clock: Clock) async throws -> (ContextEngine, LMDBContextPersistence) {
+    func open(
+        _ folder: TestFolder, _ durability: Durability, clock: Clock
+    ) async throws -> (ContextEngine, LMDBContextPersistence) {
         let persistence = try LMDBContextPersistence(directory: folder.path, durability: durability)
         persistence.start()
         let engine = try await ContextEngine.open(
-            configuration: EngineConfiguration(shardCount: 4, expiredGrace: .zero, clock: clock), persistence: persistence)
+            configuration: EngineConfiguration(shardCount: 4, expiredGrace: .zero, clock: clock),
+            persistence: persistence)
         return (engine, persistence)
     }
 
@@ -28,10 +31,14 @@ import Testing
         defer { folder.remove() }
         let clock = Clock()
         let (engine, persistence) = try await open(folder, durability, clock: clock)
-        let long = try await engine.create(Array(repeating: CreateRequest(binding: "POST /r", ttlMilliseconds: 600_000, issueNonce: true), count: 400))
-            .map { try $0.get() }
-        let short = try await engine.create(Array(repeating: CreateRequest(binding: "POST /s", ttlMilliseconds: 1_000), count: 100))
-            .map { try $0.get() }
+        let long = try await engine.create(
+            Array(repeating: CreateRequest(binding: "POST /r", ttlMilliseconds: 600_000, issueNonce: true), count: 400)
+        )
+        .map { try $0.get() }
+        let short = try await engine.create(
+            Array(repeating: CreateRequest(binding: "POST /s", ttlMilliseconds: 1_000), count: 100)
+        )
+        .map { try $0.get() }
         let now = clock.nowMilliseconds()
         let consumed = try await engine.consume(long.prefix(200).map(\.contextId), now: now).map { try $0.get() }
         #expect(consumed.allSatisfy { $0 == .consumed })
@@ -47,22 +54,29 @@ import Testing
         let at = clock.nowMilliseconds()
         for (index, item) in long.enumerated() {
             let result = try await reopened.consume(item.contextId, now: at)
-            #expect(result == (index < 200 ? .alreadyConsumed : index >= 390 ? .missing : .consumed), "context \(index)")
+            #expect(
+                result == (index < 200 ? .alreadyConsumed : index >= 390 ? .missing : .consumed), "context \(index)")
         }
         #expect(await reopened.statistics().total.live == 390)
         try await again.close()
     }
 
-    @Test("contexts the wheels expire are deleted from the data file while the engine runs", arguments: [Durability.strict, .relaxed])
+    @Test(
+        "contexts the wheels expire are deleted from the data file while the engine runs",
+        arguments: [Durability.strict, .relaxed])
     func expiryDeletesFromDisk(durability: Durability) async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
         let clock = Clock()
         let (engine, persistence) = try await open(folder, durability, clock: clock)
-        let short = try await engine.create(Array(repeating: CreateRequest(binding: "POST /s", ttlMilliseconds: 1_000), count: 300))
-            .map { try $0.get() }
-        _ = try await engine.create(Array(repeating: CreateRequest(binding: "POST /l", ttlMilliseconds: 600_000), count: 50))
-            .map { try $0.get() }
+        let short = try await engine.create(
+            Array(repeating: CreateRequest(binding: "POST /s", ttlMilliseconds: 1_000), count: 300)
+        )
+        .map { try $0.get() }
+        _ = try await engine.create(
+            Array(repeating: CreateRequest(binding: "POST /l", ttlMilliseconds: 600_000), count: 50)
+        )
+        .map { try $0.get() }
         let consumed = await engine.consume(short.prefix(100).map(\.contextId), now: clock.nowMilliseconds())
         #expect(consumed.allSatisfy { (try? $0.get()) == .consumed })
         #expect(try await persistence.storedContextCount() == 350)
@@ -84,7 +98,8 @@ import Testing
         defer { folder.remove() }
         let clock = Clock()
         let now = clock.nowMilliseconds()
-        let early = AshContext(contextId: "dup", binding: "POST /d", mode: .balanced, issuedAt: now, expiresAt: now + 1_000)
+        let early = AshContext(
+            contextId: "dup", binding: "POST /d", mode: .balanced, issuedAt: now, expiresAt: now + 1_000)
         var late = early
         late.expiresAt = now + 5_000
         let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)

@@ -1,8 +1,8 @@
-import AshTesting
 import AshCore
 import AshEngine
 import AshLMDB
 import AshStore
+import AshTesting
 import Foundation
 import Testing
 
@@ -61,8 +61,9 @@ struct FaultTests {
     /// fill the device itself rather than the map.
     @Test(
         "a full device: the same, with the real ENOSPC/EIO",
-        .enabled(if: ProcessInfo.processInfo.environment["ASH_LMDB_SMALL_FS"] != nil
-            || ProcessInfo.processInfo.environment["CI"] == "true"))
+        .enabled(
+            if: ProcessInfo.processInfo.environment["ASH_LMDB_SMALL_FS"] != nil
+                || ProcessInfo.processInfo.environment["CI"] == "true"))
     func fullDevice() async throws {
         let root = try #require(
             ProcessInfo.processInfo.environment["ASH_LMDB_SMALL_FS"],

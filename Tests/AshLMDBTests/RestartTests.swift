@@ -6,9 +6,11 @@ import Testing
 
 @Suite("Restart and group commit")
 struct RestartTests {
-    @Test("reopening hands back exactly the live contexts, consumed ones still consumed", arguments: [
-        Durability.strict, .relaxed,
-    ])
+    @Test(
+        "reopening hands back exactly the live contexts, consumed ones still consumed",
+        arguments: [
+            Durability.strict, .relaxed,
+        ])
     func restart(durability: Durability) async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
@@ -37,7 +39,9 @@ struct RestartTests {
         }
         // A second consume never moves consumedAt; a consume of a missing
         // record is ignored.
-        try await store.commit([.consume(expected["ctx-0"]!, at: TestTime.base + 9), .consume(makeContext("gone"), at: 1)])
+        try await store.commit([
+            .consume(expected["ctx-0"]!, at: TestTime.base + 9), .consume(makeContext("gone"), at: 1),
+        ])
         let deleted = stride(from: 1, to: count, by: 7).map { "ctx-\($0)" }
         try await store.commit(deleted.map { .delete(expected[$0]!) })
         for contextId in deleted { expected[contextId] = nil }
@@ -81,7 +85,10 @@ struct RestartTests {
 
     @Test(
         "many concurrent committers all complete and are durable",
-        arguments: [(Durability.strict, Duration.zero), (.relaxed, .zero), (.strict, .milliseconds(2)), (.relaxed, .milliseconds(2))]
+        arguments: [
+            (Durability.strict, Duration.zero), (.relaxed, .zero), (.strict, .milliseconds(2)),
+            (.relaxed, .milliseconds(2)),
+        ]
     )
     func groupCommit(durability: Durability, maxBatchDelay: Duration) async throws {
         let folder = try TestFolder()
@@ -189,7 +196,8 @@ struct RestartTests {
             LMDBContextPersistence.Configuration(syncInterval: .zero),
         ] {
             #expect {
-                _ = try LMDBContextPersistence(directory: folder.path, durability: .relaxed, configuration: configuration)
+                _ = try LMDBContextPersistence(
+                    directory: folder.path, durability: .relaxed, configuration: configuration)
             } throws: { error in
                 (error as? ContextStoreError)?.code == .invalidArgument
             }

@@ -27,7 +27,8 @@ struct PostgresAuditRetentionTests {
 
     @Test func cleanupKeepsConsumedRowsForTheRetention() async throws {
         let clock = ManualWallClock()
-        try await TestDatabase.withStore(clock: clock, options: Self.options(retentionDays: 2, batchSize: 3)) { store, client in
+        try await TestDatabase.withStore(clock: clock, options: Self.options(retentionDays: 2, batchSize: 3)) {
+            store, client in
             let start = clock.nowMilliseconds()
             let unconsumed = (0..<7).map { _ in Self.context(at: start, ttl: 1_000) }
             let consumedEarly = (0..<5).map { _ in Self.context(at: start, ttl: 1_000) }
@@ -95,13 +96,17 @@ struct PostgresAuditRetentionTests {
             try await plain.migrate()
             try await audited.migrate()
             try await audited.migrate()  // idempotent
-            #expect(try await Self.indexes(of: plain.table, on: client) == [
-                "\(plain.table.table)_pkey", "idx_\(plain.table.table)_consumed", "idx_\(plain.table.table)_expires",
-            ])
-            #expect(try await Self.indexes(of: audited.table, on: client) == [
-                "\(audited.table.table)_pkey", "idx_\(audited.table.table)_consumed", "idx_\(audited.table.table)_expires",
-                "idx_\(audited.table.table)_pending",
-            ])
+            #expect(
+                try await Self.indexes(of: plain.table, on: client) == [
+                    "\(plain.table.table)_pkey", "idx_\(plain.table.table)_consumed",
+                    "idx_\(plain.table.table)_expires",
+                ])
+            #expect(
+                try await Self.indexes(of: audited.table, on: client) == [
+                    "\(audited.table.table)_pkey", "idx_\(audited.table.table)_consumed",
+                    "idx_\(audited.table.table)_expires",
+                    "idx_\(audited.table.table)_pending",
+                ])
             #expect(
                 PostgresMigration.sql(for: audited.table, auditRetention: true).contains(
                     "CREATE INDEX IF NOT EXISTS \"idx_\(audited.table.table)_pending\" ON \"\(audited.table.table)\" (expires_at)"

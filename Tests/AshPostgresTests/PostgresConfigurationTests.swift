@@ -7,7 +7,9 @@ import Testing
 struct PostgresConfigurationTests {
     @Test func readsEveryPartOfTheURL() throws {
         let configuration = try PostgresConfiguration(
-            url: "postgres://ash%40team:p%40ss%3Aw%2Fd@db.example.com:6543/ash%20prod?application_name=ash%20server&connect_timeout=7")
+            url:
+                "postgres://ash%40team:p%40ss%3Aw%2Fd@db.example.com:6543/ash%20prod?application_name=ash%20server&connect_timeout=7"
+        )
         #expect(configuration.username == "ash@team")
         #expect(configuration.password == "p@ss:w/d")
         #expect(configuration.host == "db.example.com")
@@ -41,7 +43,8 @@ struct PostgresConfigurationTests {
     @Test func databaseSSLFollowsTheSeed() throws {
         #expect(try PostgresConfiguration(url: "postgres://ash@h/db", ssl: true).tlsMode == .require)
         #expect(try PostgresConfiguration(url: "postgres://ash@h/db", ssl: false).tlsMode == .disable)
-        #expect(try PostgresConfiguration(url: "postgres://ash@h/db?sslmode=verify-full", ssl: true).tlsMode == .verifyFull)
+        #expect(
+            try PostgresConfiguration(url: "postgres://ash@h/db?sslmode=verify-full", ssl: true).tlsMode == .verifyFull)
         #expect(try PostgresConfiguration(url: "postgres://ash@h/db?sslmode=disable", ssl: false).tlsMode == .disable)
         #expect(try PostgresConfiguration.parseSSLFlag("TRUE") == true)
         #expect(try PostgresConfiguration.parseSSLFlag("0") == false)
@@ -65,30 +68,31 @@ struct PostgresConfigurationTests {
 
     static let secret = "s3cr3t-pw"
 
-    @Test(arguments: [
-        ("mysql://u:\(secret)@h/db", nil),
-        ("postgres:/u:\(secret)@h/db", nil),
-        ("postgres://:\(secret)@h/db", nil),
-        ("postgres://u:\(secret)@/db", nil),
-        ("postgres://u:\(secret)@h:0/db", nil),
-        ("postgres://u:\(secret)@h:65536/db", nil),
-        ("postgres://u:\(secret)@h:54x/db", nil),
-        ("postgres://u:\(secret)@h:/db", nil),
-        ("postgres://u:\(secret)@h1,h2/db", nil),
-        ("postgres://u:\(secret)@[::1/db", nil),
-        ("postgres://u:\(secret)%zz@h/db", nil),
-        ("postgres://u:\(secret)%ff@h/db", nil),
-        ("postgres://u:\(secret)@h/db/more", nil),
-        ("postgres://u:\(secret)@h/db?sslmode=allow", nil),
-        ("postgres://u:\(secret)@h/db?sslmode", nil),
-        ("postgres://u:\(secret)@h/db?sslmode=require&sslmode=disable", nil),
-        ("postgres://u:\(secret)@h/db?schema=x", nil),
-        ("postgres://u:\(secret)@h/db?connect_timeout=0", nil),
-        ("postgres://u:\(secret)@h/db?sslrootcert=", nil),
-        ("postgres://u:\(secret)@h/db?sslmode=disable", true),
-        ("postgres://u:\(secret)@h/db?sslmode=prefer", true),
-        ("postgres://u:\(secret)@h/db?sslmode=require", false),
-    ] as [(String, Bool?)])
+    @Test(
+        arguments: [
+            ("mysql://u:\(secret)@h/db", nil),
+            ("postgres:/u:\(secret)@h/db", nil),
+            ("postgres://:\(secret)@h/db", nil),
+            ("postgres://u:\(secret)@/db", nil),
+            ("postgres://u:\(secret)@h:0/db", nil),
+            ("postgres://u:\(secret)@h:65536/db", nil),
+            ("postgres://u:\(secret)@h:54x/db", nil),
+            ("postgres://u:\(secret)@h:/db", nil),
+            ("postgres://u:\(secret)@h1,h2/db", nil),
+            ("postgres://u:\(secret)@[::1/db", nil),
+            ("postgres://u:\(secret)%zz@h/db", nil),
+            ("postgres://u:\(secret)%ff@h/db", nil),
+            ("postgres://u:\(secret)@h/db/more", nil),
+            ("postgres://u:\(secret)@h/db?sslmode=allow", nil),
+            ("postgres://u:\(secret)@h/db?sslmode", nil),
+            ("postgres://u:\(secret)@h/db?sslmode=require&sslmode=disable", nil),
+            ("postgres://u:\(secret)@h/db?schema=x", nil),
+            ("postgres://u:\(secret)@h/db?connect_timeout=0", nil),
+            ("postgres://u:\(secret)@h/db?sslrootcert=", nil),
+            ("postgres://u:\(secret)@h/db?sslmode=disable", true),
+            ("postgres://u:\(secret)@h/db?sslmode=prefer", true),
+            ("postgres://u:\(secret)@h/db?sslmode=require", false),
+        ] as [(String, Bool?)])
     func rejectsBadURLsWithoutEchoingThem(_ url: String, ssl: Bool?) {
         let error = #expect(throws: ContextStoreError.self) { try PostgresConfiguration(url: url, ssl: ssl) }
         #expect(error?.code == .invalidArgument)
@@ -112,7 +116,9 @@ struct PostgresConfigurationTests {
 
     @Test func readsTheAuditRetention() throws {
         #expect(try PostgresConfiguration(url: "postgres://ash@h/db").auditRetention == nil)
-        #expect(try PostgresConfiguration(url: "postgres://ash@h/db?audit_retention_days=30").auditRetention == .seconds(30 * 86_400))
+        #expect(
+            try PostgresConfiguration(url: "postgres://ash@h/db?audit_retention_days=30").auditRetention
+                == .seconds(30 * 86_400))
         let fromEnvironment = try PostgresConfiguration(environment: [
             "DATABASE_URL": "postgres://ash@h/db", "DATABASE_AUDIT_RETENTION_DAYS": "7",
         ])
@@ -122,8 +128,10 @@ struct PostgresConfigurationTests {
         ])
         #expect(agreeing.auditRetention == .seconds(7 * 86_400))
         #expect(
-            try PostgresConfiguration(environment: ["DATABASE_URL": "postgres://ash@h/db", "DATABASE_AUDIT_RETENTION_DAYS": ""])
-                .auditRetention == nil)
+            try PostgresConfiguration(environment: [
+                "DATABASE_URL": "postgres://ash@h/db", "DATABASE_AUDIT_RETENTION_DAYS": "",
+            ])
+            .auditRetention == nil)
     }
 
     @Test(arguments: ["0", "-1", "3651", "1.5", "30d", " 30", "99999999999999999999", ""])

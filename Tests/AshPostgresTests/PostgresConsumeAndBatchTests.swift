@@ -60,7 +60,8 @@ struct PostgresConsumeAndBatchTests {
                 let proof = AshProof.build(
                     mode: info.mode, binding: binding, contextId: info.contextId, nonce: info.nonce,
                     canonicalPayload: try AshCanonicalJSON.canonicalize(utf8: body))
-                return AshVerificationRequest(contextId: info.contextId, proof: proof, contentType: "application/json", body: body)
+                return AshVerificationRequest(
+                    contextId: info.contextId, proof: proof, contentType: "application/json", body: body)
             }
             func failure(_ body: () async throws -> Void) async -> AshError? {
                 do {
@@ -73,7 +74,9 @@ struct PostgresConsumeAndBatchTests {
             let expiring = try await store.createContext(binding: binding, ttlMilliseconds: 1_000)
             let fresh = try await store.createContext(binding: binding, ttlMilliseconds: 60_000)
             clock.advance(by: 1_000)
-            let expired = await failure { try await store.verifyRequest(try request(expiring), expectedBinding: binding) }
+            let expired = await failure {
+                try await store.verifyRequest(try request(expiring), expectedBinding: binding)
+            }
             #expect(expired?.code == .contextExpired)
             #expect(expired?.httpStatus == 410)
             try await store.verifyRequest(try request(fresh), expectedBinding: binding)
@@ -136,9 +139,11 @@ struct PostgresConsumeAndBatchTests {
                 fresh2.contextId, fresh2.contextId,
             ]
             let outcomes = await store.consume(ids, now: now + 20)
-            #expect(outcomes.map { try? $0.get() } == [
-                .consumed, .alreadyConsumed, .expired, .missing, .alreadyConsumed, .missing, .consumed, .alreadyConsumed,
-            ])
+            #expect(
+                outcomes.map { try? $0.get() } == [
+                    .consumed, .alreadyConsumed, .expired, .missing, .alreadyConsumed, .missing, .consumed,
+                    .alreadyConsumed,
+                ])
             #expect(try await store.get(fresh1.contextId)?.consumedAt == now + 20)
             #expect(try await store.get(replayed.contextId)?.consumedAt == now + 1)
 
@@ -234,7 +239,9 @@ struct PostgresConsumeAndBatchTests {
         let query: PostgresQuery = """
             SELECT name, (generic_plans + custom_plans)::int8 FROM pg_prepared_statements WHERE name LIKE 'ash:%'
             """
-        for try await (name, count) in try await connection.query(query, logger: Self.logger).decode((String, Int64).self) {
+        for try await (name, count) in try await connection.query(query, logger: Self.logger).decode(
+            (String, Int64).self)
+        {
             executions[name] = Int(count)
         }
         return executions

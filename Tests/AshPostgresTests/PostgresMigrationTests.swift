@@ -27,9 +27,12 @@ struct PostgresMigrationTests {
         let sql = try PostgresMigration.sql()
         #expect(Self.normalized(sql) == Self.normalized(Self.seedSQL))
         #expect(sql.hasPrefix("CREATE TABLE IF NOT EXISTS \"ash_contexts\" (\n"))
-        #expect(sql.contains("CREATE INDEX IF NOT EXISTS \"idx_ash_contexts_expires\" ON \"ash_contexts\" (expires_at);\n"))
-        #expect(sql.hasSuffix(
-            "CREATE INDEX IF NOT EXISTS \"idx_ash_contexts_consumed\" ON \"ash_contexts\" (consumed_at) WHERE consumed_at IS NOT NULL;\n"))
+        #expect(
+            sql.contains("CREATE INDEX IF NOT EXISTS \"idx_ash_contexts_expires\" ON \"ash_contexts\" (expires_at);\n"))
+        #expect(
+            sql.hasSuffix(
+                "CREATE INDEX IF NOT EXISTS \"idx_ash_contexts_consumed\" ON \"ash_contexts\" (consumed_at) WHERE consumed_at IS NOT NULL;\n"
+            ))
     }
 
     @Test func statementsAreTheScriptsParts() throws {

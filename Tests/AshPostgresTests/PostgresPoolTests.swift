@@ -22,7 +22,8 @@ struct PostgresPoolTests {
             let setup = PostgresContextStore(client: client, table: table, options: patient)
             try await setup.migrate()
             let context = AshContext(
-                contextId: AshIdentifier.generate(), binding: "POST /a", mode: .balanced, issuedAt: 1_000, expiresAt: 900_000)
+                contextId: AshIdentifier.generate(), binding: "POST /a", mode: .balanced, issuedAt: 1_000,
+                expiresAt: 900_000)
             try await setup.put(context)
 
             var options = TestDatabase.storeOptions
@@ -99,7 +100,8 @@ struct PostgresPoolTests {
                 for _ in 0..<4 {
                     group.addTask {
                         let context = AshContext(
-                            contextId: AshIdentifier.generate(), binding: "GET /", mode: .balanced, issuedAt: 1, expiresAt: 2)
+                            contextId: AshIdentifier.generate(), binding: "GET /", mode: .balanced, issuedAt: 1,
+                            expiresAt: 2)
                         try await store.put(context)
                     }
                 }
@@ -199,7 +201,9 @@ final class Latch: Sendable {
 
 /// A swift-metrics factory that keeps what is recorded, by label.
 final class RecordingMetrics: MetricsFactory {
-    private let recorded = Mutex<(values: [String: [Int64]], counts: [String: Int64], dimensions: [String: [[String]]])>(
+    private let recorded = Mutex<
+        (values: [String: [Int64]], counts: [String: Int64], dimensions: [String: [[String]]])
+    >(
         ([:], [:], [:]))
 
     func values(_ label: String) -> [Int64] { recorded.withLock { $0.values[label] ?? [] } }

@@ -17,7 +17,8 @@ struct PostgresPreparedStatementTests {
 
     @Test func aTableAlwaysGetsTheSameIndexNamesAndSQL() throws {
         let table = try PostgresTableName("ash_prepared_" + String(UInt64.random(in: 0...UInt64.max), radix: 36))
-        let other = try PostgresTableName("ash_schema.ash_prepared_" + String(UInt64.random(in: 0...UInt64.max), radix: 36))
+        let other = try PostgresTableName(
+            "ash_schema.ash_prepared_" + String(UInt64.random(in: 0...UInt64.max), radix: 36))
         let index = PreparedTables.register(table)
         #expect(PreparedTables.register(table) == index)
         #expect(PreparedTables.register(other) != index)

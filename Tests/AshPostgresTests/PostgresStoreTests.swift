@@ -65,17 +65,19 @@ struct PostgresStoreTests {
             for try await (name, type, length, nullable) in try await client.query(columnQuery)
                 .decode((String, String, Int32?, String).self)
             {
-                columns.append("\(name) \(type)\(length.map { "(\($0))" } ?? "") \(nullable == "YES" ? "NULL" : "NOT NULL")")
+                columns.append(
+                    "\(name) \(type)\(length.map { "(\($0))" } ?? "") \(nullable == "YES" ? "NULL" : "NOT NULL")")
             }
-            #expect(columns == [
-                "context_id character varying(64) NOT NULL",
-                "binding character varying(255) NOT NULL",
-                "mode character varying(20) NOT NULL",
-                "issued_at bigint NOT NULL",
-                "expires_at bigint NOT NULL",
-                "nonce character varying(64) NULL",
-                "consumed_at bigint NULL",
-            ])
+            #expect(
+                columns == [
+                    "context_id character varying(64) NOT NULL",
+                    "binding character varying(255) NOT NULL",
+                    "mode character varying(20) NOT NULL",
+                    "issued_at bigint NOT NULL",
+                    "expires_at bigint NOT NULL",
+                    "nonce character varying(64) NULL",
+                    "consumed_at bigint NULL",
+                ])
             var indexes: [String: String] = [:]
             let indexQuery: PostgresQuery = """
                 SELECT indexname::text, indexdef FROM pg_indexes
@@ -84,12 +86,13 @@ struct PostgresStoreTests {
             for try await (name, definition) in try await client.query(indexQuery).decode((String, String).self) {
                 indexes[name] = definition.replacing("public.", with: "")
             }
-            #expect(indexes == [
-                "\(table)_pkey": "CREATE UNIQUE INDEX \(table)_pkey ON \(table) USING btree (context_id)",
-                "idx_\(table)_expires": "CREATE INDEX idx_\(table)_expires ON \(table) USING btree (expires_at)",
-                "idx_\(table)_consumed":
-                    "CREATE INDEX idx_\(table)_consumed ON \(table) USING btree (consumed_at) WHERE (consumed_at IS NOT NULL)",
-            ])
+            #expect(
+                indexes == [
+                    "\(table)_pkey": "CREATE UNIQUE INDEX \(table)_pkey ON \(table) USING btree (context_id)",
+                    "idx_\(table)_expires": "CREATE INDEX idx_\(table)_expires ON \(table) USING btree (expires_at)",
+                    "idx_\(table)_consumed":
+                        "CREATE INDEX idx_\(table)_consumed ON \(table) USING btree (consumed_at) WHERE (consumed_at IS NOT NULL)",
+                ])
         }
     }
 
@@ -158,10 +161,12 @@ struct PostgresStoreTests {
         try await TestDatabase.withStore { store, client in
             let name = "\"\(store.table.table)\""
             let id = AshIdentifier.generate()
-            try await client.query(PostgresQuery(unsafeSQL: """
-                INSERT INTO \(name) (context_id, binding, mode, issued_at, expires_at) \
-                VALUES ('\(id)', 'GET /', 'turbo', 1, 2)
-                """))
+            try await client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO \(name) (context_id, binding, mode, issued_at, expires_at) \
+                        VALUES ('\(id)', 'GET /', 'turbo', 1, 2)
+                        """))
             let error = await #expect(throws: ContextStoreError.self) { _ = try await store.get(id) }
             #expect(error?.code == .corruptData)
         }

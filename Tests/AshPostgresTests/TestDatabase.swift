@@ -103,7 +103,9 @@ enum TestDatabase {
     /// The number of rows in `table`.
     static func rowCount(_ table: PostgresTableName, on client: PostgresClient) async throws -> Int {
         let name = table.schema.map { "\"\($0)\".\"\(table.table)\"" } ?? "\"\(table.table)\""
-        for try await count in try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(name)")).decode(Int64.self) {
+        for try await count in try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(name)")).decode(
+            Int64.self)
+        {
             return Int(count)
         }
         return -1

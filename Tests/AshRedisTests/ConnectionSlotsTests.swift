@@ -11,16 +11,32 @@ import Testing
             slots.lease(
                 isAlive: { _ in alive },
                 makePending: {
-                    pendings += 1; return pendings
+                    pendings += 1
+                    return pendings
                 })
         }
-        guard case .open(0, let first, 1) = lease(&slots) else { Issue.record("slot 0 not opened"); return }
-        guard case .open(1, let second, 2) = lease(&slots) else { Issue.record("slot 1 not opened"); return }
-        guard case .wait(1) = lease(&slots) else { Issue.record("no wait on slot 0"); return }
+        guard case .open(0, let first, 1) = lease(&slots) else {
+            Issue.record("slot 0 not opened")
+            return
+        }
+        guard case .open(1, let second, 2) = lease(&slots) else {
+            Issue.record("slot 1 not opened")
+            return
+        }
+        guard case .wait(1) = lease(&slots) else {
+            Issue.record("no wait on slot 0")
+            return
+        }
         #expect(slots.opened("c0", slot: 0, attempt: first) == .keep)
         #expect(slots.opened("c1", slot: 1, attempt: second) == .keep)
-        guard case .use("c1") = lease(&slots) else { Issue.record("slot 1 not used"); return }
-        guard case .use("c0") = lease(&slots) else { Issue.record("slot 0 not used"); return }
+        guard case .use("c1") = lease(&slots) else {
+            Issue.record("slot 1 not used")
+            return
+        }
+        guard case .use("c0") = lease(&slots) else {
+            Issue.record("slot 0 not used")
+            return
+        }
         #expect(pendings == 2)
     }
 
@@ -91,9 +107,18 @@ import Testing
         func leaseOdd(alive: @escaping (String) -> Bool = { _ in true }) -> Slots.LeaseAction {
             slots.lease(preferring: { $0.hasPrefix("odd") }, isAlive: alive, makePending: { 9 })
         }
-        guard case .use("odd1") = leaseOdd() else { Issue.record("odd1 not preferred"); return }
-        guard case .use("odd3") = leaseOdd() else { Issue.record("odd3 not next among the preferred"); return }
-        guard case .use("odd1") = leaseOdd() else { Issue.record("the preferred ones are not used in turn"); return }
+        guard case .use("odd1") = leaseOdd() else {
+            Issue.record("odd1 not preferred")
+            return
+        }
+        guard case .use("odd3") = leaseOdd() else {
+            Issue.record("odd3 not next among the preferred")
+            return
+        }
+        guard case .use("odd1") = leaseOdd() else {
+            Issue.record("the preferred ones are not used in turn")
+            return
+        }
         // No live preferred connection: the round-robin turn decides.
         guard case .use("even2") = leaseOdd(alive: { !$0.hasPrefix("odd") }) else {
             Issue.record("no fallback to the round-robin turn")

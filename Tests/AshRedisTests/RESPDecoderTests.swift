@@ -1,5 +1,5 @@
-import AshTesting
 import AshRedis
+import AshTesting
 import NIOCore
 import Testing
 

@@ -26,7 +26,8 @@ import Testing
 
     func makeChannel(timeout: TimeAmount = .seconds(2)) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(commandTimeout: timeout, endpoint: "test:6379"))
+        try channel.pipeline.syncOperations.addHandler(
+            RedisCommandHandler(commandTimeout: timeout, endpoint: "test:6379"))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 6379)).wait()
         return channel
     }
@@ -53,7 +54,8 @@ import Testing
 
     @Test func aBatchLeavesAsOneBufferAndGetsItsRepliesInOrder() throws {
         let channel = try makeChannel()
-        let outcomes = send(batch: [RESPCommand("GET", "a"), RESPCommand("INCR", "b"), RESPCommand("PING")], on: channel)
+        let outcomes = send(
+            batch: [RESPCommand("GET", "a"), RESPCommand("INCR", "b"), RESPCommand("PING")], on: channel)
         let (first, second, third) = (outcomes[0], outcomes[1], outcomes[2])
         let buffer = try channel.readOutbound(as: ByteBuffer.self)
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "more than one write for one batch")

@@ -111,7 +111,8 @@ struct RedisContextStoreTests {
             return
         }
         let grace = ContextLimits.defaultExpiredGrace.wholeMilliseconds
-        #expect(remaining > grace && remaining <= 60_000 + grace, "put sets a millisecond expiry: the TTL plus the grace")
+        #expect(
+            remaining > grace && remaining <= 60_000 + grace, "put sets a millisecond expiry: the TTL plus the grace")
         await store.shutdown()
     }
 

@@ -35,8 +35,10 @@ struct ExpiryServiceTests {
         let store = try MemoryContextStore(clock: clock, expiredGrace: .zero)
         let now = clock.nowMilliseconds()
         for ttl: Int64 in [1_000, 1_000, 1_000, 50_000] {
-            try store.put(AshContext(
-                contextId: AshIdentifier.generate(), binding: "GET /", mode: .balanced, issuedAt: now, expiresAt: now + ttl))
+            try store.put(
+                AshContext(
+                    contextId: AshIdentifier.generate(), binding: "GET /", mode: .balanced, issuedAt: now,
+                    expiresAt: now + ttl))
         }
         let harness = Harness(store: store)
         var runs = harness.runs.makeAsyncIterator()

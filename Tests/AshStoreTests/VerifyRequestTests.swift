@@ -11,17 +11,21 @@ import Testing
 
     init() throws { store = try MemoryContextStore(clock: clock) }
 
-    func issue(mode: AshMode = .balanced, nonce: Bool = false, ttl: Int64 = 30_000) async throws -> AshContextPublicInfo {
+    func issue(mode: AshMode = .balanced, nonce: Bool = false, ttl: Int64 = 30_000) async throws -> AshContextPublicInfo
+    {
         try await store.createContext(binding: binding, ttlMilliseconds: ttl, mode: mode, issueNonce: nonce)
     }
 
     func request(
-        _ info: AshContextPublicInfo, proof: String? = nil, contentType: String? = "application/json", body: [UInt8]? = nil
+        _ info: AshContextPublicInfo, proof: String? = nil, contentType: String? = "application/json",
+        body: [UInt8]? = nil
     ) throws -> AshVerificationRequest {
         let body = body ?? self.body
-        let proof = try proof ?? AshProof.build(
-            mode: info.mode, binding: binding, contextId: info.contextId, nonce: info.nonce,
-            canonicalPayload: AshCanonicalJSON.canonicalize(utf8: body))
+        let proof =
+            try proof
+            ?? AshProof.build(
+                mode: info.mode, binding: binding, contextId: info.contextId, nonce: info.nonce,
+                canonicalPayload: AshCanonicalJSON.canonicalize(utf8: body))
         return AshVerificationRequest(contextId: info.contextId, proof: proof, contentType: contentType, body: body)
     }
 
@@ -49,15 +53,18 @@ import Testing
     @Test func acceptsFormBodiesAndContentTypeParameters() async throws {
         let info = try await issue()
         let form = Array("b=2&a=1".utf8)
-        let proof = AshProof.build(mode: info.mode, binding: binding, contextId: info.contextId, canonicalPayload: "a=1&b=2")
-        let request = try request(info, proof: proof, contentType: "Application/X-WWW-Form-URLEncoded; charset=utf-8", body: form)
+        let proof = AshProof.build(
+            mode: info.mode, binding: binding, contextId: info.contextId, canonicalPayload: "a=1&b=2")
+        let request = try request(
+            info, proof: proof, contentType: "Application/X-WWW-Form-URLEncoded; charset=utf-8", body: form)
         try await store.verifyRequest(request, expectedBinding: binding)
     }
 
     @Test func missingOrEmptyContextIdIsInvalidContext() async throws {
         for id in [nil, ""] as [String?] {
             await expectFailure(.invalidContext) {
-                let request = AshVerificationRequest(contextId: id, proof: "p", contentType: "application/json", body: body)
+                let request = AshVerificationRequest(
+                    contextId: id, proof: "p", contentType: "application/json", body: body)
                 try await store.verifyRequest(request, expectedBinding: binding)
             }
         }

@@ -20,8 +20,11 @@ struct ClientSessionStateMachineTests {
 
     private func ready() throws -> Machine {
         var machine = Machine(hello: WireHello(token: [1, 2]))
-        #expect(machine.connectionActivated() == .sendHello(WireEnvelope(requestId: 1, .hello(WireHello(token: [1, 2])))))
-        #expect(machine.frameReceived(try frame(.hello(Self.reply), id: 1)) == .handshakeCompleted(Self.reply, thenSend: []))
+        #expect(
+            machine.connectionActivated() == .sendHello(WireEnvelope(requestId: 1, .hello(WireHello(token: [1, 2])))))
+        #expect(
+            machine.frameReceived(try frame(.hello(Self.reply), id: 1)) == .handshakeCompleted(Self.reply, thenSend: [])
+        )
         return machine
     }
 
@@ -33,7 +36,8 @@ struct ClientSessionStateMachineTests {
         #expect(machine.requestSubmitted(.stats, waiter: 11) == .none)
         #expect(
             machine.frameReceived(try frame(.hello(Self.reply), id: 1))
-                == .handshakeCompleted(Self.reply, thenSend: [WireEnvelope(requestId: 2, .ping), WireEnvelope(requestId: 3, .stats)])
+                == .handshakeCompleted(
+                    Self.reply, thenSend: [WireEnvelope(requestId: 2, .ping), WireEnvelope(requestId: 3, .stats)])
         )
         #expect(machine.helloReply == Self.reply)
     }
@@ -41,10 +45,16 @@ struct ClientSessionStateMachineTests {
     @Test("replies are matched by id, in any order")
     func matching() throws {
         var machine = try ready()
-        #expect(machine.requestSubmitted(.get(contextId: "a"), waiter: 1) == .sendRequest(WireEnvelope(requestId: 2, .get(contextId: "a"))))
-        #expect(machine.requestSubmitted(.delete(contextId: "b"), waiter: 2) == .sendRequest(WireEnvelope(requestId: 3, .delete(contextId: "b"))))
-        #expect(machine.frameReceived(try frame(.deleted(true), id: 3)) == .succeedRequest(2, .deleted(true), thenSend: []))
-        #expect(machine.frameReceived(try frame(.context(nil), id: 2)) == .succeedRequest(1, .context(nil), thenSend: []))
+        #expect(
+            machine.requestSubmitted(.get(contextId: "a"), waiter: 1)
+                == .sendRequest(WireEnvelope(requestId: 2, .get(contextId: "a"))))
+        #expect(
+            machine.requestSubmitted(.delete(contextId: "b"), waiter: 2)
+                == .sendRequest(WireEnvelope(requestId: 3, .delete(contextId: "b"))))
+        #expect(
+            machine.frameReceived(try frame(.deleted(true), id: 3)) == .succeedRequest(2, .deleted(true), thenSend: []))
+        #expect(
+            machine.frameReceived(try frame(.context(nil), id: 2)) == .succeedRequest(1, .context(nil), thenSend: []))
     }
 
     @Test("the server's in-flight limit holds requests back until a reply frees a slot")
@@ -55,7 +65,9 @@ struct ClientSessionStateMachineTests {
         #expect(machine.requestSubmitted(.stats, waiter: 3) == .none)
         #expect(machine.queuedCount == 1)
         let error = WireError(.storeDuplicateContext, "exists")
-        #expect(machine.frameReceived(try frame(.error(error), id: 2)) == .failRequest(1, error, thenSend: [WireEnvelope(requestId: 4, .stats)]))
+        #expect(
+            machine.frameReceived(try frame(.error(error), id: 2))
+                == .failRequest(1, error, thenSend: [WireEnvelope(requestId: 4, .stats)]))
     }
 
     @Test("a timed-out request keeps its slot; its late reply is dropped")
@@ -74,7 +86,8 @@ struct ClientSessionStateMachineTests {
         var machine = try ready()
         _ = machine.requestSubmitted(.ping, waiter: 1)
         let error = WireError(.idleTimeout, "connection idle")
-        guard case .closeConnection(let reported, let failing) = machine.frameReceived(try frame(.error(error), id: 0)) else {
+        guard case .closeConnection(let reported, let failing) = machine.frameReceived(try frame(.error(error), id: 0))
+        else {
             Issue.record("expected a close")
             return
         }
@@ -97,7 +110,8 @@ struct ClientSessionStateMachineTests {
         var machine = try ready()
         #expect(
             machine.frameReceived(try frame(.pong, id: 99))
-                == .closeConnection(WireError(.protocolViolation, "reply to request 99, which is not outstanding"), failing: [])
+                == .closeConnection(
+                    WireError(.protocolViolation, "reply to request 99, which is not outstanding"), failing: [])
         )
         var other = try ready()
         _ = other.requestSubmitted(.get(contextId: "a"), waiter: 1)

@@ -23,7 +23,8 @@ struct FuzzTests {
     @Test("≥ 100,000 generated frames never crash and fail only with WireError")
     func fuzz() throws {
         var generator = SplitMix64(seed: 0xA5A5_2026)
-        let valid = try Samples.requests.map { Array(try Samples.encode($0).readableBytesView) }
+        let valid =
+            try Samples.requests.map { Array(try Samples.encode($0).readableBytesView) }
             + Samples.responses.map { Array(try Samples.encode($0).readableBytesView) }
         var tally = Tally()
         var session = ServerSessionStateMachine(configuration: .init(maximumInFlight: 8))
@@ -56,14 +57,19 @@ struct FuzzTests {
                 case .closeConnection(let error): tally.errors[error.code, default: 0] += 1
                 }
                 if case .executeRequests(let requests) = session.readCompleted() {
-                    for request in requests { _ = session.replyReady(WireEnvelope(requestId: request.requestId, .stored)) }
+                    for request in requests {
+                        _ = session.replyReady(WireEnvelope(requestId: request.requestId, .stored))
+                    }
                 }
             }
         }
         #expect(tally.frames >= 100_000)
         // The generator reaches every outcome.
         #expect(tally.requests > 1_000 && tally.responses > 1_000)
-        for code in [WireError.Code.malformedFrame, .frameTooLarge, .unknownCommand, .malformedPayload, .invalidUTF8, .fieldOutOfRange] {
+        for code in [
+            WireError.Code.malformedFrame, .frameTooLarge, .unknownCommand, .malformedPayload, .invalidUTF8,
+            .fieldOutOfRange,
+        ] {
             #expect(tally.errors[code, default: 0] > 100, "\(code) reached \(tally.errors[code, default: 0]) times")
         }
     }
@@ -99,7 +105,8 @@ struct FuzzTests {
         func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in byte() } }
         func framed(_ body: [UInt8]) -> [UInt8] {
             let length = UInt32(body.count)
-            return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + body
+            return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+                + body
         }
         var pick = valid.randomElement(using: &generator)!
         switch Int.random(in: 0..<10, using: &generator) {
@@ -121,7 +128,8 @@ struct FuzzTests {
         case 5:  // garbage after the last field
             return framed(Array(pick[4...]) + randomBytes(Int.random(in: 1...4, using: &generator)))
         case 6:  // a length over the limit, or under the header
-            let length = Bool.random(using: &generator)
+            let length =
+                Bool.random(using: &generator)
                 ? UInt32.random(in: UInt32(maximumFrameLength + 1)...UInt32.max, using: &generator)
                 : UInt32.random(in: 0...4, using: &generator)
             return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
@@ -133,7 +141,10 @@ struct FuzzTests {
             }
             return pick
         case 8:  // a field byte set to an out-of-range value
-            if pick.count > 9 { pick[Int.random(in: 9..<pick.count, using: &generator)] = [2, 3, 4, 0xFF][Int.random(in: 0..<4, using: &generator)] }
+            if pick.count > 9 {
+                pick[Int.random(in: 9..<pick.count, using: &generator)] =
+                    [2, 3, 4, 0xFF][Int.random(in: 0..<4, using: &generator)]
+            }
             return pick
         default:  // a valid frame, truncated (the decoder waits)
             return Array(pick.prefix(Int.random(in: 0...pick.count, using: &generator)))

@@ -38,7 +38,8 @@ struct MalformedInputTests {
         for request in Samples.requests {
             let frame = try #require(try Samples.parseOne(try Samples.encode(request)))
             for length in 0..<frame.payload.readableBytes {
-                let cut = WireFrame(opcode: frame.opcode, requestId: 7, payload: frame.payload.getSlice(at: 0, length: length)!)
+                let cut = WireFrame(
+                    opcode: frame.opcode, requestId: 7, payload: frame.payload.getSlice(at: 0, length: length)!)
                 #expect(code { _ = try WireRequest(frame: cut) } == .malformedPayload, "\(request) cut at \(length)")
             }
         }
@@ -49,7 +50,8 @@ struct MalformedInputTests {
         for response in Samples.responses {
             let frame = try #require(try Samples.parseOne(try Samples.encode(response)))
             for length in 0..<frame.payload.readableBytes {
-                let cut = WireFrame(opcode: frame.opcode, requestId: 7, payload: frame.payload.getSlice(at: 0, length: length)!)
+                let cut = WireFrame(
+                    opcode: frame.opcode, requestId: 7, payload: frame.payload.getSlice(at: 0, length: length)!)
                 #expect(code { _ = try WireResponse(frame: cut) } == .malformedPayload, "\(response) cut at \(length)")
             }
         }
@@ -61,17 +63,23 @@ struct MalformedInputTests {
             let frame = try #require(try Samples.parseOne(try Samples.encode(request)))
             var payload = frame.payload
             payload.writeInteger(UInt8(0))
-            #expect(code { _ = try WireRequest(frame: WireFrame(opcode: frame.opcode, requestId: 7, payload: payload)) } == .malformedPayload)
+            #expect(
+                code { _ = try WireRequest(frame: WireFrame(opcode: frame.opcode, requestId: 7, payload: payload)) }
+                    == .malformedPayload)
         }
         for response in Samples.responses {
             let frame = try #require(try Samples.parseOne(try Samples.encode(response)))
             var payload = frame.payload
             payload.writeInteger(UInt8(0))
-            #expect(code { _ = try WireResponse(frame: WireFrame(opcode: frame.opcode, requestId: 7, payload: payload)) } == .malformedPayload)
+            #expect(
+                code { _ = try WireResponse(frame: WireFrame(opcode: frame.opcode, requestId: 7, payload: payload)) }
+                    == .malformedPayload)
         }
     }
 
-    @Test("invalid UTF-8 in any string field", arguments: [[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0x61, 0x80]] as [[UInt8]])
+    @Test(
+        "invalid UTF-8 in any string field",
+        arguments: [[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0x61, 0x80]] as [[UInt8]])
     func invalidUTF8(bad: [UInt8]) {
         let length = [UInt8(0), UInt8(bad.count)]
         // GET contextId
@@ -79,9 +87,12 @@ struct MalformedInputTests {
         // CREATE binding
         #expect(code { _ = try decode(0x43, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0] + length + bad) } == .invalidUTF8)
         // HELLO client name
-        #expect(code { _ = try decode(0x48, [0x41, 0x53, 0x48, 0x57, 0, 1, 0, 1, 0, 0] + length + bad) } == .invalidUTF8)
+        #expect(
+            code { _ = try decode(0x48, [0x41, 0x53, 0x48, 0x57, 0, 1, 0, 1, 0, 0] + length + bad) } == .invalidUTF8)
         // ERROR message
-        #expect(code { _ = try WireResponse(frame: Samples.frame(opcode: 0x45, payload: [0, 1] + length + bad)) } == .invalidUTF8)
+        #expect(
+            code { _ = try WireResponse(frame: Samples.frame(opcode: 0x45, payload: [0, 1] + length + bad)) }
+                == .invalidUTF8)
     }
 
     @Test("out-of-range fields")
@@ -90,13 +101,17 @@ struct MalformedInputTests {
         #expect(throws: Never.self) { _ = try decode(0x43, create) }
         // ttl 0 and negative
         #expect(code { _ = try decode(0x43, [0, 0, 0, 0, 0, 0, 0, 0] + create.dropFirst(8)) } == .fieldOutOfRange)
-        #expect(code { _ = try decode(0x43, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + create.dropFirst(8)) } == .fieldOutOfRange)
+        #expect(
+            code { _ = try decode(0x43, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + create.dropFirst(8)) }
+                == .fieldOutOfRange)
         // mode 3, flags 2
         #expect(code { _ = try decode(0x43, [0, 0, 0, 0, 0, 0, 0, 1, 3, 0, 0, 1, 0x42]) } == .fieldOutOfRange)
         #expect(code { _ = try decode(0x43, [0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 0, 1, 0x42]) } == .fieldOutOfRange)
         // empty binding, 256-byte binding
         #expect(code { _ = try decode(0x43, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0]) } == .fieldOutOfRange)
-        #expect(code { _ = try decode(0x43, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 0] + Array(repeating: 0x41, count: 256)) } == .fieldOutOfRange)
+        #expect(
+            code { _ = try decode(0x43, [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 0] + Array(repeating: 0x41, count: 256)) }
+                == .fieldOutOfRange)
         // empty id, 65-byte id
         #expect(code { _ = try decode(0x47, [0, 0]) } == .fieldOutOfRange)
         #expect(code { _ = try decode(0x47, [0, 65] + Array(repeating: 0x41, count: 65)) } == .fieldOutOfRange)
@@ -104,7 +119,10 @@ struct MalformedInputTests {
         #expect(code { _ = try decode(0x58, [2, 0, 1, 0x41]) } == .fieldOutOfRange)
         // batch count 0 and over the limit
         #expect(code { _ = try decode(0x78, [0, 0, 0]) } == .fieldOutOfRange)
-        #expect(code { _ = try decode(0x78, [0, 0, 2, 0, 1, 0x41, 0, 1, 0x42], limits: WireLimits(maximumBatchEntries: 1)) } == .fieldOutOfRange)
+        #expect(
+            code {
+                _ = try decode(0x78, [0, 0, 2, 0, 1, 0x41, 0, 1, 0x42], limits: WireLimits(maximumBatchEntries: 1))
+            } == .fieldOutOfRange)
         // HELLO: version range empty or 0, token too long
         #expect(code { _ = try decode(0x48, [0x41, 0x53, 0x48, 0x57, 0, 2, 0, 1, 0, 0, 0, 0]) } == .fieldOutOfRange)
         #expect(code { _ = try decode(0x48, [0x41, 0x53, 0x48, 0x57, 0, 0, 0, 1, 0, 0, 0, 0]) } == .fieldOutOfRange)
@@ -112,8 +130,14 @@ struct MalformedInputTests {
         // replies: outcome 4, bool 2, error code 0, frame limit below 4 KiB
         #expect(code { _ = try WireResponse(frame: Samples.frame(opcode: 0x58, payload: [4])) } == .fieldOutOfRange)
         #expect(code { _ = try WireResponse(frame: Samples.frame(opcode: 0x44, payload: [2])) } == .fieldOutOfRange)
-        #expect(code { _ = try WireResponse(frame: Samples.frame(opcode: 0x45, payload: [0, 0, 0, 0])) } == .fieldOutOfRange)
-        #expect(code { _ = try WireResponse(frame: Samples.frame(opcode: 0x48, payload: [0, 1, 0, 0, 0x0F, 0xFF, 0, 0, 0, 1, 0, 1, 0, 0])) } == .fieldOutOfRange)
+        #expect(
+            code { _ = try WireResponse(frame: Samples.frame(opcode: 0x45, payload: [0, 0, 0, 0])) } == .fieldOutOfRange
+        )
+        #expect(
+            code {
+                _ = try WireResponse(
+                    frame: Samples.frame(opcode: 0x48, payload: [0, 1, 0, 0, 0x0F, 0xFF, 0, 0, 0, 1, 0, 1, 0, 0]))
+            } == .fieldOutOfRange)
     }
 
     @Test("a HELLO with a bad magic is a protocol violation")
@@ -130,7 +154,10 @@ struct MalformedInputTests {
             .create(CreateRequest(binding: "", ttlMilliseconds: 1)),
             .create(CreateRequest(binding: String(repeating: "a", count: 256), ttlMilliseconds: 1)),
             .create(CreateRequest(binding: "B", ttlMilliseconds: 0)),
-            .put(AshContext(contextId: "a", binding: "B", mode: .strict, issuedAt: 0, expiresAt: 1, nonce: String(repeating: "n", count: 65))),
+            .put(
+                AshContext(
+                    contextId: "a", binding: "B", mode: .strict, issuedAt: 0, expiresAt: 1,
+                    nonce: String(repeating: "n", count: 65))),
             .hello(WireHello(minimumVersion: 2, maximumVersion: 1)),
             .hello(WireHello(token: Array(repeating: 1, count: 1_025))),
             .consumeBatch(WireConsumeBatch(contextIds: Array(repeating: "a", count: 1_025))),
@@ -145,7 +172,9 @@ struct MalformedInputTests {
     func encoderFrameLimit() throws {
         var encoder = WireEncoder(limits: WireLimits(maximumFrameLength: 4_096, maximumBatchEntries: 1_000))
         let ids = Array(repeating: String(repeating: "a", count: 64), count: 100)
-        #expect(code { try encoder.encode(.consumeBatch(WireConsumeBatch(contextIds: ids)), requestId: 1) } == .frameTooLarge)
+        #expect(
+            code { try encoder.encode(.consumeBatch(WireConsumeBatch(contextIds: ids)), requestId: 1) }
+                == .frameTooLarge)
         #expect(encoder.buffer.readableBytes == 0)
         try encoder.encode(.consumeBatch(WireConsumeBatch(contextIds: Array(ids.prefix(10)))), requestId: 1)
         #expect(encoder.buffer.readableBytes > 0)

@@ -23,7 +23,8 @@ enum Samples {
         expiresAt: Int64.max
     )
 
-    static let info = AshContextPublicInfo(contextId: "ctx-1", expiresAt: 1_764_000_030_000, mode: .balanced, nonce: "n")
+    static let info = AshContextPublicInfo(
+        contextId: "ctx-1", expiresAt: 1_764_000_030_000, mode: .balanced, nonce: "n")
 
     static let requests: [WireRequest] = [
         .hello(WireHello()),
@@ -45,7 +46,8 @@ enum Samples {
         .consumeBatch(WireConsumeBatch(contextIds: ["only"], now: 42)),
         .verify(
             WireVerify(
-                contextId: "AAECAwQFBgcICQoLDA0ODw", expectedBinding: "POST /api/transfer", proof: String(repeating: "p", count: 43),
+                contextId: "AAECAwQFBgcICQoLDA0ODw", expectedBinding: "POST /api/transfer",
+                proof: String(repeating: "p", count: 43),
                 canonicalPayload: #"{"amount":100,"to":"bob"}"#)),
         .verify(WireVerify(contextId: "c", expectedBinding: "GET /é", proof: "", canonicalPayload: "", now: 7)),
         .delete(contextId: "gone"),
@@ -108,7 +110,9 @@ enum Samples {
         WireFrame(opcode: opcode, requestId: requestId, payload: ByteBuffer(bytes: payload))
     }
 
-    static func parseOne(_ bytes: ByteBuffer, maximumLength: Int = WireLimits.defaultMaximumFrameLength) throws -> WireFrame? {
+    static func parseOne(
+        _ bytes: ByteBuffer, maximumLength: Int = WireLimits.defaultMaximumFrameLength
+    ) throws -> WireFrame? {
         var buffer = bytes
         return try WireFrame.parse(from: &buffer, maximumLength: maximumLength)
     }

@@ -39,10 +39,13 @@ struct ServerSessionStateMachineTests {
 
     @Test("HELLO is answered with the version and limits")
     func hello() throws {
-        let configuration = Machine.Configuration(limits: WireLimits(maximumFrameLength: 8_192, maximumBatchEntries: 10), maximumInFlight: 3)
+        let configuration = Machine.Configuration(
+            limits: WireLimits(maximumFrameLength: 8_192, maximumBatchEntries: 10), maximumInFlight: 3)
         var machine = Machine(configuration: configuration)
         #expect(!machine.isAuthenticated)
-        #expect(machine.frameReceived(try frame(.hello(WireHello()), id: 9)) == .sendReply(WireEnvelope(requestId: 9, helloReply(configuration))))
+        #expect(
+            machine.frameReceived(try frame(.hello(WireHello()), id: 9))
+                == .sendReply(WireEnvelope(requestId: 9, helloReply(configuration))))
         #expect(machine.isAuthenticated)
         #expect(machine.negotiatedVersion == 1)
     }
@@ -69,7 +72,9 @@ struct ServerSessionStateMachineTests {
         #expect(machine.frameReceived(try frame(.ping, id: 2)) == .none)
     }
 
-    @Test("anything but HELLO first closes, unknown commands included", arguments: [0x50, 0x47, 0x58, 0x00, 0xFF] as [UInt8])
+    @Test(
+        "anything but HELLO first closes, unknown commands included",
+        arguments: [0x50, 0x47, 0x58, 0x00, 0xFF] as [UInt8])
     func notAuthenticated(opcode: UInt8) {
         var machine = Machine(configuration: .init())
         #expect(
@@ -88,7 +93,10 @@ struct ServerSessionStateMachineTests {
         )
     }
 
-    @Test("a required token must match", arguments: [[], Array("correct horsE".utf8), Array("correct hors".utf8), Array("correct horse!".utf8)] as [[UInt8]])
+    @Test(
+        "a required token must match",
+        arguments: [[], Array("correct horsE".utf8), Array("correct hors".utf8), Array("correct horse!".utf8)]
+            as [[UInt8]])
     func wrongToken(token: [UInt8]) throws {
         var machine = Machine(configuration: .init(authToken: Self.token))
         #expect(
@@ -126,9 +134,13 @@ struct ServerSessionStateMachineTests {
     @Test("request id 0 closes, before and after the handshake")
     func reservedRequestId() throws {
         var fresh = Machine(configuration: .init())
-        #expect(fresh.frameReceived(try frame(.hello(WireHello()), id: 0)) == .closeConnection(WireError(.malformedFrame, "request id 0 is reserved")))
+        #expect(
+            fresh.frameReceived(try frame(.hello(WireHello()), id: 0))
+                == .closeConnection(WireError(.malformedFrame, "request id 0 is reserved")))
         var machine = try ready()
-        #expect(machine.frameReceived(try frame(.ping, id: 0)) == .closeConnection(WireError(.malformedFrame, "request id 0 is reserved")))
+        #expect(
+            machine.frameReceived(try frame(.ping, id: 0))
+                == .closeConnection(WireError(.malformedFrame, "request id 0 is reserved")))
     }
 
     @Test("requests sent right behind HELLO are accepted")
@@ -156,7 +168,9 @@ struct ServerSessionStateMachineTests {
         )
         #expect(machine.readCompleted() == .none)
         #expect(machine.inFlightCount == 2)
-        #expect(machine.replyReady(WireEnvelope(requestId: 4, .context(nil))) == .sendReply(WireEnvelope(requestId: 4, .context(nil))))
+        #expect(
+            machine.replyReady(WireEnvelope(requestId: 4, .context(nil)))
+                == .sendReply(WireEnvelope(requestId: 4, .context(nil))))
         #expect(machine.inFlightCount == 1)
     }
 
@@ -165,15 +179,18 @@ struct ServerSessionStateMachineTests {
         var machine = try ready()
         #expect(
             machine.frameReceived(Samples.frame(opcode: 0x7A, requestId: 3, payload: []))
-                == .sendReply(WireEnvelope(requestId: 3, .error(WireError(.unknownCommand, "unknown request opcode 122"))))
+                == .sendReply(
+                    WireEnvelope(requestId: 3, .error(WireError(.unknownCommand, "unknown request opcode 122"))))
         )
         #expect(
             machine.frameReceived(Samples.frame(opcode: 0x47, requestId: 4, payload: [0, 1, 0xFF]))
-                == .sendReply(WireEnvelope(requestId: 4, .error(WireError(.invalidUTF8, "contextId is not valid UTF-8"))))
+                == .sendReply(
+                    WireEnvelope(requestId: 4, .error(WireError(.invalidUTF8, "contextId is not valid UTF-8"))))
         )
         #expect(
             machine.frameReceived(Samples.frame(opcode: 0x47, requestId: 5, payload: [0, 0]))
-                == .sendReply(WireEnvelope(requestId: 5, .error(WireError(.fieldOutOfRange, "contextId is out of range"))))
+                == .sendReply(
+                    WireEnvelope(requestId: 5, .error(WireError(.fieldOutOfRange, "contextId is out of range"))))
         )
         #expect(!machine.isClosed)
         #expect(machine.frameReceived(try frame(.stats, id: 6)) == .none)
@@ -190,13 +207,20 @@ struct ServerSessionStateMachineTests {
         #expect(machine.frameReceived(try frame(.cleanup, id: 2)) == .none)
         #expect(
             machine.frameReceived(try frame(.cleanup, id: 3))
-                == .sendReply(WireEnvelope(requestId: 3, .error(WireError(.tooManyInFlight, "more than 2 requests in flight"))))
+                == .sendReply(
+                    WireEnvelope(requestId: 3, .error(WireError(.tooManyInFlight, "more than 2 requests in flight"))))
         )
         #expect(machine.frameReceived(try frame(.ping, id: 4)) == .sendReply(WireEnvelope(requestId: 4, .pong)))
-        #expect(machine.readCompleted() == .executeRequests([WireEnvelope(requestId: 1, .cleanup), WireEnvelope(requestId: 2, .cleanup)]))
+        #expect(
+            machine.readCompleted()
+                == .executeRequests([WireEnvelope(requestId: 1, .cleanup), WireEnvelope(requestId: 2, .cleanup)]))
         #expect(machine.readRequested() == .stopReading)
-        #expect(machine.replyReady(WireEnvelope(requestId: 1, .cleanedUp(removed: 0))) == .sendReplyAndResumeReading(WireEnvelope(requestId: 1, .cleanedUp(removed: 0))))
-        #expect(machine.replyReady(WireEnvelope(requestId: 2, .cleanedUp(removed: 1))) == .sendReply(WireEnvelope(requestId: 2, .cleanedUp(removed: 1))))
+        #expect(
+            machine.replyReady(WireEnvelope(requestId: 1, .cleanedUp(removed: 0)))
+                == .sendReplyAndResumeReading(WireEnvelope(requestId: 1, .cleanedUp(removed: 0))))
+        #expect(
+            machine.replyReady(WireEnvelope(requestId: 2, .cleanedUp(removed: 1)))
+                == .sendReply(WireEnvelope(requestId: 2, .cleanedUp(removed: 1))))
         #expect(machine.readRequested() == .read)
     }
 
@@ -217,7 +241,9 @@ struct ServerSessionStateMachineTests {
         _ = machine.readCompleted()
         #expect(machine.channelWritabilityChanged(isWritable: false) == .none)
         #expect(machine.readRequested() == .stopReading)
-        #expect(machine.replyReady(WireEnvelope(requestId: 1, .stats([]))) == .sendReply(WireEnvelope(requestId: 1, .stats([]))))
+        #expect(
+            machine.replyReady(WireEnvelope(requestId: 1, .stats([])))
+                == .sendReply(WireEnvelope(requestId: 1, .stats([]))))
         #expect(machine.channelWritabilityChanged(isWritable: true) == .resumeReading)
     }
 
@@ -265,10 +291,14 @@ struct ServerSessionStateMachineTests {
             machine.frameReceived(try frame(.get(contextId: "a"), id: 3))
                 == .sendReply(WireEnvelope(requestId: 3, .error(WireError(.shuttingDown, "server is shutting down"))))
         )
-        #expect(machine.replyReady(WireEnvelope(requestId: 1, .stats([]))) == .sendReply(WireEnvelope(requestId: 1, .stats([]))))
+        #expect(
+            machine.replyReady(WireEnvelope(requestId: 1, .stats([])))
+                == .sendReply(WireEnvelope(requestId: 1, .stats([]))))
         #expect(
             machine.replyReady(WireEnvelope(requestId: 2, .cleanedUp(removed: 0)))
-                == .sendReplyAndCloseConnection(WireEnvelope(requestId: 2, .cleanedUp(removed: 0)), WireError(.shuttingDown, "server is shutting down"))
+                == .sendReplyAndCloseConnection(
+                    WireEnvelope(requestId: 2, .cleanedUp(removed: 0)),
+                    WireError(.shuttingDown, "server is shutting down"))
         )
         #expect(machine.isClosed)
     }

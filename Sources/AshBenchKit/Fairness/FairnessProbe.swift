@@ -50,7 +50,10 @@ package enum FairnessProbe {
             let serverAfter = await redis.sample()
             let perSecond = elapsed > 0 ? Double(operations) / elapsed : 0
             if perSecond > best?.perSecond ?? -1 {
-                best = (operations, perSecond, clientCPU, ResourceSample.cpuSeconds(before: serverBefore, after: serverAfter))
+                best = (
+                    operations, perSecond, clientCPU,
+                    ResourceSample.cpuSeconds(before: serverBefore, after: serverAfter)
+                )
             }
         }
         var check = FairnessCheck(

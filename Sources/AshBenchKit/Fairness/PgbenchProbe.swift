@@ -30,7 +30,8 @@ package enum PgbenchProbe {
             let prefix = "pgbench \(round)/\(rounds)"
             if note == nil {
                 progress.note(
-                    "\(prefix): pgbench -M prepared -c \(connections) -j \(threads) -T \(seconds), store statements, \(label)")
+                    "\(prefix): pgbench -M prepared -c \(connections) -j \(threads) -T \(seconds), store statements, \(label)"
+                )
                 let before = await postgres.sample()
                 do {
                     let measurement = try await runner.run(
@@ -57,7 +58,9 @@ package enum PgbenchProbe {
             let serverAfter = await postgres.sample()
             let pairs = phase.elapsedSeconds > 0 ? Double(phase.tally.operations) / 2 / phase.elapsedSeconds : 0
             if pairs > ours?.pairs ?? -1 {
-                ours = (pairs, phase.tally, clientCPU, ResourceSample.cpuSeconds(before: serverBefore, after: serverAfter))
+                ours = (
+                    pairs, phase.tally, clientCPU, ResourceSample.cpuSeconds(before: serverBefore, after: serverAfter)
+                )
             }
         }
         var check = PgbenchCheck(

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AshCore
 import AshPostgres
 import Foundation
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs `pgbench -M prepared` as a subprocess with a script of the store's
 /// own statements, for the PostgreSQL comparison.
@@ -53,7 +54,9 @@ package struct PgbenchRunner: Sendable {
         if depth > 1 { lines.append("\\startpipeline") }
         for index in 1...depth {
             lines.append(
-                substitute(statements.insert, [1: ":id\(index)", 2: ":binding", 3: ":mode", 4: ":now", 5: ":exp", 6: "NULL", 7: "NULL"]) + ";")
+                substitute(
+                    statements.insert,
+                    [1: ":id\(index)", 2: ":binding", 3: ":mode", 4: ":now", 5: ":exp", 6: "NULL", 7: "NULL"]) + ";")
         }
         if depth > 1 { lines += ["\\endpipeline", "\\startpipeline"] }
         for index in 1...depth {
@@ -98,7 +101,9 @@ package struct PgbenchRunner: Sendable {
         binding: String, ttlMilliseconds: Int64, now: Int64
     ) -> [String] {
         var arguments = ["-h", configuration.host, "-p", String(configuration.port), "-U", configuration.username]
-        arguments += ["-n", "-M", "prepared", "-c", String(connections), "-j", String(max(1, min(threads, connections)))]
+        arguments += [
+            "-n", "-M", "prepared", "-c", String(connections), "-j", String(max(1, min(threads, connections))),
+        ]
         arguments += ["-T", String(max(1, seconds)), "-f", scriptPath]
         arguments += ["-D", "binding=\(binding)", "-D", "mode=\(AshMode.default.rawValue)", "-D", "now=\(now)"]
         arguments += ["-D", "ttl=\(ttlMilliseconds)"]
@@ -170,7 +175,9 @@ package struct PgbenchRunner: Sendable {
 
     /// Runs a process to its end off the cooperative pool (terminating it
     /// after `limit`); returns its standard output.
-    static func run(_ path: String, _ arguments: [String], environment: [String: String], limit: Duration) async throws -> String {
+    static func run(
+        _ path: String, _ arguments: [String], environment: [String: String], limit: Duration
+    ) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 let process = Process()
@@ -209,7 +216,8 @@ package struct PgbenchRunner: Sendable {
                     let last = text.split(whereSeparator: \.isNewline).last
                     let detail = last.map { ": " + String($0.prefix(200)) } ?? ""
                     continuation.resume(
-                        throwing: BenchError(.toolFailed, "\(path) exited with status \(process.terminationStatus)\(detail)"))
+                        throwing: BenchError(
+                            .toolFailed, "\(path) exited with status \(process.terminationStatus)\(detail)"))
                     return
                 }
                 continuation.resume(returning: String(decoding: data, as: UTF8.self))

@@ -60,7 +60,12 @@ package struct RedisBenchmarkRow: Sendable, Hashable {
             switch character {
             case "\"" where quoted:
                 if let next = iterator.next() {
-                    if next == "\"" { cell.append("\"") } else { quoted = false; pending = next }
+                    if next == "\"" {
+                        cell.append("\"")
+                    } else {
+                        quoted = false
+                        pending = next
+                    }
                 } else {
                     quoted = false
                 }

@@ -20,7 +20,9 @@ package struct RedisBenchmarkRunner: Sendable {
         if let username { arguments += ["--user", username] }
         if let password { arguments += ["-a", password, "--no-auth-warning"] }
         if threads > 1 { arguments += ["--threads", String(threads)] }
-        arguments += ["-c", String(connections), "-P", String(depth), "-t", "set", "-n", String(requests), "-q", "--csv"]
+        arguments += [
+            "-c", String(connections), "-P", String(depth), "-t", "set", "-n", String(requests), "-q", "--csv",
+        ]
         return arguments
     }
 

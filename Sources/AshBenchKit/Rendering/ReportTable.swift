@@ -92,16 +92,18 @@ package enum ReportTable {
                 check.target, String(check.connections), String(check.depth),
                 check.pgbenchPairsPerSecond.map(Format.rate) ?? "n/a", Format.rate(check.ashBenchPairsPerSecond),
                 Format.ratio(check.ratio), check.passed.map { $0 ? "yes" : "NO" } ?? "n/a",
-                check.ashBenchP50Microseconds.map(Format.micros) ?? "-", check.ashBenchP99Microseconds.map(Format.micros) ?? "-",
+                check.ashBenchP50Microseconds.map(Format.micros) ?? "-",
+                check.ashBenchP99Microseconds.map(Format.micros) ?? "-",
                 Format.fixed(check.clientCpuSeconds, 2), check.serverCpuSeconds.map { Format.fixed($0, 2) } ?? "-",
                 check.pgbenchServerCpuSeconds.map { Format.fixed($0, 2) } ?? "-",
             ])
         }
         let notes = checks.compactMap { $0.note.map { "note: \($0)" } }
-        return ([
-            "PostgreSQL: the store vs pgbench -M prepared running the store's own INSERT and consume"
-                + " (same database, table, connections and threads; depth > 1: pgbench pipelines of that many statements):",
-            table.render(),
-        ] + notes).joined(separator: "\n")
+        return
+            ([
+                "PostgreSQL: the store vs pgbench -M prepared running the store's own INSERT and consume"
+                    + " (same database, table, connections and threads; depth > 1: pgbench pipelines of that many statements):",
+                table.render(),
+            ] + notes).joined(separator: "\n")
     }
 }

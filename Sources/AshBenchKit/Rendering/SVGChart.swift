@@ -4,7 +4,9 @@
 /// several orders of magnitude.
 package enum SVGChart {
     /// Colours of the targets, in order (repeating).
-    static let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+    static let palette = [
+        "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+    ]
     /// Colours of p50, p99, p99.9.
     static let percentileColors = ["#59a14f", "#f28e2b", "#e15759"]
 
@@ -30,8 +32,9 @@ package enum SVGChart {
         let height = latencyTop + panelHeight + 80
 
         var svg = SVGWriter(width: width, height: height)
-        svg.text("ash-bench: \(report.metadata.connections) connections, started \(report.metadata.startedAt)",
-                 x: left, y: 24, size: 15, weight: "bold")
+        svg.text(
+            "ash-bench: \(report.metadata.connections) connections, started \(report.metadata.startedAt)",
+            x: left, y: 24, size: 15, weight: "bold")
         for (index, target) in targets.enumerated() {
             let x = left + Double(index % 6) * 150
             let y = 44 + Double(index / 6) * 22
@@ -41,10 +44,12 @@ package enum SVGChart {
 
         // Throughput panel.
         let throughput = LogScale(values: report.results.map(\.opsPerSecond))
-        svg.text("Throughput (operations/s, log scale), by workload and pipeline depth",
-                 x: left, y: throughputTop - 8, size: 13, weight: "bold")
-        axis(&svg, scale: throughput, left: left, top: throughputTop, height: panelHeight, width: width - left - 10,
-             format: Format.rate)
+        svg.text(
+            "Throughput (operations/s, log scale), by workload and pipeline depth",
+            x: left, y: throughputTop - 8, size: 13, weight: "bold")
+        axis(
+            &svg, scale: throughput, left: left, top: throughputTop, height: panelHeight, width: width - left - 10,
+            format: Format.rate)
         var x = left + groupGap / 2
         for group in groups {
             let start = x
@@ -53,46 +58,61 @@ package enum SVGChart {
                 if let result = group.results.first(where: { $0.target == target }) {
                     let barHeight = throughput.fraction(result.opsPerSecond) * panelHeight
                     let y = throughputTop + panelHeight - barHeight
-                    svg.rect(x: x, y: y, width: barWidth - 2, height: barHeight, fill: color(of: index),
-                             title: "\(target) \(group.workload.rawValue) d=\(group.depth): \(Format.rate(result.opsPerSecond)) ops/s")
+                    svg.rect(
+                        x: x, y: y, width: barWidth - 2, height: barHeight, fill: color(of: index),
+                        title:
+                            "\(target) \(group.workload.rawValue) d=\(group.depth): \(Format.rate(result.opsPerSecond)) ops/s"
+                    )
                     svg.text(Format.rate(result.opsPerSecond), x: x + 4, y: y - 3, size: 8, rotate: -90)
                 }
                 x += barWidth
             }
             x = start + throughputGroupWidth
-            svg.text(group.workload.rawValue, x: (start + x) / 2, y: throughputTop + panelHeight + 16, size: 11, anchor: "middle")
-            svg.text("d=\(group.depth)", x: (start + x) / 2, y: throughputTop + panelHeight + 29, size: 11, anchor: "middle")
+            svg.text(
+                group.workload.rawValue, x: (start + x) / 2, y: throughputTop + panelHeight + 16, size: 11,
+                anchor: "middle")
+            svg.text(
+                "d=\(group.depth)", x: (start + x) / 2, y: throughputTop + panelHeight + 29, size: 11, anchor: "middle")
             x += groupGap
         }
 
         // Latency panel.
-        let latency = LogScale(values: latencyResults.flatMap {
-            [$0.latencyMicroseconds.p50, $0.latencyMicroseconds.p99, $0.latencyMicroseconds.p999]
-        })
-        svg.text("Latency of \(headline.rawValue) (µs, log scale): p50, p99, p99.9 per target and depth",
-                 x: left, y: latencyTop - 8, size: 13, weight: "bold")
+        let latency = LogScale(
+            values: latencyResults.flatMap {
+                [$0.latencyMicroseconds.p50, $0.latencyMicroseconds.p99, $0.latencyMicroseconds.p999]
+            })
+        svg.text(
+            "Latency of \(headline.rawValue) (µs, log scale): p50, p99, p99.9 per target and depth",
+            x: left, y: latencyTop - 8, size: 13, weight: "bold")
         for (index, name) in ["p50", "p99", "p99.9"].enumerated() {
             let legendX = left + Double(index) * 75
             svg.rect(x: legendX, y: latencyTop - 40, width: 12, height: 12, fill: percentileColors[index])
             svg.text(name, x: legendX + 16, y: latencyTop - 30, size: 12)
         }
-        axis(&svg, scale: latency, left: left, top: latencyTop, height: panelHeight, width: width - left - 10,
-             format: Format.micros)
+        axis(
+            &svg, scale: latency, left: left, top: latencyTop, height: panelHeight, width: width - left - 10,
+            format: Format.micros)
         x = left + groupGap / 2
         for result in latencyResults {
             let start = x
             x += (latencyGroupWidth - 3 * barWidth) / 2
-            let values = [result.latencyMicroseconds.p50, result.latencyMicroseconds.p99, result.latencyMicroseconds.p999]
+            let values = [
+                result.latencyMicroseconds.p50, result.latencyMicroseconds.p99, result.latencyMicroseconds.p999,
+            ]
             for (index, value) in values.enumerated() {
                 let barHeight = latency.fraction(value) * panelHeight
                 let y = latencyTop + panelHeight - barHeight
-                svg.rect(x: x, y: y, width: barWidth - 2, height: barHeight, fill: percentileColors[index],
-                         title: "\(result.target) d=\(result.depth) \(["p50", "p99", "p99.9"][index]): \(Format.micros(value)) µs")
+                svg.rect(
+                    x: x, y: y, width: barWidth - 2, height: barHeight, fill: percentileColors[index],
+                    title:
+                        "\(result.target) d=\(result.depth) \(["p50", "p99", "p99.9"][index]): \(Format.micros(value)) µs"
+                )
                 x += barWidth
             }
             x = start + latencyGroupWidth
             svg.text(result.target, x: (start + x) / 2, y: latencyTop + panelHeight + 16, size: 10, anchor: "middle")
-            svg.text("d=\(result.depth)", x: (start + x) / 2, y: latencyTop + panelHeight + 29, size: 10, anchor: "middle")
+            svg.text(
+                "d=\(result.depth)", x: (start + x) / 2, y: latencyTop + panelHeight + 29, size: 10, anchor: "middle")
             x += groupGap
         }
         return svg.document()
@@ -123,7 +143,8 @@ package enum SVGChart {
 
     /// `create+consume` when it was run, else the first workload.
     static func headlineWorkload(_ report: BenchReport) -> Workload {
-        report.results.contains { $0.workload == .createConsume } ? .createConsume : report.results.first?.workload ?? .createConsume
+        report.results.contains { $0.workload == .createConsume }
+            ? .createConsume : report.results.first?.workload ?? .createConsume
     }
 
     struct Group {

@@ -10,7 +10,8 @@ struct SVGWriter {
     }
 
     mutating func rect(x: Double, y: Double, width: Double, height: Double, fill: String, title: String? = nil) {
-        let attributes = "x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(max(0, height)))\" fill=\"\(fill)\""
+        let attributes =
+            "x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(max(0, height)))\" fill=\"\(fill)\""
         if let title {
             elements.append("<rect \(attributes)><title>\(Self.escape(title))</title></rect>")
         } else {

@@ -10,7 +10,9 @@ package struct ComparisonRow: Sendable, Hashable, Codable {
     /// Target p99 over reference p99 (below 1 is better).
     package var p99Ratio: Double?
 
-    package init(target: String, reference: String, workload: Workload, depth: Int, throughputRatio: Double, p99Ratio: Double?) {
+    package init(
+        target: String, reference: String, workload: Workload, depth: Int, throughputRatio: Double, p99Ratio: Double?
+    ) {
         self.target = target
         self.reference = reference
         self.workload = workload
@@ -42,7 +44,9 @@ package enum Ratios {
             let reference = index(results.filter { $0.target == comparison.reference })
             for result in results where result.target == comparison.target {
                 guard let base = reference[Key(result)], base.opsPerSecond > 0 else { continue }
-                let p99 = base.latencyMicroseconds.p99 > 0 ? result.latencyMicroseconds.p99 / base.latencyMicroseconds.p99 : nil
+                let p99 =
+                    base.latencyMicroseconds.p99 > 0
+                    ? result.latencyMicroseconds.p99 / base.latencyMicroseconds.p99 : nil
                 rows.append(
                     ComparisonRow(
                         target: comparison.target, reference: comparison.reference, workload: result.workload,

@@ -37,7 +37,8 @@ package struct FairnessCheck: Sendable, Hashable, Codable {
 
     package init(
         target: String, connections: Int, depth: Int, requests: Int, redisBenchmarkOpsPerSecond: Double?,
-        ashBenchRequests: Int, ashBenchOpsPerSecond: Double, clientCpuSeconds: Double, serverCpuSeconds: Double?, note: String? = nil
+        ashBenchRequests: Int, ashBenchOpsPerSecond: Double, clientCpuSeconds: Double, serverCpuSeconds: Double?,
+        note: String? = nil
     ) {
         self.target = target
         self.connections = connections

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AshEngine
 import AshStore
 import Foundation
 import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a whole benchmark: opens the targets, measures memory per
 /// context, runs every workload × depth × target, checks fairness against
@@ -52,7 +53,8 @@ package struct BenchRunner: Sendable {
         }
 
         var results: [BenchResult] = []
-        let settings = WorkloadSettings(ttlMilliseconds: options.ttlMilliseconds, replays: options.replays, request: request)
+        let settings = WorkloadSettings(
+            ttlMilliseconds: options.ttlMilliseconds, replays: options.replays, request: request)
         for workload in options.workloads {
             for depth in options.depths {
                 for (spec, target) in opened where options.workloads(for: spec.name).contains(workload) {
@@ -68,7 +70,9 @@ package struct BenchRunner: Sendable {
         }
 
         var fairness: [FairnessCheck] = []
-        if options.fairness, let baseline = opened.first(where: { $0.spec.name == options.baseline })?.target as? RedisTarget {
+        if options.fairness,
+            let baseline = opened.first(where: { $0.spec.name == options.baseline })?.target as? RedisTarget
+        {
             let runner = RedisBenchmarkRunner(executable: options.redisBenchmarkPath)
             for depth in options.depths {
                 fairness.append(
@@ -216,7 +220,8 @@ package struct BenchRunner: Sendable {
     }
 
     static func summary(_ result: BenchResult) -> String {
-        var line = "\(result.target) \(result.workload.rawValue) d=\(result.depth): \(Format.rate(result.opsPerSecond)) ops/s"
+        var line =
+            "\(result.target) \(result.workload.rawValue) d=\(result.depth): \(Format.rate(result.opsPerSecond)) ops/s"
         line += ", p99 \(Format.micros(result.latencyMicroseconds.p99)) µs"
         if result.errors > 0 { line += ", \(result.errors) errors" }
         if result.violations > 0 { line += ", \(result.violations) VIOLATIONS" }
@@ -228,7 +233,8 @@ package struct BenchRunner: Sendable {
             startedAt: startedAt, hostname: ProcessInfo.processInfo.hostName,
             processorCount: ProcessInfo.processInfo.activeProcessorCount,
             clientThreads: clientThreads, connections: options.connections,
-            depths: options.depths, durationSeconds: options.count == nil ? BenchDuration.seconds(options.duration) : nil,
+            depths: options.depths,
+            durationSeconds: options.count == nil ? BenchDuration.seconds(options.duration) : nil,
             count: options.count, warmupSeconds: BenchDuration.seconds(options.warmup),
             ttlMilliseconds: options.ttlMilliseconds, keyspace: options.keyspace, replays: options.replays,
             memoryContexts: options.memoryContexts, baseline: options.baseline,

@@ -32,7 +32,7 @@ package struct ProcStat: Sendable, Hashable {
     /// Parses the text of `/proc/<pid>/stat`.
     /// - Throws: ``BenchError/Code/malformedInput`` when fields are missing.
     package init(parsing text: String) throws(BenchError) {
-        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") , open < close else {
+        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"), open < close else {
             throw BenchError(.malformedInput, "/proc stat line without (comm)")
         }
         guard let pid = Int32(text[..<open].trimmingSpaces) else {
@@ -42,7 +42,9 @@ package struct ProcStat: Sendable, Hashable {
         let fields = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
         func field(_ number: Int) throws(BenchError) -> Substring {
             let index = number - 3
-            guard index < fields.count else { throw BenchError(.malformedInput, "/proc stat line has no field \(number)") }
+            guard index < fields.count else {
+                throw BenchError(.malformedInput, "/proc stat line has no field \(number)")
+            }
             return fields[index]
         }
         func unsigned(_ number: Int) throws(BenchError) -> UInt64 {

@@ -11,7 +11,8 @@ import NIOPosix
 /// when it lacks them, from `/proc/<pid>` of a `--pid` given for it.
 package final class AshdTarget: BenchTarget {
     /// One per event loop of NIO's shared group, which the client runs on.
-    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
+    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(
+        in: MultiThreadedEventLoopGroup.singleton)
     package let client: AshClient
     package var store: any ContextStore { client }
     private let pid: Int32?

@@ -45,7 +45,9 @@ extension BenchTarget {
 
     /// Issues `count` contexts with the store's batch create (pipelined or
     /// one statement); results in order.
-    package func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>] {
+    package func create(
+        count: Int, binding: String, ttlMilliseconds: Int64
+    ) async -> [Result<AshContextPublicInfo, any Error>] {
         let request = CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds)
         return await store.create(Array(repeating: request, count: count)).map { $0.mapError { $0 } }
     }
@@ -63,7 +65,8 @@ extension BenchTarget {
 
     /// Verifies a request as a server would: the store's `verify` (one
     /// round trip to ashd), or, `inSteps`, a get and then a consume.
-    package func verify(_ request: AshVerificationRequest, expectedBinding: String, inSteps: Bool = false) async throws {
+    package func verify(_ request: AshVerificationRequest, expectedBinding: String, inSteps: Bool = false) async throws
+    {
         let now = store.clock.nowMilliseconds()
         if inSteps {
             _ = try await store.verifyInSteps(request, expectedBinding: expectedBinding, now: now)

@@ -29,7 +29,8 @@ import PostgresNIO
 /// backend that answers `SELECT pg_backend_pid()` (this needs the server on
 /// this machine; otherwise CPU is not reported).
 package final class PostgresTarget: BenchTarget {
-    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
+    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(
+        in: MultiThreadedEventLoopGroup.singleton)
     package let client: PostgresClient
     package let postgres: PostgresContextStore
     package var store: any ContextStore { postgres }
@@ -47,7 +48,8 @@ package final class PostgresTarget: BenchTarget {
         configuration.maximumConnections = connections
         self.configuration = configuration
         let client = PostgresClient(
-            configuration: configuration.makeClientConfiguration(), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            configuration: configuration.makeClientConfiguration(),
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             backgroundLogger: Self.logger)
         self.client = client
         let table = try PostgresTableName(Self.tableName)
@@ -84,7 +86,9 @@ package final class PostgresTarget: BenchTarget {
     package func sample() async -> ResourceSample {
         var sample = ResourceSample(cpuSeconds: postmaster.flatMap(ProcessProbe.treeCPUSeconds(of:)))
         let query = PostgresQuery(
-            unsafeSQL: "SELECT pg_total_relation_size('\(Self.tableName)')::int8, (SELECT count(*) FROM \(Self.tableName))::int8")
+            unsafeSQL:
+                "SELECT pg_total_relation_size('\(Self.tableName)')::int8, (SELECT count(*) FROM \(Self.tableName))::int8"
+        )
         if let rows = try? await client.query(query, logger: Self.logger) {
             do {
                 for try await (size, count) in rows.decode((Int64, Int64).self) {

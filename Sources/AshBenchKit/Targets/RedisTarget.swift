@@ -11,7 +11,8 @@ import NIOPosix
 /// `used_memory`.
 package final class RedisTarget: BenchTarget {
     /// One per event loop of NIO's shared group, which the client runs on.
-    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(in: MultiThreadedEventLoopGroup.singleton)
+    package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(
+        in: MultiThreadedEventLoopGroup.singleton)
     package let redis: RedisContextStore
     package var store: any ContextStore { redis }
     /// Where the server is, for `redis-benchmark`.

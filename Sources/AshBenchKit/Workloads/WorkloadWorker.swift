@@ -36,7 +36,8 @@ package struct WorkloadWorker {
         case .createConsume:
             let start = MonotonicClock.nanoseconds()
             do {
-                let context = try await target.create(binding: settings.request.binding, ttlMilliseconds: settings.ttlMilliseconds)
+                let context = try await target.create(
+                    binding: settings.request.binding, ttlMilliseconds: settings.ttlMilliseconds)
                 _ = tally.succeeded(since: start)
                 return await consumeFresh(context.contextId, &tally)
             } catch {
@@ -151,7 +152,8 @@ package struct WorkloadWorker {
         let start = MonotonicClock.nanoseconds()
         let context: AshContextPublicInfo
         do {
-            context = try await target.create(binding: settings.request.binding, ttlMilliseconds: settings.ttlMilliseconds)
+            context = try await target.create(
+                binding: settings.request.binding, ttlMilliseconds: settings.ttlMilliseconds)
         } catch {
             return tally.failed(since: start, error)
         }
@@ -177,7 +179,8 @@ package struct WorkloadWorker {
         let start = MonotonicClock.nanoseconds()
         let context: AshContextPublicInfo
         do {
-            context = try await target.create(binding: settings.request.binding, ttlMilliseconds: settings.ttlMilliseconds)
+            context = try await target.create(
+                binding: settings.request.binding, ttlMilliseconds: settings.ttlMilliseconds)
         } catch {
             return tally.failed(since: start, error)
         }
@@ -203,7 +206,9 @@ package struct WorkloadWorker {
                 let end = tally.succeeded(since: start)
                 if context == nil {
                     tally.errors += 1
-                    if tally.firstError == nil { tally.firstError = "get of a consumed, unexpired context found nothing" }
+                    if tally.firstError == nil {
+                        tally.firstError = "get of a consumed, unexpired context found nothing"
+                    }
                 }
                 return end
             } catch {

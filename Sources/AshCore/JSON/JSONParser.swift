@@ -40,9 +40,15 @@ package struct JSONParser {
         case UInt16(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt16(ascii: "["): return try parseArray(depth: depth + 1)
         case UInt16(ascii: "\""): return .string(try parseString())
-        case UInt16(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt16(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt16(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt16(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt16(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt16(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt16(ascii: "-"), UInt16(ascii: "0")...UInt16(ascii: "9"): return .number(try parseNumber())
         default: throw failure("unexpected character")
         }

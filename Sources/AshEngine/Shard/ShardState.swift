@@ -56,7 +56,8 @@ struct ShardState {
         insert(record, id: .compact(id), foreignNonce: nil)
         counters.created += 1
         return .success(
-            IssuedContext(id: .compact(id), issuedAt: now, expiresAt: record.expiresAt, mode: request.mode, nonce: nonce))
+            IssuedContext(
+                id: .compact(id), issuedAt: now, expiresAt: record.expiresAt, mode: request.mode, nonce: nonce))
     }
 
     /// A fresh random id that `ContextEngine.shardIndex(of:)` maps here: 128
@@ -102,13 +103,15 @@ struct ShardState {
         // With the clock's reading in range too, no difference below overflows.
         try ContextLimits.validateTimestamp(now, "the clock's now")
         guard context.expiresAt - context.issuedAt <= maximumTTL else {
-            throw ContextStoreError(.invalidArgument, "expiresAt - issuedAt exceeds the maximum TTL of \(maximumTTL) ms")
+            throw ContextStoreError(
+                .invalidArgument, "expiresAt - issuedAt exceeds the maximum TTL of \(maximumTTL) ms")
         }
         guard context.expiresAt > now else {
             throw ContextStoreError(.invalidArgument, "the context has already expired (expiresAt is not after now)")
         }
         guard context.expiresAt - now <= maximumTTL else {
-            throw ContextStoreError(.invalidArgument, "expiresAt is further from now than the maximum TTL of \(maximumTTL) ms")
+            throw ContextStoreError(
+                .invalidArgument, "expiresAt is further from now than the maximum TTL of \(maximumTTL) ms")
         }
         guard table.slot(of: context.id) == nil else {
             throw ContextStoreError(.duplicateContext, "a context with this id exists")

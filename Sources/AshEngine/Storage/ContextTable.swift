@@ -102,7 +102,9 @@ struct ContextTable {
             }
             guard let migration else { return nil }
             let home = Int(truncatingIfNeeded: idHash) & migration.mask
-            return probe(migration.buckets, mask: migration.mask, from: migration.probeStart(home: home), for: compact, hash: idHash)
+            return probe(
+                migration.buckets, mask: migration.mask, from: migration.probeStart(home: home), for: compact,
+                hash: idHash)
         case .foreign(let text):
             return foreignSlotById[text]
         }

@@ -70,7 +70,8 @@ final class RedisConnectionPool: Sendable {
             return Array(repeating: .failure(error), count: commands.count)
         }
         return await withUnsafeContinuation { continuation in
-            let replies = PipelineReplies(count: commands.count, unanswered: .success(.null), continuation: continuation)
+            let replies = PipelineReplies(
+                count: commands.count, unanswered: .success(.null), continuation: continuation)
             connection.submit(
                 commands.enumerated().map { RedisRequest(command: $1, reply: .pipelined(replies, index: $0)) })
         }

@@ -21,7 +21,9 @@ extension RedisContextStore {
             }
         }
         for (position, reply) in zip(positions, await pool.send(commands)) {
-            results[position] = reply.flatMap { reply in Result { () throws(ContextStoreError) in try interpretPut(reply) } }
+            results[position] = reply.flatMap { reply in
+                Result { () throws(ContextStoreError) in try interpretPut(reply) }
+            }
         }
         return results
     }
@@ -51,9 +53,10 @@ extension RedisContextStore {
             return false
         }
         if !reload.isEmpty {
-            let retried = await pool.send(reload.map {
-                consumeCommand(contextIds[positions[$0]], now: now, loading: true)
-            })
+            let retried = await pool.send(
+                reload.map {
+                    consumeCommand(contextIds[positions[$0]], now: now, loading: true)
+                })
             for (index, reply) in zip(reload, retried) { replies[index] = reply }
         }
         for (position, reply) in zip(positions, replies) {

@@ -61,7 +61,9 @@ struct WireReader {
         }
     }
 
-    mutating func readWireOptionalString(_ field: StaticString, bytes allowed: ClosedRange<Int>) throws(WireError) -> String? {
+    mutating func readWireOptionalString(
+        _ field: StaticString, bytes allowed: ClosedRange<Int>
+    ) throws(WireError) -> String? {
         try readWireBool(field) ? try readWireString(field, bytes: allowed) : nil
     }
 

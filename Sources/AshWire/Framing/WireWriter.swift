@@ -37,7 +37,9 @@ struct WireWriter {
         offset += bytes.count
     }
 
-    mutating func writeWireString(_ string: String, _ field: StaticString, bytes allowed: ClosedRange<Int>) throws(WireError) {
+    mutating func writeWireString(
+        _ string: String, _ field: StaticString, bytes allowed: ClosedRange<Int>
+    ) throws(WireError) {
         var string = string
         let length = string.utf8.count
         guard allowed.contains(length) else { throw .outOfRange(field) }
@@ -45,7 +47,9 @@ struct WireWriter {
         string.withUTF8 { writeRaw(UnsafeRawBufferPointer($0)) }
     }
 
-    mutating func writeWireBytes(_ bytes: [UInt8], _ field: StaticString, bytes allowed: ClosedRange<Int>) throws(WireError) {
+    mutating func writeWireBytes(
+        _ bytes: [UInt8], _ field: StaticString, bytes allowed: ClosedRange<Int>
+    ) throws(WireError) {
         guard allowed.contains(bytes.count) else { throw .outOfRange(field) }
         writeInteger(UInt16(truncatingIfNeeded: bytes.count))
         bytes.withUnsafeBytes { writeRaw($0) }
@@ -68,7 +72,9 @@ struct WireWriter {
         writeInteger(UInt8(value ? 1 : 0))
     }
 
-    mutating func writeWireOptionalString(_ string: String?, _ field: StaticString, bytes allowed: ClosedRange<Int>) throws(WireError) {
+    mutating func writeWireOptionalString(
+        _ string: String?, _ field: StaticString, bytes allowed: ClosedRange<Int>
+    ) throws(WireError) {
         writeWireBool(string != nil)
         if let string { try writeWireString(string, field, bytes: allowed) }
     }

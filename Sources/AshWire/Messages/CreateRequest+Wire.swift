@@ -16,7 +16,8 @@ extension CreateRequest {
         guard flags & ~Self.issueNonceFlag == 0 else { throw .outOfRange("flags") }
         let binding = try payload.readWireString("binding", bytes: WireProtocol.bindingBytes)
         self.init(
-            binding: binding, ttlMilliseconds: ttlMilliseconds, mode: mode, issueNonce: flags & Self.issueNonceFlag != 0)
+            binding: binding, ttlMilliseconds: ttlMilliseconds, mode: mode, issueNonce: flags & Self.issueNonceFlag != 0
+        )
     }
 
     func write(to buffer: inout WireWriter) throws(WireError) {

@@ -25,7 +25,8 @@ package struct WireVerify: Sendable, Hashable {
     /// clock (judged as CONSUME's `now` is).
     package var now: Int64?
 
-    package init(contextId: String, expectedBinding: String, proof: String, canonicalPayload: String, now: Int64? = nil) {
+    package init(contextId: String, expectedBinding: String, proof: String, canonicalPayload: String, now: Int64? = nil)
+    {
         self.contextId = contextId
         self.expectedBinding = expectedBinding
         self.proof = proof

@@ -209,5 +209,3 @@ package struct ClientSessionStateMachine: Sendable {
         return waiters
     }
 }
-
-

@@ -18,7 +18,8 @@ enum RawLMDB {
     static func update(folder: String, database name: String, key: [UInt8], _ change: (inout [UInt8]) -> Void) throws {
         try edit(folder: folder, database: name) { transaction, database in
             var stored: [UInt8] = try key.withUnsafeBytes { keyBytes in
-                var key = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var key = MDB_val(
+                    mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
                 var value = MDB_val()
                 try check(mdb_get(transaction, database, &key, &value))
                 return Array(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
@@ -58,7 +59,8 @@ enum RawLMDB {
     ) throws {
         try key.withUnsafeBytes { keyBytes in
             try value.withUnsafeBytes { valueBytes in
-                var key = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var key = MDB_val(
+                    mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
                 var value = MDB_val(
                     mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
                 try body(&key, &value)
