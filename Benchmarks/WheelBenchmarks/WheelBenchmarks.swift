@@ -3,7 +3,7 @@ import Benchmark
 
 // The engine's `TimerWheel` as a shard uses it (`UInt64` elements, 10 ms
 // ticks, the default 256 slots × 4 levels): schedule `count` timers with
-// deadlines spread over the next 60 s, cancel them all, or expire them all
+// deadlines spread over the next 60 s, or expire them all
 // by advancing the wheel past the last deadline, either tick by tick as the
 // engine drives it or in one jump. Schedule runs into a warm pool (nodes
 // recycled from an earlier round), as in a running shard.
@@ -42,19 +42,6 @@ let benchmarks: @Sendable () -> Void = {
             Timers.schedule(deadlines, into: &wheel)
             benchmark.stopMeasurement()
             precondition(wheel.count == count)
-        }
-
-        Benchmark("cancel \(count) timers", configuration: configuration) { benchmark in
-            var wheel = Timers.warmWheel(deadlines)
-            let handles = Timers.schedule(deadlines, into: &wheel)
-            benchmark.startMeasurement()
-            var cancelled: UInt64 = 0
-            for handle in handles {
-                cancelled &+= wheel.cancel(handle) ?? 0
-            }
-            benchmark.stopMeasurement()
-            blackHole(cancelled)
-            precondition(wheel.isEmpty)
         }
 
         Benchmark("expire \(count) timers, advancing every 10 ms tick", configuration: configuration) { benchmark in
@@ -99,18 +86,16 @@ enum Timers {
     static func warmWheel(_ deadlines: [Int64]) -> TimerWheel<UInt64> {
         var wheel = TimerWheel<UInt64>(now: start, tickMilliseconds: tickMilliseconds)
         wheel.reserveCapacity(deadlines.count)
-        for handle in schedule(deadlines, into: &wheel) { wheel.cancel(handle) }
+        schedule(deadlines, into: &wheel)
+        // Fire them all: their nodes go back to the free list.
+        wheel.advance(to: (deadlines.max() ?? start) + tickMilliseconds) { _ in }
         return wheel
     }
 
     /// Schedules one timer per deadline, its element the position.
-    @discardableResult
-    static func schedule(_ deadlines: [Int64], into wheel: inout TimerWheel<UInt64>) -> [TimerWheel<UInt64>.Handle] {
-        var handles: [TimerWheel<UInt64>.Handle] = []
-        handles.reserveCapacity(deadlines.count)
+    static func schedule(_ deadlines: [Int64], into wheel: inout TimerWheel<UInt64>) {
         for (position, deadline) in deadlines.enumerated() {
-            handles.append(wheel.schedule(UInt64(position), at: deadline))
+            wheel.schedule(UInt64(position), at: deadline)
         }
-        return handles
     }
 }

@@ -39,9 +39,8 @@ extension TimerWheel {
     /// A driver can sleep until then and advance. The value is exact when the
     /// next entries are on the lowest level or in the overflow; for an entry
     /// on a higher level it is the start of its slot, where the entry either
-    /// fires or moves down, after which the value is later. After a cancel it
-    /// may be earlier than needed. It is at or before ``now`` when the due
-    /// list holds an entry.
+    /// fires or moves down, after which the value is later. It is at or
+    /// before ``now`` when the due list holds an entry.
     ///
     /// - Complexity: O(`levels` × `slotsPerLevel`).
     public var nextDeadline: Int64? {
@@ -67,14 +66,16 @@ extension TimerWheel {
         // everything lies before `target`: only the slots past `previous`'s
         // digit can hold entries.
         for level in 0..<min(changedLevel, geometry.levels) {
-            fireSlots(level: level, from: geometry.digit(of: previous, level: level) + 1,
-                      upTo: geometry.slotsPerLevel, body)
+            fireSlots(
+                level: level, from: geometry.digit(of: previous, level: level) + 1,
+                upTo: geometry.slotsPerLevel, body)
         }
         if changedLevel < geometry.levels {
             guard levelCounts[changedLevel] > 0 else { return }
             let targetDigit = geometry.digit(of: target, level: changedLevel)
-            fireSlots(level: changedLevel, from: geometry.digit(of: previous, level: changedLevel) + 1,
-                      upTo: targetDigit, body)
+            fireSlots(
+                level: changedLevel, from: geometry.digit(of: previous, level: changedLevel) + 1,
+                upTo: targetDigit, body)
             cascade(geometry.bucket(level: changedLevel, slot: targetDigit), body)
         } else {
             cascadeOverflow(body)

@@ -11,15 +11,12 @@ extension TimerWheel {
         }
         precondition(nodes.count < _TimerWheelLink.maxNodeCount, "TimerWheel: too many timers")
         nodes.append(
-            Node(
-                dueLowBits: 0, next: _TimerWheelLink.none, prev: _TimerWheelLink.none,
-                generation: freshGeneration, element: element))
+            Node(dueLowBits: 0, next: _TimerWheelLink.none, prev: _TimerWheelLink.none, element: element))
         return nodes.count - 1
     }
 
-    /// Puts a node that is in no bucket on the free list, making its handles stale.
+    /// Puts a node that is in no bucket on the free list.
     mutating func freeNode(_ index: Int) -> Element {
-        nodes[index].generation &+= 1
         nodes[index].prev = _TimerWheelLink.freed
         nodes[index].next = freeHead
         freeHead = UInt32(index)
@@ -48,16 +45,6 @@ extension TimerWheel {
         nodes[index].next = head
         if head != _TimerWheelLink.none { nodes[Int(head)].prev = UInt32(index) }
         heads[bucket] = UInt32(index)
-    }
-
-    /// Takes a node out of its bucket (the due list or a level).
-    mutating func unlink(_ index: Int) {
-        let bucket = geometry.bucket(ofLowBits: nodes[index].dueLowBits, current: currentTick)
-        levelCounts[geometry.level(ofBucket: bucket)] -= 1
-        let prev = nodes[index].prev
-        let next = nodes[index].next
-        if prev == _TimerWheelLink.none { heads[bucket] = next } else { nodes[Int(prev)].next = next }
-        if next != _TimerWheelLink.none { nodes[Int(next)].prev = prev }
     }
 
     /// Empties a bucket, handing back the first node of its former list.

@@ -1,8 +1,8 @@
 extension TimerWheel {
     /// One pooled timer: an intrusive doubly-linked list entry plus its element.
     ///
-    /// 16 bytes of bookkeeping: a node with a `UInt32` element has a stride of
-    /// 20 bytes, one with a `UInt64` element 24.
+    /// 12 bytes of bookkeeping: a node with a `UInt32` element has a stride of
+    /// 16 bytes, one with a `UInt64` element 24.
     struct Node {
         /// The due tick's digits on every level (``_TimerWheelGeometry/lowBits(of:)``);
         /// in the due list, the current tick's digits.
@@ -13,8 +13,6 @@ extension TimerWheel {
         /// bucket's head, or a marker: ``_TimerWheelLink/freed``,
         /// ``_TimerWheelLink/overflowed``.
         var prev: UInt32
-        /// Bumped each time the node is freed, so stale handles miss.
-        var generation: UInt32
         /// The scheduled element. A freed node keeps its last element until reused.
         var element: Element
     }

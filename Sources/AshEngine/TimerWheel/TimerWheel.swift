@@ -44,8 +44,10 @@
 /// moves to level 2, slot 1.
 ///
 /// Nodes live in one contiguous pool with a free list; buckets are intrusive
-/// doubly-linked lists of 32-bit indices, so a timer costs 16 bytes plus its
-/// element (20 bytes for a `UInt32` element) and cancelling is O(1).
+/// doubly-linked lists of 32-bit indices, so a timer costs 12 bytes plus its
+/// element (16 bytes for a `UInt32` element, 24 for a `UInt64` one). There
+/// is no cancel: the engine leaves a removed context's timer to fire and
+/// find its slot reused (its records carry generations).
 ///
 /// ## Timing
 ///
@@ -60,7 +62,6 @@
 /// A value type without locks or shared state: each copy is independent. It
 /// is meant to be owned by one actor (an engine shard) and mutated only
 /// there. It is `Sendable` when `Element` is, so it can be handed over whole.
-/// A ``Handle`` is meaningful only to the wheel that issued it and its copies.
 ///
 /// A freed node keeps its last element until the node is reused or
 /// ``removeAll(keepingCapacity:)`` runs; with integer elements that costs
@@ -76,20 +77,18 @@ public struct TimerWheel<Element> {
     /// The due tick of each node waiting beyond the top level, by node index.
     var overflow: [UInt32: Int64] = [:]
     /// At most the earliest due tick in ``overflow`` (exact unless that entry
-    /// was cancelled), and in a later epoch than the current tick; `Int64.max`
+    /// fired), and in a later epoch than the current tick; `Int64.max`
     /// when the overflow was emptied.
     var overflowLowerBound = Int64.max
     /// The first free node, or ``_TimerWheelLink/none``.
     var freeHead = _TimerWheelLink.none
-    /// The generation given to nodes added to the pool.
-    var freshGeneration: UInt32 = 0
     /// The tick containing ``now``.
     var currentTick: Int64
 
     /// The last instant the wheel was advanced to (or created at), in Unix ms.
     public internal(set) var now: Int64
 
-    /// The number of elements scheduled and not yet fired or cancelled.
+    /// The number of elements scheduled and not yet fired.
     public internal(set) var count = 0
 
     /// Creates an empty wheel.
@@ -124,10 +123,8 @@ public struct TimerWheel<Element> {
     /// - Parameters:
     ///   - element: The value to hand back when the timer fires.
     ///   - deadline: The instant, in Unix ms, before which it must not fire.
-    /// - Returns: A handle for ``cancel(_:)``.
     /// - Complexity: O(1) amortized (the pool may grow).
-    @discardableResult
-    public mutating func schedule(_ element: Element, at deadline: Int64) -> Handle {
+    public mutating func schedule(_ element: Element, at deadline: Int64) {
         let index = allocateNode(element)
         if deadline <= now {
             nodes[index].dueLowBits = geometry.lowBits(of: currentTick)
@@ -138,45 +135,13 @@ public struct TimerWheel<Element> {
         }
         count += 1
         _checkInvariantsAfterMutation()
-        return Handle(index: UInt32(index), generation: nodes[index].generation)
     }
 
-    /// Cancels a timer.
-    ///
-    /// - Parameter handle: A handle ``schedule(_:at:)`` returned.
-    /// - Returns: The element, or `nil` if the timer already fired or was
-    ///   cancelled (the handle is stale).
-    /// - Complexity: O(1).
-    @discardableResult
-    public mutating func cancel(_ handle: Handle) -> Element? {
-        guard let index = liveIndex(of: handle) else { return nil }
-        if nodes[index].prev == _TimerWheelLink.overflowed {
-            overflow[handle.index] = nil
-            if overflow.isEmpty { overflowLowerBound = .max }
-        } else {
-            unlink(index)
-        }
-        count -= 1
-        let element = freeNode(index)
-        _checkInvariantsAfterMutation()
-        return element
-    }
-
-    /// Whether `handle`'s timer is still scheduled.
-    ///
-    /// - Complexity: O(1).
-    public func contains(_ handle: Handle) -> Bool {
-        liveIndex(of: handle) != nil
-    }
-
-    /// Removes every timer; their handles become stale.
+    /// Removes every timer.
     ///
     /// - Parameter keepCapacity: Whether to keep the pool's storage.
     /// - Complexity: O(*n*), where *n* is the pool size.
     public mutating func removeAll(keepingCapacity keepCapacity: Bool = false) {
-        var highest = freshGeneration
-        for node in nodes { highest = max(highest, node.generation) }
-        freshGeneration = highest &+ 1
         nodes.removeAll(keepingCapacity: keepCapacity)
         for bucket in heads.indices { heads[bucket] = _TimerWheelLink.none }
         for level in levelCounts.indices { levelCounts[level] = 0 }
