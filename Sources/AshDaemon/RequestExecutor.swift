@@ -169,20 +169,12 @@ package struct RequestExecutor: Sendable {
                 return .consumedBatch(results.map { $0.mapError(WireError.init) })
             case .createBatch(let entries):
                 return .createdBatch(await engine.create(entries).map { $0.mapError(WireError.init) })
-            case .create(let create):
-                return .created(try await engine.create(create))
-            case .consume(let consume):
-                return .consumed(
-                    try await engine.consume(
-                        ContextID(consume.contextId), now: Self.consumeTime(consume.now, serverNow: serverNow)))
             case .verify(let verify):
                 return .verified(try await Self.verify(verify, on: engine, serverNow: serverNow))
-            case .get(let contextId):
-                return .context(await engine.get(ContextID(contextId)))
-            case .ping:
-                return .pong
-            case .hello:
-                return .error(WireError(.protocolViolation, "HELLO after the handshake"))
+            case .create, .consume, .get, .ping, .hello:
+                // CREATE, CONSUME and GET run in batches (`run(_:into:)`);
+                // the session answers PING and HELLO itself.
+                return .error(WireError(.storeInternalFailure, "\(request.id) is not executed one by one"))
             }
         } catch {
             return .error(WireError(error))
