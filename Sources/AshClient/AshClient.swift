@@ -34,6 +34,9 @@ public final class AshClient: ContextStore, Service, Sendable {
     /// Slot indices by the event loop their connection lives on.
     private let slotsByLoop: [ObjectIdentifier: [Int]]
     private let nextSlot = Atomic<Int>(0)
+    /// Whether the server knows VERIFY; `false` once one answered
+    /// `WIRE_UNKNOWN_COMMAND` to it (a server from before VERIFY).
+    private let serverVerifies = Atomic<Bool>(true)
 
     /// - Throws: `STORE_INVALID_ARGUMENT` when the TLS configuration is unusable.
     public init(
@@ -117,18 +120,19 @@ public final class AshClient: ContextStore, Service, Sendable {
     /// Falls back to ``verifyInSteps(_:expectedBinding:now:)`` (a GET, then
     /// a CONSUME) when the body cannot be canonicalized (so the errors come
     /// in the protocol's order), when the binding is not one a context can
-    /// have, or when the request would exceed the server's frame limit.
+    /// have, when the request would exceed the server's frame limit, and
+    /// against a server older than VERIFY (it answers
+    /// `WIRE_UNKNOWN_COMMAND`, having changed nothing; the client then stops
+    /// sending VERIFY, as during a rolling upgrade of ashd).
     public func verify(
         _ request: AshVerificationRequest,
         expectedBinding: String,
         now: Int64
     ) async throws -> AshContext {
-        guard let contextId = request.contextId, !contextId.isEmpty else {
-            throw AshError(.invalidContext, detail: "missing context id")
-        }
+        let contextId = try request.requiredContextId()
         guard WireProtocol.contextIdBytes.contains(contextId.utf8.count) else { throw AshError(.invalidContext) }
         guard WireProtocol.bindingBytes.contains(expectedBinding.utf8.count),
-            let canonicalPayload = try? AshPayload.canonicalize(request.body, contentType: request.contentType)
+            case .success(let canonicalPayload) = request.canonicalPayload
         else {
             return try await verifyInSteps(request, expectedBinding: expectedBinding, now: now)
         }
@@ -139,12 +143,16 @@ public final class AshClient: ContextStore, Service, Sendable {
             contextId: contextId, expectedBinding: expectedBinding, proof: proof, canonicalPayload: canonicalPayload,
             now: now)
         let connection = try await nextConnectionSlot().connection()
-        guard verify.frameLength <= connection.serverLimits.maximumFrameLength else {
+        guard serverVerifies.load(ordering: .relaxed), verify.frameLength <= connection.serverLimits.maximumFrameLength
+        else {
             return try await verifyInSteps(request, expectedBinding: expectedBinding, now: now)
         }
-        let verdict = try expect(await send(.verify(verify), on: connection)) {
-            if case .verified(let verdict) = $0 { verdict } else { nil }
+        let response = try await send(.verify(verify), on: connection)
+        if case .error(let error) = response, error.code == .unknownCommand {
+            serverVerifies.store(false, ordering: .relaxed)
+            return try await verifyInSteps(request, expectedBinding: expectedBinding, now: now)
         }
+        let verdict = try expect(response) { if case .verified(let verdict) = $0 { verdict } else { nil } }
         return try verdict.get()
     }
 

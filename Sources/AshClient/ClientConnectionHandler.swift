@@ -113,7 +113,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             complete(token, .success(response))
             encode(envelopes)
         case .failRequest(let token, let error, let envelopes):
-            complete(token, .failure(error.contextStoreError))
+            // The server's error reply is the request's answer (`expect`
+            // turns it into a store error), so a caller can read its code.
+            complete(token, .success(.error(error)))
             encode(envelopes)
         case .closeConnection(let error, let tokens):
             fail(tokens, with: error)

@@ -178,15 +178,9 @@ public final class ContextEngine: ContextStore, Service {
         expectedBinding: String,
         now: Int64
     ) async throws -> AshContext {
-        guard let contextId = request.contextId, !contextId.isEmpty else {
-            throw AshError(.invalidContext, detail: "missing context id")
-        }
-        let canonicalPayload = Result { () throws(AshError) in
-            try AshPayload.canonicalize(request.body, contentType: request.contentType)
-        }
-        return try await verify(
-            ContextID(contextId), expectedBinding: expectedBinding, proof: request.proof,
-            canonicalPayload: canonicalPayload, now: now)
+        try await verify(
+            ContextID(try request.requiredContextId()), expectedBinding: expectedBinding, proof: request.proof,
+            canonicalPayload: request.canonicalPayload, now: now)
     }
 
     /// ``verify(_:expectedBinding:now:)`` for a body already in canonical

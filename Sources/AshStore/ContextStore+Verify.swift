@@ -36,16 +36,11 @@ extension ContextStore {
         expectedBinding: String,
         now: Int64
     ) async throws -> AshContext {
-        guard let contextId = request.contextId, !contextId.isEmpty else {
-            throw AshError(.invalidContext, detail: "missing context id")
-        }
+        let contextId = try request.requiredContextId()
         guard var context = try await get(contextId) else { throw AshError(.invalidContext) }
-        let canonicalPayload = Result { () throws(AshError) in
-            try AshPayload.canonicalize(request.body, contentType: request.contentType)
-        }
         try AshVerification.check(
-            context, expectedBinding: expectedBinding, proof: request.proof, canonicalPayload: canonicalPayload,
-            now: now)
+            context, expectedBinding: expectedBinding, proof: request.proof,
+            canonicalPayload: request.canonicalPayload, now: now)
         switch try await consume(contextId, now: now) {
         case .consumed:
             context.consumedAt = now

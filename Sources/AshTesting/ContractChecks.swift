@@ -19,13 +19,23 @@ struct ContractChecks<Store: ContextStore> {
         _ what: String,
         _ body: () async throws -> Void
     ) async throws {
+        try await expectFailure(code, what, code: \ContextStoreError.code, body)
+    }
+
+    /// Runs `body` and checks that it throws a `Failure` whose `code` is `expected`.
+    func expectFailure<Failure: Error, Code: Equatable>(
+        _ expected: Code,
+        _ what: String,
+        code: KeyPath<Failure, Code>,
+        _ body: () async throws -> Void
+    ) async throws {
         do {
             try await body()
-        } catch let error as ContextStoreError {
-            try expect(error.code == code, "\(what): expected \(code), got \(error)")
+        } catch let error as Failure {
+            try expect(error[keyPath: code] == expected, "\(what): expected \(expected), got \(error)")
             return
         }
-        try expect(false, "\(what): expected \(code), but it succeeded")
+        try expect(false, "\(what): expected \(expected), but it succeeded")
     }
 
     func makeContext(
@@ -340,16 +350,8 @@ struct ContractChecks<Store: ContextStore> {
             contextId: context.contextId, proof: proof ?? built, contentType: contentType, body: Array(body.utf8))
     }
 
-    func expectRejection(
-        _ code: AshError.Code, _ what: String, _ body: () async throws -> Void
-    ) async throws {
-        do {
-            try await body()
-        } catch let error as AshError {
-            try expect(error.code == code, "\(what): expected \(code), got \(error)")
-            return
-        }
-        try expect(false, "\(what): expected \(code), but it was accepted")
+    func expectRejection(_ code: AshError.Code, _ what: String, _ body: () async throws -> Void) async throws {
+        try await expectFailure(code, what, code: \AshError.code, body)
     }
 
     func verifyChecksInTheProtocolsOrder() async throws {

@@ -14,7 +14,7 @@ struct AshBenchCommand: AsyncParsableCommand {
         discussion: """
             Targets: engine: | engine:relaxed?dir=DIR | engine:strict?dir=DIR | ash://HOST:PORT | \
             redis://[:PASS@]HOST:PORT | postgres://USER[:PASS]@HOST:PORT/DB.
-            Workloads: create, consume, create+consume, flow, replay, mixed (default: all).
+            Workloads: create, consume, create+consume, flow, flow-steps, replay, mixed (default: all).
             Every consume outcome is checked; any violation (a fresh context not consumed, a replay \
             accepted, a valid proof refused, a missing id consumed) makes the exit status 2.
             """

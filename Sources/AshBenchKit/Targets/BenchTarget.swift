@@ -8,6 +8,20 @@ package protocol BenchTarget: Sendable {
     /// The store every operation runs against.
     var store: any ContextStore { get }
 
+    /// Issues a context. Default: the store's `create`.
+    func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo
+
+    /// Consumes a context now. Default: the store's `consume` at its clock.
+    func consume(_ contextId: String) async throws -> ConsumeResult
+
+    /// Issues `count` contexts together; results in order. Default: the
+    /// store's batch create (pipelined or one statement).
+    func create(count: Int, binding: String, ttlMilliseconds: Int64) async -> [Result<AshContextPublicInfo, any Error>]
+
+    /// Consumes each context now, together; results in order. Default: the
+    /// store's batch consume.
+    func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>]
+
     /// The server's CPU and memory now; fields it cannot tell are `nil`.
     func sample() async -> ResourceSample
 

@@ -73,6 +73,33 @@ package final class EngineTarget: BenchTarget {
         await task?.value
     }
 
+    // Direct calls on the engine's concrete type, as an application that
+    // embeds it makes them: no existential, one clock read per call.
+
+    package func create(binding: String, ttlMilliseconds: Int64) async throws -> AshContextPublicInfo {
+        try await engine.create(CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds))
+    }
+
+    package func consume(_ contextId: String) async throws -> ConsumeResult {
+        try await engine.consume(contextId, now: engine.configuration.clock.nowMilliseconds())
+    }
+
+    /// One batch call: one shard hop (and one commit when durable).
+    package func create(
+        count: Int, binding: String, ttlMilliseconds: Int64
+    ) async -> [Result<
+        AshContextPublicInfo, any Error
+    >] {
+        let request = CreateRequest(binding: binding, ttlMilliseconds: ttlMilliseconds)
+        return await engine.create(Array(repeating: request, count: count)).map { $0.mapError { $0 } }
+    }
+
+    /// One batch call: one hop per shard involved.
+    package func consume(_ contextIds: [String]) async -> [Result<ConsumeResult, any Error>] {
+        let now = engine.configuration.clock.nowMilliseconds()
+        return await engine.consume(contextIds, now: now).map { $0.mapError { $0 } }
+    }
+
     package func sample() async -> ResourceSample {
         let live = await engine.statistics().total.live
         return ResourceSample(cpuSeconds: nil, memoryBytes: ProcessProbe.selfResidentBytes(), liveContexts: Int64(live))
