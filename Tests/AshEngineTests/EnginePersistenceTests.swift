@@ -65,8 +65,8 @@ import Testing
         let dead = AshContext(
             contextId: AshIdentifier.generate(), binding: "GET /d", mode: .balanced, issuedAt: now - 10, expiresAt: now)
         let engine = try await open(RecordingPersistence(contexts: [live, dead]))
-        #expect(try await engine.get(live.contextId) == live)
-        #expect(try await engine.get(dead.contextId) == nil)
+        #expect(await engine.get(live.contextId) == live)
+        #expect(await engine.get(dead.contextId) == nil)
         #expect(await engine.statistics().total.live == 1)
     }
 
