@@ -10,9 +10,8 @@ import NIOCore
 ///
 /// Requests are encoded as they are written and sent on `flush`; replies
 /// that release queued requests encode them too, sent once per read burst
-/// (`channelReadComplete`). Timeouts use one timer per connection, armed
-/// for the oldest outstanding request: requests share one timeout, so
-/// their deadlines are in submission order.
+/// (`channelReadComplete`). The session state machine owns every request's
+/// deadline; one timer per connection is armed for its next one.
 final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = [ClientRequest]
@@ -22,7 +21,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private var encoder = WireEncoder(limits: .default)
     /// Replies are read with the widest limits: the client trusts its server.
     private var frames = WireFrameBuffer(maximumFrameLength: WireLimits.maximumFrameLengthCeiling)
-    private var outstanding = OutstandingRequests<ClientRequest.Reply>()
+    private var replies = PendingReplies<ClientRequest.Reply>()
     private var timer: Scheduled<Void>?
     private let requestTimeout: TimeAmount
     private let handshake: EventLoopPromise<WireHelloReply>
@@ -64,8 +63,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         promise?.succeed(())
         let deadline = NIODeadline.now() + requestTimeout
         for submitted in batch {
-            let token = outstanding.add(submitted.reply, deadline: deadline)
-            switch session.requestSubmitted(submitted.request, waiter: token) {
+            let token = replies.add(submitted.reply)
+            switch session.requestSubmitted(submitted.request, waiter: token, deadline: deadline) {
             case .none:
                 break
             case .sendRequest(let envelope):
@@ -157,7 +156,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func armTimer(context: ChannelHandlerContext) {
-        guard timer == nil, let deadline = outstanding.nextDeadline else { return }
+        guard timer == nil, let deadline = session.nextDeadline else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
@@ -169,13 +168,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Fails every request whose deadline has passed.
     private func expire(now: NIODeadline) {
-        while let reply = outstanding.takeOverdue(now: now) {
-            reply.complete(.failure(ContextStoreError(.timedOut, "no reply from ashd in time")))
+        for token in session.deadlineReached(now: now) {
+            complete(token, .failure(ContextStoreError(.timedOut, "no reply from ashd in time")))
         }
     }
 
     private func complete(_ token: UInt64, _ result: Result<WireResponse, ContextStoreError>) {
-        outstanding.take(token)?.complete(result)
+        replies.take(token)?.complete(result)
     }
 
     private func fail(_ tokens: [UInt64], with error: WireError) {
@@ -184,7 +183,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func failAllWaiting(with error: ContextStoreError) {
-        for reply in outstanding.takeAll() { reply.complete(.failure(error)) }
+        for reply in replies.takeAll() { reply.complete(.failure(error)) }
     }
 
     private func finishHandshake(_ result: Result<WireHelloReply, ContextStoreError>) {

@@ -34,19 +34,11 @@ extension ClientSessionStateMachine {
         case closeConnection(WireError, failing: [Waiter])
     }
 
-    /// What to do when a request times out.
-    package enum TimeoutAction {
-        case none
-        /// Fail the waiter; the request keeps its slot until its reply.
-        case failRequest(Waiter, WireError)
-    }
 }
 
 extension ClientSessionStateMachine.ActivationAction: Equatable {}
 extension ClientSessionStateMachine.SubmitAction: Equatable {}
 extension ClientSessionStateMachine.ReplyAction: Equatable {}
-extension ClientSessionStateMachine.TimeoutAction: Equatable {}
 extension ClientSessionStateMachine.ActivationAction: Sendable {}
 extension ClientSessionStateMachine.SubmitAction: Sendable {}
 extension ClientSessionStateMachine.ReplyAction: Sendable {}
-extension ClientSessionStateMachine.TimeoutAction: Sendable {}

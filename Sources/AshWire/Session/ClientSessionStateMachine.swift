@@ -2,8 +2,10 @@ import NIOCore
 
 /// The client side of one connection, as a pure state machine: it
 /// allocates request ids, holds requests until the handshake is done and
-/// while the server's in-flight limit is reached, and matches replies to
-/// their waiters.
+/// while the server's in-flight limit is reached, matches replies to their
+/// waiters, and owns every waiter's deadline: each waiter leaves exactly
+/// once, by its reply, its deadline (``deadlineReached(now:)``) or the
+/// connection's close.
 ///
 /// A ``Waiter`` is a token the client maps to whoever waits for a reply.
 /// (A concrete type rather than a generic parameter: the machine lives in
@@ -13,8 +15,9 @@ import NIOCore
 /// ## Request ids
 ///
 /// Ids count up from 1, wrap from `UInt32.max` to 1 (0 is reserved), and
-/// skip ids still outstanding. A request that timed out keeps its id and its
-/// in-flight slot until its late reply arrives, which is then dropped.
+/// skip ids still outstanding. A request that timed out after it was sent
+/// keeps its id and its in-flight slot until its late reply arrives, which
+/// is then dropped; one that timed out while queued is never sent.
 ///
 /// Complexity: submitting is amortized O(1); a reply is O(*n*) in its
 /// payload plus the queued requests it releases; closing is O(*n*) in the
@@ -43,6 +46,13 @@ package struct ClientSessionStateMachine: Sendable {
     private var nextRequestId: UInt32 = 1
     private var outstanding: [UInt32: Outstanding] = [:]
     private var queued = CircularBuffer<(request: WireRequest, waiter: Waiter)>()
+    /// Every waiter still waiting: the id its request was sent with, or 0
+    /// while it is queued.
+    private var waiting: [Waiter: UInt32] = [:]
+    /// Deadlines in submission order. Requests of one connection share one
+    /// timeout, so this is deadline order too; waiters answered meanwhile
+    /// are skipped when they reach the front.
+    private var deadlines = CircularBuffer<(waiter: Waiter, deadline: NIODeadline)>()
 
     /// - Parameter hello: the HELLO to open every connection with.
     package init(hello: WireHello) {
@@ -69,6 +79,10 @@ package struct ClientSessionStateMachine: Sendable {
     /// Requests waiting for the handshake or for an in-flight slot.
     package var queuedCount: Int { queued.count }
 
+    /// The earliest deadline of a waiter still waiting (it may belong to
+    /// one answered since; ``deadlineReached(now:)`` then finds nothing due).
+    package var nextDeadline: NIODeadline? { deadlines.first?.deadline }
+
     // MARK: Events
 
     /// The connection is open: send HELLO first.
@@ -80,24 +94,21 @@ package struct ClientSessionStateMachine: Sendable {
         return .sendHello(WireEnvelope(requestId: requestId, .hello(hello)))
     }
 
-    /// The client wants to send a request.
+    /// The client wants to send a request, and have its answer by `deadline`.
     ///
     /// - Returns: `.sendRequest` when it can go now, `.none` when it waits
     ///   (handshake, in-flight limit), `.failRequest` on a closed connection.
-    package mutating func requestSubmitted(_ request: WireRequest, waiter: Waiter) -> SubmitAction {
-        switch state {
-        case .closed(let error):
-            return .failRequest(waiter, error)
-        case .idle, .awaitingHello:
-            queued.append((request, waiter))
-            return .none
-        case .ready(let reply):
-            guard queued.isEmpty, outstanding.count < Int(reply.maximumInFlight) else {
-                queued.append((request, waiter))
-                return .none
-            }
+    package mutating func requestSubmitted(
+        _ request: WireRequest, waiter: Waiter, deadline: NIODeadline
+    ) -> SubmitAction {
+        if case .closed(let error) = state { return .failRequest(waiter, error) }
+        deadlines.append((waiter, deadline))
+        if case .ready(let reply) = state, queued.isEmpty, outstanding.count < Int(reply.maximumInFlight) {
             return .sendRequest(send(request, waiter: waiter))
         }
+        queued.append((request, waiter))
+        waiting[waiter] = 0
+        return .none
     }
 
     /// A frame arrived from the server.
@@ -129,17 +140,34 @@ package struct ClientSessionStateMachine: Sendable {
         guard let waiter = entry.waiter else {
             return toSend.isEmpty ? .none : .sendRequests(toSend)
         }
+        waiting[waiter] = nil
+        dropAnsweredDeadlines()
         if case .error(let error) = response {
             return .failRequest(waiter, error, thenSend: toSend)
         }
         return .succeedRequest(waiter, response, thenSend: toSend)
     }
 
-    /// The client gave up waiting for a request; its reply will be dropped.
-    package mutating func requestTimedOut(requestId: UInt32) -> TimeoutAction {
-        guard let waiter = outstanding[requestId]?.waiter else { return .none }
-        outstanding[requestId]?.waiter = nil
-        return .failRequest(waiter, WireError(.storeTimedOut, "no reply in time"))
+    /// The clock reached `now`: every waiter whose deadline is not after it
+    /// leaves, to be failed with `STORE_TIMED_OUT`. A sent request keeps its
+    /// in-flight slot until its late reply, which is dropped; a queued one
+    /// is never sent. Then ``nextDeadline`` is the next one to wait for.
+    ///
+    /// - Returns: the waiters that timed out, oldest first.
+    package mutating func deadlineReached(now: NIODeadline) -> [Waiter] {
+        var expired: [Waiter] = []
+        while let first = deadlines.first, first.deadline <= now {
+            deadlines.removeFirst()
+            guard let requestId = waiting.removeValue(forKey: first.waiter) else { continue }  // answered
+            if requestId == 0 {
+                if let index = queued.firstIndex(where: { $0.waiter == first.waiter }) { queued.remove(at: index) }
+            } else {
+                outstanding[requestId]?.waiter = nil
+            }
+            expired.append(first.waiter)
+        }
+        dropAnsweredDeadlines()
+        return expired
     }
 
     /// The connection closed (by either side, or after a `closeConnection`).
@@ -184,7 +212,13 @@ package struct ClientSessionStateMachine: Sendable {
     private mutating func send(_ request: WireRequest, waiter: Waiter) -> WireEnvelope<WireRequest> {
         let requestId = allocateRequestId()
         outstanding[requestId] = Outstanding(opcode: request.id, waiter: waiter)
+        waiting[waiter] = requestId
         return WireEnvelope(requestId: requestId, request)
+    }
+
+    /// Keeps ``nextDeadline`` that of a waiter still waiting.
+    private mutating func dropAnsweredDeadlines() {
+        while let first = deadlines.first, waiting[first.waiter] == nil { deadlines.removeFirst() }
     }
 
     private mutating func allocateRequestId() -> UInt32 {
@@ -206,6 +240,8 @@ package struct ClientSessionStateMachine: Sendable {
         waiters.append(contentsOf: queued.map(\.waiter))
         outstanding.removeAll()
         queued.removeAll()
+        waiting.removeAll()
+        deadlines.removeAll()
         return waiters
     }
 }
