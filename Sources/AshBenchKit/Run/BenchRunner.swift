@@ -28,18 +28,41 @@ package struct BenchRunner: Sendable {
         try options.validate()
         let startedAt = ISO8601DateFormatter().string(from: Date())
         let request = try FlowRequest()
-        var opened: [(spec: TargetSpec, target: any BenchTarget)] = []
-        do {
-            for spec in options.targets {
-                progress.note("opening \(spec.name) (\(URLRedaction.redact(Self.url(of: spec))))")
-                let target = try await TargetFactory.open(
-                    spec, connections: options.connections, pid: options.serverPIDs[spec.name])
-                opened.append((spec, target))
+        // Each target's lifetime (`run()`) is a child of this group, for as
+        // long as the targets are used.
+        return try await withThrowingDiscardingTaskGroup(returning: BenchReport.self) { group in
+            var opened: [(spec: TargetSpec, target: any BenchTarget)] = []
+            do {
+                for spec in options.targets {
+                    progress.note("opening \(spec.name) (\(URLRedaction.redact(Self.url(of: spec))))")
+                    let target = try await TargetFactory.open(
+                        spec, connections: options.connections, pid: options.serverPIDs[spec.name])
+                    opened.append((spec, target))
+                    group.addTask { try await target.run() }
+                    try await target.prepare()
+                }
+            } catch {
+                for (_, target) in opened { await target.close() }
+                group.cancelAll()
+                throw error
             }
-        } catch {
+            let report: Result<BenchReport, any Error>
+            do {
+                report = .success(try await measure(opened, request: request, startedAt: startedAt))
+            } catch {
+                report = .failure(error)
+            }
             for (_, target) in opened { await target.close() }
-            throw error
+            group.cancelAll()
+            return try report.get()
         }
+    }
+
+    /// Measures every workload on every opened target, then the fairness
+    /// and pgbench checks.
+    private func measure(
+        _ opened: [(spec: TargetSpec, target: any BenchTarget)], request: FlowRequest, startedAt: String
+    ) async throws -> BenchReport {
 
         // An in-process engine's wheels run only while it is measured (see
         // EngineTarget): nothing it holds works here while others are.
@@ -96,8 +119,6 @@ package struct BenchRunner: Sendable {
                 }
             }
         }
-        for (_, target) in opened { await target.close() }
-
         Ratios.applyBaseline(options.baseline, to: &results)
         let comparisons = Ratios.compare(options.comparisons, in: results)
         return BenchReport(

@@ -25,7 +25,16 @@ package protocol BenchTarget: Sendable {
     /// The server's CPU and memory now; fields it cannot tell are `nil`.
     func sample() async -> ResourceSample
 
-    /// Releases connections, tasks and files.
+    /// The target's lifetime, for targets that own services (a client's
+    /// pool): runs until cancelled. The runner runs it for as long as the
+    /// target is used. Default: nothing to run.
+    func run() async throws
+
+    /// Gets the target ready once ``run()`` has started (a table to make).
+    /// Default: nothing.
+    func prepare() async throws
+
+    /// Releases connections and files.
     func close() async
 
     /// Where the load workers run: worker *i* prefers executor
@@ -40,6 +49,10 @@ package protocol BenchTarget: Sendable {
 
 extension BenchTarget {
     package var workerExecutors: [any TaskExecutor] { [] }
+
+    package func run() async throws {}
+
+    package func prepare() async throws {}
 
     /// The executor worker `index` prefers, if any.
     func workerExecutor(_ index: Int) -> (any TaskExecutor)? {

@@ -6,9 +6,10 @@ import Logging
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import Synchronization
 
 /// PostgreSQL through `PostgresContextStore`, in a table of its own
-/// (`ash_bench_contexts`, emptied when the target opens), on
+/// (`ash_bench_contexts`, emptied by ``prepare()``), on
 /// `--connections` connections (the client's pool has the configuration's
 /// two reserved connections more, which the samples use).
 ///
@@ -36,14 +37,16 @@ package final class PostgresTarget: BenchTarget {
     package var store: any ContextStore { postgres }
     /// Where the server is and who we are, for pgbench.
     package let configuration: PostgresConfiguration
-    private let service: Task<Void, Never>
-    private let postmaster: Int32?
+    /// The postmaster's pid: given, or found by ``prepare()``; 0 when unknown.
+    private let postmaster: Atomic<Int32>
     private static let logger = Logger(label: "ash-bench.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// The table the benchmark's contexts go in.
     package static let tableName = "ash_bench_contexts"
 
-    package init(url: String, connections: Int, pid: Int32?) async throws {
+    /// The client and the store, unconnected: ``run()`` is their lifetime,
+    /// ``prepare()`` makes the table.
+    package init(url: String, connections: Int, pid: Int32?) throws {
         var configuration = try PostgresConfiguration(url: url)
         configuration.maximumConnections = connections
         self.configuration = configuration
@@ -53,38 +56,43 @@ package final class PostgresTarget: BenchTarget {
             backgroundLogger: Self.logger)
         self.client = client
         let table = try PostgresTableName(Self.tableName)
-        let postgres = PostgresContextStore(client: client, table: table, options: .init(configuration: configuration))
-        self.postgres = postgres
-        // The client's and the store's lifetimes, until ``close()``.
-        service = Task {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await client.run() }
-                group.addTask { try? await postgres.run() }
-            }
+        postgres = PostgresContextStore(client: client, table: table, options: .init(configuration: configuration))
+        postmaster = Atomic(pid ?? 0)
+    }
+
+    /// The client's and the store's lifetimes, until cancelled.
+    package func run() async throws {
+        let (client, postgres) = (client, postgres)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            group.addTask { try? await postgres.run() }
         }
+    }
+
+    /// Creates (or empties) the table, and finds the postmaster when no pid
+    /// was given (the parent of the backend that answers).
+    package func prepare() async throws {
         do {
             try await postgres.migrate()
             try await client.query(PostgresQuery(unsafeSQL: "TRUNCATE \(Self.tableName)"), logger: Self.logger)
-            if let pid {
-                postmaster = pid
-            } else {
-                var backend: Int32?
-                for try await value in try await client.query("SELECT pg_backend_pid()", logger: Self.logger)
-                    .decode(Int32.self)
-                {
-                    backend = value
-                }
-                postmaster = backend.flatMap { ProcessProbe.stat(of: $0)?.parentPID }
+            guard postmaster.load(ordering: .relaxed) == 0 else { return }
+            var backend: Int32?
+            for try await value in try await client.query("SELECT pg_backend_pid()", logger: Self.logger)
+                .decode(Int32.self)
+            {
+                backend = value
+            }
+            if let parent = backend.flatMap({ ProcessProbe.stat(of: $0)?.parentPID }) {
+                postmaster.store(parent, ordering: .relaxed)
             }
         } catch {
-            service.cancel()
-            await service.value
             throw BenchError(.targetUnavailable, "PostgreSQL at \(configuration) cannot be used: \(error)")
         }
     }
 
     package func sample() async -> ResourceSample {
-        var sample = ResourceSample(cpuSeconds: postmaster.flatMap(ProcessProbe.treeCPUSeconds(of:)))
+        let pid = postmaster.load(ordering: .relaxed)
+        var sample = ResourceSample(cpuSeconds: pid == 0 ? nil : ProcessProbe.treeCPUSeconds(of: pid))
         let query = PostgresQuery(
             unsafeSQL:
                 "SELECT pg_total_relation_size('\(Self.tableName)')::int8, (SELECT count(*) FROM \(Self.tableName))::int8"
@@ -102,8 +110,6 @@ package final class PostgresTarget: BenchTarget {
         return sample
     }
 
-    package func close() async {
-        service.cancel()
-        await service.value
-    }
+    /// Nothing to do: the end of ``run()`` closes the client.
+    package func close() async {}
 }

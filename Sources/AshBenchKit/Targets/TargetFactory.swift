@@ -13,7 +13,7 @@ package enum TargetFactory {
             case .redis(let url):
                 return try await RedisTarget(url: url, connections: connections)
             case .postgres(let url):
-                return try await PostgresTarget(url: url, connections: connections, pid: pid)
+                return try PostgresTarget(url: url, connections: connections, pid: pid)
             }
         } catch let error as BenchError {
             throw error
