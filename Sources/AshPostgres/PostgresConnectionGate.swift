@@ -282,38 +282,52 @@ final class PostgresConnectionGate: Sendable {
 
     private func giveBack(_ held: Held, usable: Bool) {
         let keep = usable && !held.connection.isClosed
-        enum Next {
-            case serve(Waiter)
-            case idle(scheduleSweep: Bool)
-            case dropped, released
-        }
         let next = state.withLock { state -> Next in
             state.busy -= 1
             // The host stopped: the connection goes back to the pool.
-            guard state.host != nil else { return .released }
+            guard state.host != nil else { return .release }
             guard keep else {
                 startHolderIfNeeded(&state)  // a replacement, for those waiting
-                return .dropped
+                return .drop
             }
-            if !state.waiters.isEmpty {
-                state.busy += 1
-                return .serve(state.waiters.removeFirst())
-            }
-            state.idle.append((held, .now()))
-            let schedule = !state.sweepScheduled
-            state.sweepScheduled = true
-            return .idle(scheduleSweep: schedule)
+            return Self.serveOrIdle(held, &state)
         }
+        carry(out: next, for: held)
+    }
+
+    /// What becomes of a connection that is free: back to the pool, closed,
+    /// to the first waiting operation, or idle.
+    private enum Next {
+        case release, drop
+        case serve(Waiter)
+        case idle(scheduleSweep: Bool)
+    }
+
+    /// A free connection goes to the first waiting operation, or idles.
+    /// Runs under the lock.
+    private static func serveOrIdle(_ held: Held, _ state: inout State) -> Next {
+        if !state.waiters.isEmpty {
+            state.busy += 1
+            return .serve(state.waiters.removeFirst())
+        }
+        state.idle.append((held, .now()))
+        let schedule = !state.sweepScheduled
+        state.sweepScheduled = true
+        return .idle(scheduleSweep: schedule)
+    }
+
+    /// Does what ``serveOrIdle(_:_:)`` (or the caller) decided, outside the lock.
+    private func carry(out next: Next, for held: Held) {
         switch next {
         case .serve(let waiter):
             waiter.timer?.cancel()
             waiter.continuation.resume(returning: held)
         case .idle(let scheduleSweep):
             if scheduleSweep { self.scheduleSweep(on: held.connection.eventLoop) }
-        case .dropped:
+        case .drop:
             let _: EventLoopFuture<Void> = held.connection.close()
             held.end()
-        case .released:
+        case .release:
             held.end()
         }
     }
@@ -413,32 +427,12 @@ final class PostgresConnectionGate: Sendable {
             held.end()
             return
         }
-        enum Next {
-            case serve(Waiter)
-            case idle(scheduleSweep: Bool)
-            case released
-        }
         let next = state.withLock { state -> Next in
             state.acquiring -= 1
-            guard state.host != nil else { return .released }
-            if !state.waiters.isEmpty {
-                state.busy += 1
-                return .serve(state.waiters.removeFirst())
-            }
-            state.idle.append((held, .now()))
-            let schedule = !state.sweepScheduled
-            state.sweepScheduled = true
-            return .idle(scheduleSweep: schedule)
+            guard state.host != nil else { return .release }
+            return Self.serveOrIdle(held, &state)
         }
-        switch next {
-        case .serve(let waiter):
-            waiter.timer?.cancel()
-            waiter.continuation.resume(returning: held)
-        case .idle(let scheduleSweep):
-            if scheduleSweep { self.scheduleSweep(on: held.connection.eventLoop) }
-        case .released:
-            held.end()
-        }
+        carry(out: next, for: held)
     }
 
     /// A holder could not get a connection (the client is shut down, or

@@ -14,7 +14,8 @@ import Testing
         let engine = try await ContextEngine.open(
             configuration: EngineConfiguration(shardCount: 2), persistence: persistence)
         let server = try await AshServer.start(
-            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), engine: engine, logger: quietLogger)
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
+            engine: engine, logger: quietLogger)
         let now = SystemWallClock().nowMilliseconds()
         let context = AshContext(
             contextId: AshIdentifier.generate(), binding: "POST /order", mode: .default, issuedAt: now,

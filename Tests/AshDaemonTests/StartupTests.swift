@@ -60,7 +60,9 @@ import Testing
     @Test func connectionsBeyondTheLimitAreRefused() async throws {
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1))
         let server = try await AshServer.start(
-            configuration: ServerConfiguration(port: 0, maximumConnections: 1),
+            // A generous handshake timeout: a loaded machine may be slow to
+            // get through HELLO; this test checks the connection limit.
+            configuration: ServerConfiguration(port: 0, maximumConnections: 1, handshakeTimeout: .seconds(120)),
             engine: engine,
             logger: quietLogger
         )
