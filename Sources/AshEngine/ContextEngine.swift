@@ -230,10 +230,10 @@ public final class ContextEngine: ContextStore, Service {
     }
 
     package func consume(_ ids: [ContextID], now: Int64) async -> [Result<ConsumeResult, ContextStoreError>] {
-        do throws(ContextStoreError) {
-            try ContextLimits.validateTimestamp(now, "now")
-        } catch {
-            return ids.map { _ in .failure(error) }
+        if let refusal: [Result<ConsumeResult, ContextStoreError>] = ContextLimits.refusal(
+            ofConsumeTime: now, entries: ids.count)
+        {
+            return refusal
         }
         var changes: [PersistedChange] = []
         let results = await scatter(ids) { shard, part in

@@ -60,10 +60,10 @@ extension PostgresContextStore {
     /// repeated in the batch is consumed by its first occurrence and
     /// `alreadyConsumed` for the later ones, as if the entries ran in order.
     public func consume(_ contextIds: [String], now: Int64) async -> [Result<ConsumeResult, ContextStoreError>] {
-        do throws(ContextStoreError) {
-            try ContextLimits.validateTimestamp(now, "now")
-        } catch {
-            return contextIds.map { _ in .failure(error) }
+        if let refusal: [Result<ConsumeResult, ContextStoreError>] = ContextLimits.refusal(
+            ofConsumeTime: now, entries: contextIds.count)
+        {
+            return refusal
         }
         var results = [Result<ConsumeResult, ContextStoreError>](repeating: .success(.missing), count: contextIds.count)
         var ids: [String] = []

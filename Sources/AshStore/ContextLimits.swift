@@ -77,6 +77,20 @@ public enum ContextLimits {
         }
     }
 
+    /// A batch consume's answer when its one `now` is out of range: every
+    /// entry fails with what ``validateTimestamp(_:_:)`` throws; `nil` when
+    /// `now` is in range.
+    package static func refusal<Answer>(
+        ofConsumeTime now: Int64, entries count: Int
+    ) -> [Result<Answer, ContextStoreError>]? {
+        do throws(ContextStoreError) {
+            try validateTimestamp(now, "now")
+            return nil
+        } catch {
+            return Array(repeating: .failure(error), count: count)
+        }
+    }
+
     /// Checks a context id: 1 to 64 bytes of UTF-8.
     public static func validateId(_ contextId: String) throws(ContextStoreError) {
         let count = contextId.utf8.count

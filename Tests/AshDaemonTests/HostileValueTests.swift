@@ -243,4 +243,82 @@ import Testing
             #expect(late == .consumed(.expired))
         }
     }
+
+    /// VERIFY of `context` with the proof over `payload` (or `proof`).
+    private static func verify(
+        _ context: AshContext, payload: String = "{}", proof: String? = nil, binding: String? = nil, now: Int64? = nil
+    ) -> Request {
+        let built = AshProof.build(
+            mode: context.mode, binding: context.binding, contextId: context.contextId, nonce: context.nonce,
+            canonicalPayload: payload)
+        return .encoded(
+            .verify(
+                WireVerify(
+                    contextId: context.contextId, expectedBinding: binding ?? context.binding, proof: proof ?? built,
+                    canonicalPayload: payload, now: now)))
+    }
+
+    /// A verdict or an error, by name.
+    private static func outcome(_ response: WireResponse) -> String {
+        switch response {
+        case .verified(.success): "verified"
+        case .verified(.failure(let error)): error.code.rawValue
+        case .error(let error): error.code.name
+        default: "\(response)"
+        }
+    }
+
+    @Test("VERIFY: the client's now at its edges, and every field empty or maximal; the server keeps serving")
+    func verifyEdges() async throws {
+        let now = Self.now
+        let maximum = ContextLimits.maximumTimestamp
+        // (client now, the answer for a live context that expires at now + 30 s)
+        let times: [(Int64?, String)] = [
+            (nil, "verified"), (.min, "verified"), (-1, "verified"), (0, "verified"), (now + 29_999, "verified"),
+            (now + 30_000, "ASH_CONTEXT_EXPIRED"), (maximum, "ASH_INVALID_CONTEXT"),
+            (maximum + 1, "STORE_INVALID_ARGUMENT"), (.max, "STORE_INVALID_ARGUMENT"),
+        ]
+        try await withConnection { call, _ in
+            for (clientNow, expected) in times {
+                let context = Self.context()
+                #expect(try await call(.put(context)) == .stored)
+                let answer = Self.outcome(try await call(Self.verify(context, now: clientNow)))
+                #expect(answer == expected, "now \(String(describing: clientNow))")
+            }
+            let context = Self.context()
+            #expect(try await call(.put(context)) == .stored)
+            var unknown = context
+            unknown.contextId = String(repeating: "x", count: ContextLimits.maximumIdBytes)
+            let longBinding = "POST /" + String(repeating: "a", count: ContextLimits.maximumBindingBytes - 6)
+            let large = #"{"memo":""# + String(repeating: "m", count: 100_000) + #""}"#
+            let cases: [(String, Request, String)] = [
+                ("a 64-byte id no context has", Self.verify(unknown), "ASH_INVALID_CONTEXT"),
+                ("a 255-byte binding", Self.verify(context, binding: longBinding), "ASH_ENDPOINT_MISMATCH"),
+                ("an empty proof", Self.verify(context, proof: ""), "ASH_INTEGRITY_FAILED"),
+                (
+                    "a 255-byte proof", Self.verify(context, proof: String(repeating: "p", count: 255)),
+                    "ASH_INTEGRITY_FAILED"
+                ),
+                (
+                    "an empty payload, proof of another", Self.verify(context, payload: "", proof: "x"),
+                    "ASH_INTEGRITY_FAILED"
+                ),
+                ("a 100 kB payload", Self.verify(context, payload: large), "verified"),
+                ("a replay", Self.verify(context, payload: large), "ASH_REPLAY_DETECTED"),
+            ]
+            for (name, request, expected) in cases {
+                #expect(Self.outcome(try await call(request)) == expected, "\(name)")
+            }
+            // Lengths the format refuses: an empty id and an empty binding.
+            let rest = FrameBytes.string(Array("POST /edge".utf8)) + FrameBytes.string([]) + [0, 0, 0, 0]
+            for payload in [
+                [0] + FrameBytes.string([]) + rest,
+                [0] + FrameBytes.string(Array(context.contextId.utf8)) + FrameBytes.string([]) + FrameBytes.string([])
+                    + [0, 0, 0, 0],
+            ] {
+                #expect(Self.outcome(try await call(.raw(opcode: 0x56, payload: payload))) == "WIRE_FIELD_OUT_OF_RANGE")
+            }
+            #expect(try await call(.ping) == .pong)
+        }
+    }
 }

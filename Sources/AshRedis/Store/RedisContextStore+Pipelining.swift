@@ -40,10 +40,10 @@ extension RedisContextStore {
     /// Replies of `NOSCRIPT` (the server's script cache was empty) are sent
     /// again with `EVAL`, pipelined, after the first round.
     public func consume(_ contextIds: [String], now: Int64) async -> [Result<ConsumeResult, ContextStoreError>] {
-        do throws(ContextStoreError) {
-            try ContextLimits.validateTimestamp(now, "now")
-        } catch {
-            return contextIds.map { _ in .failure(error) }
+        if let refusal: [Result<ConsumeResult, ContextStoreError>] = ContextLimits.refusal(
+            ofConsumeTime: now, entries: contextIds.count)
+        {
+            return refusal
         }
         var results = [Result<ConsumeResult, ContextStoreError>](repeating: .success(.missing), count: contextIds.count)
         let positions = contextIds.indices.filter { Self.isStorable(contextIds[$0]) }
