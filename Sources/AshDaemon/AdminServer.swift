@@ -12,7 +12,7 @@ import ServiceLifecycle
 ///
 /// - `GET /health`: creates a 1 s context and reads it back; `200
 ///   {"status":"healthy","store":"connected"}` or `503
-///   {"status":"unhealthy","store":"<error code>"}`.
+///   {"status":"unhealthy","error":"<error code>"}` (``StoreHealth``).
 /// - `GET /metrics`: every ``DaemonMetrics`` metric in the Prometheus text
 ///   format (version 0.0.4).
 ///
@@ -96,29 +96,11 @@ struct AdminRoutes: Sendable {
     }
 
     private func health() async -> Response {
-        do {
-            let issued = try await engine.create(CreateRequest(binding: "GET /health", ttlMilliseconds: 1_000))
-            guard await engine.get(issued.contextId) != nil else {
-                return unhealthy("the health context could not be read back")
-            }
-            _ = try? await engine.delete(issued.contextId)
-            return Response(
-                status: .ok,
-                contentType: "application/json",
-                body: Array(#"{"status":"healthy","store":"connected"}"#.utf8)
-            )
-        } catch {
-            return unhealthy(error.code.rawValue)
-        }
-    }
-
-    private func unhealthy(_ reason: String) -> Response {
-        let escaped = String(reason.map { $0 == "\"" || $0 == "\\" ? "'" : $0 })
+        let health = await engine.checkHealth()
         return Response(
-            status: .serviceUnavailable,
+            status: health.isHealthy ? .ok : .serviceUnavailable,
             contentType: "application/json",
-            body: Array(#"{"status":"unhealthy","store":"\#(escaped)"}"#.utf8)
-        )
+            body: Array(health.jsonBody.utf8))
     }
 
     private func renderMetrics() async -> Response {

@@ -30,6 +30,17 @@ import Testing
         #expect(await routes.respond(method: .POST, path: "/health").status == .methodNotAllowed)
     }
 
+    @Test func healthAnswers503WithTheStoreErrorCodeWhenTheEngineCannotIssue() async throws {
+        let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1, maximumContexts: 1))
+        _ = try await engine.create(CreateRequest(binding: "POST /a", ttlMilliseconds: 60_000))
+        let routes = AdminRoutes(engine: engine, persistence: nil, metrics: DaemonMetrics())
+        let response = await routes.respond(method: .GET, path: "/health")
+        #expect(response.status == .serviceUnavailable)
+        #expect(
+            String(decoding: response.body, as: UTF8.self)
+                == #"{"status":"unhealthy","error":"STORE_CAPACITY_EXCEEDED"}"#)
+    }
+
     @Test func metricsCountRequestsAndEngineState() async throws {
         let engine = try ContextEngine()
         let metrics = DaemonMetrics()

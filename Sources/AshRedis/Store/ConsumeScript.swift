@@ -30,7 +30,14 @@ package enum ConsumeScript {
         """
 
     /// The script's SHA-1 in lowercase hex, as `EVALSHA` and `SCRIPT LOAD` use it.
-    package static let sha1: String = Insecure.SHA1.hash(data: Array(source.utf8))
-        .map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }
-        .joined()
+    package static let sha1 = scriptSHA1(source)
+
+    /// A Lua script's SHA-1 in lowercase hex, the name `EVALSHA` runs it by.
+    static func scriptSHA1(_ source: String) -> String {
+        lowercaseHex(Insecure.SHA1.hash(data: Array(source.utf8)))
+    }
+
+    static func lowercaseHex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
 }
