@@ -4,10 +4,10 @@
 #              servers on loopback, runs the whole test suite, stops them
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := pkg-config liblmdb-dev liblmdb0 redis-server postgresql
+APT_PACKAGES := pkg-config liblmdb-dev liblmdb0 redis-server postgresql chromium python3-venv
 DATA_DIR ?= ./ash-data
 
-.PHONY: run test deps build lint format bench bench-micro conformance fuzz clean
+.PHONY: run test deps build lint format bench bench-micro bench-http conformance fuzz clean demo
 
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
@@ -18,8 +18,14 @@ build: deps
 run: build
 	@scripts/run-main.sh "$(DATA_DIR)"
 
+# The HTTP tests' outside client (PyPI's ash-sdk) lives in a virtual
+# environment here; the browser test runs Debian's chromium.
+SDK_VENV := .build-venv/ash-sdk
+
 test: deps lint
-	@scripts/with-test-servers.sh $(SWIFT) test --no-parallel
+	@scripts/ash-sdk-venv.sh $(SDK_VENV)
+	@ASH_SDK_PYTHON="$(CURDIR)/$(SDK_VENV)/bin/python" ASH_CHROMIUM="$$(command -v chromium)" \
+		scripts/with-test-servers.sh $(SWIFT) test --no-parallel
 
 # The code follows .swift-format; `make format` rewrites it to.
 lint:
@@ -35,6 +41,17 @@ conformance: deps
 # servers on loopback, writes bench-results/results.{json,svg}, prints the table.
 bench: deps
 	@scripts/bench.sh
+
+# The example application (Sources/AshDemo): http://127.0.0.1:8080/, on the
+# store ASH_STORE names (default: the embedded engine on LMDB in ./ash-demo-data).
+demo: deps
+	$(SWIFT) run -c release ash-demo
+
+# Protected requests per second through the Hummingbird middleware on each
+# store, against the same route unprotected (wrk; scripts/bench-http.sh).
+bench-http: deps
+	@scripts/ash-sdk-venv.sh $(SDK_VENV)
+	@ASH_SDK_PYTHON="$(CURDIR)/$(SDK_VENV)/bin/python" scripts/bench-http.sh
 
 # package-benchmark micro-suites (Benchmarks/), in a build folder of their own.
 bench-micro: deps

@@ -13,9 +13,16 @@ let package = Package(
         .library(name: "AshPostgres", targets: ["AshPostgres"]),
         .library(name: "AshRedis", targets: ["AshRedis"]),
         .library(name: "AshClient", targets: ["AshClient"]),
+        // HTTP: framework-neutral protection, settings, and the Hummingbird
+        // integration. Separate products, so that embedding the engine never
+        // builds (nor, with target-based resolution, fetches) a web framework.
+        .library(name: "AshHTTP", targets: ["AshHTTP"]),
+        .library(name: "AshSettings", targets: ["AshSettings"]),
+        .library(name: "AshHummingbird", targets: ["AshHummingbird"]),
         .executable(name: "ashd", targets: ["ashd"]),
         .executable(name: "ash", targets: ["ash"]),
         .executable(name: "ash-bench", targets: ["ash-bench"]),
+        .executable(name: "ash-demo", targets: ["ash-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -29,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // ASH v1 primitives: no I/O.
@@ -43,6 +52,7 @@ let package = Package(
                 "AshCore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Sharded actors, timer wheels, exactly-once consume; persistence protocol.
@@ -136,6 +146,59 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Protecting HTTP routes on swift-http-types, with no web framework:
+        // verification, issuance, rate limiting, health, error bodies, metrics.
+        .target(
+            name: "AshHTTP",
+            dependencies: [
+                "AshCore", "AshStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // Settings from the environment (the deployment guide's names) and the
+        // one factory that turns them into a running store.
+        .target(
+            name: "AshSettings",
+            dependencies: [
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshClient", "AshRedis", "AshPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Hummingbird 2 on top of AshHTTP.
+        .target(
+            name: "AshHummingbird",
+            dependencies: [
+                "AshCore", "AshStore", "AshHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        // The example application: issuance, a protected transfer, health,
+        // metrics and a web page (a library, so tests can run it in-process).
+        .target(
+            name: "AshDemo",
+            dependencies: [
+                "AshCore", "AshStore", "AshHTTP", "AshSettings", "AshHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ash-demo",
+            dependencies: [
+                "AshDemo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The contract suite every store runs against itself; test clocks.
@@ -255,6 +318,33 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AshFuzzingTests", dependencies: ["AshFuzzing"]),
+        .testTarget(
+            name: "AshHTTPTests",
+            dependencies: [
+                "AshCore", "AshStore", "AshHTTP", "AshSettings", "AshTesting",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ]
+        ),
+        // HTTP end to end on every store: live Hummingbird servers on loopback,
+        // the Python reference client, the demo's page in headless Chromium.
+        .testTarget(
+            name: "AshHummingbirdIntegrationTests",
+            dependencies: [
+                "AshCore", "AshStore", "AshHTTP", "AshSettings", "AshHummingbird", "AshDemo", "AshEngine",
+                "AshLMDB", "AshClient", "AshDaemon", "AshRedis", "AshPostgres", "AshTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources/ash_headers.py")]
+        ),
         .testTarget(
             name: "AshLMDBTests", dependencies: ["AshCore", "AshStore", "AshEngine", "AshLMDB", "AshTesting", "CLMDB"]),
         .testTarget(
