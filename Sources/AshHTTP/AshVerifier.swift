@@ -60,10 +60,11 @@ public struct AshVerifier: Sendable {
     /// Verifies `request` with its collected `body` and consumes its context.
     ///
     /// - Parameters:
-    ///   - clientAddress: for the warning logs only.
+    ///   - clientAddress: for the warning logs only; evaluated only when
+    ///     one is written.
     /// - Returns: the context as consumed, or the refusal to answer with.
     public func verify(
-        _ request: HTTPRequest, body: [UInt8], clientAddress: String? = nil
+        _ request: HTTPRequest, body: [UInt8], clientAddress: @autoclosure () -> String? = nil
     ) async -> Result<AshContext, AshHTTPError> {
         let start = ContinuousClock.now
         defer { metrics.duration.recordSince(start) }
@@ -96,11 +97,11 @@ public struct AshVerifier: Sendable {
             case .replayDetected:
                 logger.warning(
                     "Replay attack detected",
-                    metadata: ["binding": "\(expectedBinding)", "client": "\(clientAddress ?? "-")"])
+                    metadata: ["binding": "\(expectedBinding)", "client": "\(clientAddress() ?? "-")"])
             case .integrityFailed:
                 logger.warning(
                     "Integrity check failed",
-                    metadata: ["binding": "\(expectedBinding)", "client": "\(clientAddress ?? "-")"])
+                    metadata: ["binding": "\(expectedBinding)", "client": "\(clientAddress() ?? "-")"])
             default:
                 break
             }

@@ -48,8 +48,10 @@ public struct AshVerificationMiddleware<Context: AshRequestContext>: RouterMiddl
         } catch is NIOTooManyBytesError {
             return Response(verifier.bodyTooLarge().response)
         }
-        let address = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
-        switch await verifier.verify(request.head, body: Array(body.readableBytesView), clientAddress: address) {
+        let verdict = await verifier.verify(
+            request.head, body: Array(body.readableBytesView),
+            clientAddress: (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress)
+        switch verdict {
         case .success(let consumed):
             var context = context
             context.ash = consumed

@@ -28,14 +28,21 @@ public final class ConfiguredStore: ContextStore, Service {
     public let base: any ContextStore
     /// Where it is.
     public let location: StoreLocation
+    /// What runs first (PostgreSQL's client), then the preparation, then
+    /// ``services``.
+    private let foundation: [any Service]
+    private let preparation: (@Sendable () async throws -> Void)?
     private let services: [any Service]
     private let rateLimiterSource: RedisContextStore?
 
     private init(
-        base: any ContextStore, location: StoreLocation, services: [any Service], redis: RedisContextStore? = nil
+        base: any ContextStore, location: StoreLocation, services: [any Service], foundation: [any Service] = [],
+        preparation: (@Sendable () async throws -> Void)? = nil, redis: RedisContextStore? = nil
     ) {
         self.base = base
         self.location = location
+        self.foundation = foundation
+        self.preparation = preparation
         self.services = services
         self.rateLimiterSource = redis
     }
@@ -46,10 +53,15 @@ public final class ConfiguredStore: ContextStore, Service {
     /// - Parameters:
     ///   - expiryInterval: how often PostgreSQL's and the memory store's
     ///     expired contexts are removed.
+    ///   - createsTables: PostgreSQL: when ``run()`` starts, create the table
+    ///     and indexes if they are missing (what `ash migrate` does) before
+    ///     anything uses them. Off by default: a production database gets
+    ///     its schema from its migrations.
     /// - Throws: ``ContextStoreError`` when the store cannot be made (a
     ///   folder in use, a bad TLS configuration).
     public static func open(
-        _ location: StoreLocation, expiryInterval: Duration = .seconds(60), logger: Logger
+        _ location: StoreLocation, expiryInterval: Duration = .seconds(60), createsTables: Bool = false,
+        logger: Logger
     ) async throws -> ConfiguredStore {
         switch location {
         case .memory:
@@ -80,8 +92,11 @@ public final class ConfiguredStore: ContextStore, Service {
                 configuration: configuration.makeClientConfiguration(), backgroundLogger: logger)
             let store = PostgresContextStore(client: client, options: .init(configuration: configuration))
             let expiry = ExpiryService(store: store, interval: expiryInterval, logger: logger)
+            var preparation: (@Sendable () async throws -> Void)?
+            if createsTables { preparation = { try await store.migrate() } }
             return ConfiguredStore(
-                base: store, location: location, services: [client, store, expiry])
+                base: store, location: location, services: [store, expiry], foundation: [client],
+                preparation: preparation)
         }
     }
 
@@ -99,11 +114,11 @@ public final class ConfiguredStore: ContextStore, Service {
     /// when any part ends (or fails) the others are stopped too.
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for service in services {
-                // Immediate: each part has started before the store is used.
-                group.addImmediateTask { try await service.run() }
-            }
             defer { group.cancelAll() }
+            // Immediate: each part has started before the store is used.
+            for service in foundation { group.addImmediateTask { try await service.run() } }
+            try await preparation?()
+            for service in services { group.addImmediateTask { try await service.run() } }
             try await group.next()
         }
     }

@@ -34,7 +34,7 @@ struct AshDemoCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let store = try await ConfiguredStore.open(settings.store, logger: logger)
+        let store = try await ConfiguredStore.open(settings.store, createsTables: true, logger: logger)
         logger.info("Store: \(store.location.kind); http://\(host):\(port)/")
         let application = try DemoApplication.make(
             settings: settings, store: store, address: .hostname(host, port: port), protected: !unprotected,

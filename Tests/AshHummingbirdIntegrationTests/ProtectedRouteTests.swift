@@ -19,7 +19,6 @@ struct ProtectedRouteTests {
         _ = try await kind.withStore { store in
             let app = TestApplication.make(store: store, issueNonce: true)
             try await app.test(.ahc(.http)) { client in
-                try await StoreKind.prepare(store)
                 let health = try await client.execute(uri: "/health", method: .get)
                 #expect(health.status == .ok)
                 #expect(health.text == #"{"status":"healthy","store":"connected"}"#)
@@ -121,7 +120,6 @@ struct ProtectedRouteTests {
         _ = try await kind.withStore { store in
             let app = TestApplication.make(store: store, ttlMilliseconds: 1)
             try await app.test(.ahc(.http)) { client in
-                try await StoreKind.prepare(store)
                 let issued = try await client.issue()
                 // Expired 1 ms after issue; recognisable for the 30 s grace.
                 try await Task.sleep(for: .milliseconds(20))
@@ -141,7 +139,6 @@ struct ProtectedRouteTests {
         _ = try await kind.withStore { store in
             let app = TestApplication.make(store: store)
             try await app.test(.ahc(.http)) { client in
-                try await StoreKind.prepare(store)
                 let issued = try await client.issue()
                 let body = #"{"to":"alice","amount":25}"#
                 let ash = try reference.headers(
@@ -174,7 +171,6 @@ struct ProtectedRouteTests {
             let limiter = try store.rateLimiter(for: settings)
             let app = TestApplication.make(store: store, rateLimiter: limiter)
             try await app.test(.ahc(.http)) { client in
-                try await StoreKind.prepare(store)
                 for _ in 0..<3 { _ = try await client.issue() }
                 let limited = try await client.execute(
                     uri: "/ash/context", method: .post, body: ByteBuffer(string: #"{"binding":"POST /api/transfer"}"#))

@@ -55,7 +55,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             return try await body(try await ConfiguredStore.open(try StoreLocation(url: url), logger: testLogger))
         case .postgres:
             guard let url = try Self.serverURL("ASH_TEST_POSTGRES_URL") else { return nil }
-            return try await body(try await ConfiguredStore.open(try StoreLocation(url: url), logger: testLogger))
+            return try await body(
+                try await ConfiguredStore.open(try StoreLocation(url: url), createsTables: true, logger: testLogger))
         }
     }
 
@@ -93,11 +94,6 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             configuration.connectTimeout = .seconds(2)
             return try await body(try await ConfiguredStore.open(.postgres(configuration), logger: testLogger), nil)
         }
-    }
-
-    /// Prepares a running store for the tests (PostgreSQL's table).
-    static func prepare(_ store: ConfiguredStore) async throws {
-        if let postgres = store.base as? PostgresContextStore { try await postgres.migrate() }
     }
 
     private static func serverURL(_ variable: String) throws -> String? {
