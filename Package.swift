@@ -19,6 +19,11 @@ let package = Package(
         .library(name: "AshHTTP", targets: ["AshHTTP"]),
         .library(name: "AshSettings", targets: ["AshSettings"]),
         .library(name: "AshHummingbird", targets: ["AshHummingbird"]),
+        .library(name: "AshVapor", targets: ["AshVapor"]),
+        // Client side: the headers a protected request carries, and callers
+        // that fetch a context and send the request (URLSession; AsyncHTTPClient).
+        .library(name: "AshFetch", targets: ["AshFetch"]),
+        .library(name: "AshFetchAsyncHTTPClient", targets: ["AshFetchAsyncHTTPClient"]),
         .executable(name: "ashd", targets: ["ashd"]),
         .executable(name: "ash", targets: ["ash"]),
         .executable(name: "ash-bench", targets: ["ash-bench"]),
@@ -38,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // ASH v1 primitives: no I/O.
@@ -179,6 +186,32 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // Vapor 4 on top of AshHTTP: the same verification, routes and answers.
+        .target(
+            name: "AshVapor",
+            dependencies: [
+                "AshCore", "AshStore", "AshHTTP",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // What a client of protected routes needs: headers as the reference
+        // client makes them, and a URLSession caller.
+        .target(name: "AshFetch", dependencies: ["AshCore"]),
+        .target(
+            name: "AshFetchAsyncHTTPClient",
+            dependencies: [
+                "AshCore", "AshFetch",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The example application: issuance, a protected transfer, health,
         // metrics and a web page (a library, so tests can run it in-process).
         .target(
@@ -257,7 +290,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AshConformanceTests",
-            dependencies: ["AshConformance"],
+            dependencies: ["AshConformance", "AshCore", "AshFetch"],
             resources: [.copy("Resources/ash-v1-public-vectors.json")]
         ),
         .testTarget(
@@ -329,15 +362,20 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
-        // HTTP end to end on every store: live Hummingbird servers on loopback,
-        // the Python reference client, the demo's page in headless Chromium.
+        // HTTP end to end on every store and both frameworks: live servers on
+        // loopback, the Python reference client and the Swift callers, the
+        // demo's page in headless Chromium.
         .testTarget(
-            name: "AshHummingbirdIntegrationTests",
+            name: "AshHTTPIntegrationTests",
             dependencies: [
-                "AshCore", "AshStore", "AshHTTP", "AshSettings", "AshHummingbird", "AshDemo", "AshEngine",
-                "AshLMDB", "AshClient", "AshDaemon", "AshRedis", "AshPostgres", "AshTesting",
+                "AshCore", "AshStore", "AshHTTP", "AshSettings", "AshHummingbird", "AshVapor", "AshDemo", "AshEngine",
+                "AshLMDB", "AshClient", "AshDaemon", "AshRedis", "AshPostgres", "AshTesting", "AshFetch",
+                "AshFetchAsyncHTTPClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -29,6 +29,7 @@ targets=${BENCH_TARGETS:-unprotected memory engine engine-lmdb ashd redis postgr
 python=${ASH_SDK_PYTHON:?set ASH_SDK_PYTHON to a python with ash-sdk (make bench-http does)}
 log() { printf 'bench-http.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+. "$here/bench-lib.sh"
 
 "$here/install-deps.sh" pkg-config liblmdb-dev liblmdb0 redis-server postgresql wrk
 log "building ash-demo and ashd (release)"
@@ -47,16 +48,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-wait_for_port() {
-    for _ in $(seq 1 600); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    die "$2 did not listen on port $1"
-}
 # CPU ticks (utime + stime) of the given pids and all their threads.
 cpu_ticks() {
     local total=0 pid

@@ -36,6 +36,7 @@ package_dir=$(cd "${ASH_PACKAGE_DIR:-$here/..}" && pwd)
 out=${BENCH_OUT:-bench-results}
 log() { printf 'bench.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+. "$here/bench-lib.sh"
 
 "$here/install-deps.sh" pkg-config liblmdb-dev liblmdb0 redis-server redis-tools postgresql
 command -v redis-benchmark >/dev/null 2>&1 || log "redis-benchmark not found: the fairness check will say n/a"
@@ -69,19 +70,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for_port() {
-    local port=$1 what=$2
-    for _ in $(seq 1 200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    die "$what did not listen on port $port"
-}
 
 # start_redis NAME EXTRA-ARGS... ; prints the port
 start_redis() {

@@ -20,20 +20,11 @@ import NIOCore
 /// (``AshHTTPError``); a store failure answers 503 `STORE_UNAVAILABLE`. The
 /// body is collected up to ``VerificationOptions/bodyLimit`` (413 over it)
 /// and stays on the request for the handler.
-public struct AshVerificationMiddleware<Context: AshRequestContext>: RouterMiddleware {
+public struct AshVerificationMiddleware<Context: AshRequestContext>: RouterMiddleware, AshVerifying {
     public let verifier: AshVerifier
 
     public init(verifier: AshVerifier) {
         self.verifier = verifier
-    }
-
-    public init(
-        store: any ContextStore,
-        options: VerificationOptions = VerificationOptions(),
-        metrics: AshMetrics = AshMetrics(),
-        logger: Logger = Logger(label: "ash.http")
-    ) {
-        self.init(verifier: AshVerifier(store: store, options: options, metrics: metrics, logger: logger))
     }
 
     public func handle(

@@ -101,11 +101,14 @@ public final class ConfiguredStore: ContextStore, Service {
     }
 
     /// The issuance rate limiter `settings` ask for: `nil` without a limit,
-    /// on Redis when shared, else in this process's memory.
-    public func rateLimiter(for settings: AshSettings) throws(ContextStoreError) -> (any RateLimiter)? {
+    /// on Redis when shared (counters under `keyPrefix`), else in this
+    /// process's memory.
+    public func rateLimiter(
+        for settings: AshSettings, keyPrefix: String = "ash:rl:"
+    ) throws(ContextStoreError) -> (any RateLimiter)? {
         guard let limit = settings.rateLimit else { return nil }
         if settings.sharedRateLimit, let rateLimiterSource {
-            return try rateLimiterSource.rateLimiter(limit)
+            return try rateLimiterSource.rateLimiter(limit, keyPrefix: keyPrefix)
         }
         return try MemoryRateLimiter(limit)
     }

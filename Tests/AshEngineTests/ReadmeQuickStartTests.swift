@@ -1,6 +1,7 @@
 import AshCore
 import AshEngine
 import AshStore
+import AshTesting
 import Foundation
 import Testing
 
@@ -47,22 +48,9 @@ import Testing
     }
 
     @Test func theReadmeShowsExactlyThisCode() throws {
-        let here = URL(fileURLWithPath: #filePath)
-        let readme = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("README.md")
-        let readmeText = try String(contentsOf: readme, encoding: .utf8)
-        let testText = try String(contentsOf: here, encoding: .utf8)
-        let begin = "// README quick start begins\n", end = "        // README quick start ends"
-        let tested = try #require(
-            testText.range(of: begin).flatMap { start in
-                testText.range(of: end, range: start.upperBound..<testText.endIndex).map {
-                    testText[start.upperBound..<$0.lowerBound]
-                }
-            })
-        let code = tested.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasPrefix("        ") ? $0.dropFirst(8) : $0 }
-            .joined(separator: "\n")
+        let code = try ReadmeSnippet.code(in: #filePath, named: "quick start")
         #expect(
-            readmeText.contains("import AshStore\n\n" + code + "```"), "README's quick start differs from this test")
+            try ReadmeSnippet.readme(besides: #filePath).contains("import AshStore\n\n" + code + "```"),
+            "README's quick start differs from this test")
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import HTTPTypes
-import HummingbirdTesting
 import NIOCore
 import Testing
 
@@ -21,8 +20,8 @@ struct ErrorBody: Decodable, Equatable {
     var error: Inner
 }
 
-extension TestClientProtocol {
-    func issue(_ binding: String = TestApplication.transfer) async throws -> IssuedContext {
+extension LoopbackClient {
+    func issue(_ binding: String = TestRoutes.transfer) async throws -> IssuedContext {
         let response = try await execute(
             uri: "/ash/context", method: .post, headers: [.contentType: "application/json"],
             body: ByteBuffer(string: #"{"binding":"\#(binding)"}"#))
@@ -34,9 +33,9 @@ extension TestClientProtocol {
     /// `binding` (the proof is made for `provenBody`, `body` by default).
     func sendProtected(
         _ path: String = "/api/transfer", context: IssuedContext, reference: ReferenceClient,
-        binding: String = TestApplication.transfer, contentType: String = "application/json", body: String,
+        binding: String = TestRoutes.transfer, contentType: String = "application/json", body: String,
         provenBody: String? = nil
-    ) async throws -> TestResponse {
+    ) async throws -> Response {
         let ash = try reference.headers(
             contextId: context.contextId, mode: context.mode, binding: binding, contentType: contentType,
             body: provenBody ?? body, nonce: context.nonce)
@@ -46,7 +45,7 @@ extension TestClientProtocol {
     }
 }
 
-extension TestResponse {
+extension LoopbackClient.Response {
     var errorBody: ErrorBody? { try? JSONDecoder().decode(ErrorBody.self, from: Data(body.readableBytesView)) }
     var errorCode: String? { errorBody?.error.code }
     var text: String { String(buffer: body) }

@@ -4,21 +4,19 @@ import AshSettings
 import AshStore
 import Foundation
 import HTTPTypes
-import Hummingbird
-import HummingbirdTesting
 import NIOCore
 import Testing
 
-/// A protected Hummingbird route over real HTTP on loopback, on every store,
-/// with proofs made by the reference Python client.
+/// The HTTP acceptance table: a protected route over real HTTP on loopback,
+/// on both frameworks and every store, with proofs made by the reference
+/// Python client.
 @Suite(.enabled(if: ReferenceClient.isEnabled), .timeLimit(.minutes(5)))
 struct ProtectedRouteTests {
-    @Test(arguments: StoreKind.allCases)
-    func protectsARouteEndToEnd(_ kind: StoreKind) async throws {
+    @Test(arguments: Framework.allCases, StoreKind.allCases)
+    func protectsARouteEndToEnd(_ framework: Framework, _ kind: StoreKind) async throws {
         let reference = try ReferenceClient()
         _ = try await kind.withStore { store in
-            let app = TestApplication.make(store: store, issueNonce: true)
-            try await app.test(.ahc(.http)) { client in
+            try await framework.withServer(TestRoutes(store: store, issueNonce: true)) { client in
                 let health = try await client.execute(uri: "/health", method: .get)
                 #expect(health.status == .ok)
                 #expect(health.text == #"{"status":"healthy","store":"connected"}"#)
@@ -28,7 +26,7 @@ struct ProtectedRouteTests {
                 #expect(issued.nonce != nil && issued.mode == "balanced")
                 let body = #"{"to":"alice","amount":25,"memo":"rent"}"#
                 let accepted = try await client.sendProtected(context: issued, reference: reference, body: body)
-                #expect(accepted.status == .ok, "\(kind): \(accepted.text)")
+                #expect(accepted.status == .ok, "\(framework) \(kind): \(accepted.text)")
                 #expect(
                     accepted.text
                         == #"{"contextId":"\#(issued.contextId)","consumed":true,"bytes":\#(body.utf8.count)}"#)
@@ -114,12 +112,11 @@ struct ProtectedRouteTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func anExpiredContextIs410(_ kind: StoreKind) async throws {
+    @Test(arguments: Framework.allCases, StoreKind.allCases)
+    func anExpiredContextIs410(_ framework: Framework, _ kind: StoreKind) async throws {
         let reference = try ReferenceClient()
         _ = try await kind.withStore { store in
-            let app = TestApplication.make(store: store, ttlMilliseconds: 1)
-            try await app.test(.ahc(.http)) { client in
+            try await framework.withServer(TestRoutes(store: store, ttlMilliseconds: 1)) { client in
                 let issued = try await client.issue()
                 // Expired 1 ms after issue; recognisable for the 30 s grace.
                 try await Task.sleep(for: .milliseconds(20))
@@ -133,16 +130,15 @@ struct ProtectedRouteTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func exactlyOneOfManyConcurrentRequestsIsAccepted(_ kind: StoreKind) async throws {
+    @Test(arguments: Framework.allCases, StoreKind.allCases)
+    func exactlyOneOfManyConcurrentRequestsIsAccepted(_ framework: Framework, _ kind: StoreKind) async throws {
         let reference = try ReferenceClient()
         _ = try await kind.withStore { store in
-            let app = TestApplication.make(store: store)
-            try await app.test(.ahc(.http)) { client in
+            try await framework.withServer(TestRoutes(store: store)) { client in
                 let issued = try await client.issue()
                 let body = #"{"to":"alice","amount":25}"#
                 let ash = try reference.headers(
-                    contextId: issued.contextId, mode: issued.mode, binding: TestApplication.transfer, body: body,
+                    contextId: issued.contextId, mode: issued.mode, binding: TestRoutes.transfer, body: body,
                     nonce: issued.nonce)
                 var headers: HTTPFields = [.contentType: "application/json"]
                 for (name, value) in ash { headers[HTTPField.Name(name)!] = value }
@@ -156,21 +152,21 @@ struct ProtectedRouteTests {
                     }
                     return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
                 }
-                #expect(statuses.filter { $0 == .ok }.count == 1, "\(kind): \(statuses)")
+                #expect(statuses.filter { $0 == .ok }.count == 1, "\(framework) \(kind): \(statuses)")
                 #expect(statuses.filter { $0 == .conflict }.count == 23)
             }
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func issuanceIsRateLimitedPerClient(_ kind: StoreKind) async throws {
+    @Test(arguments: Framework.allCases, StoreKind.allCases)
+    func issuanceIsRateLimitedPerClient(_ framework: Framework, _ kind: StoreKind) async throws {
         _ = try await kind.withStore { store in
             var settings = AshSettings()
             settings.rateLimit = RateLimit(limit: 3, window: .seconds(60))
             settings.sharedRateLimit = kind == .redis
-            let limiter = try store.rateLimiter(for: settings)
-            let app = TestApplication.make(store: store, rateLimiter: limiter)
-            try await app.test(.ahc(.http)) { client in
+            // Counters of their own: other runs and cases share the Redis.
+            let limiter = try store.rateLimiter(for: settings, keyPrefix: "ash:rl:test:\(UUID()):")
+            try await framework.withServer(TestRoutes(store: store, rateLimiter: limiter)) { client in
                 for _ in 0..<3 { _ = try await client.issue() }
                 let limited = try await client.execute(
                     uri: "/ash/context", method: .post, body: ByteBuffer(string: #"{"binding":"POST /api/transfer"}"#))
@@ -183,20 +179,19 @@ struct ProtectedRouteTests {
         }
     }
 
-    @Test(arguments: StoreKind.allCases)
-    func aStoreThatIsDownFailsClosed(_ kind: StoreKind) async throws {
+    @Test(arguments: Framework.allCases, StoreKind.allCases)
+    func aStoreThatIsDownFailsClosed(_ framework: Framework, _ kind: StoreKind) async throws {
         _ = try await kind.withStoreDown { store, issued in
-            let app = TestApplication.make(store: store, runsStore: kind != .engineOnLMDB)
-            try await app.test(.ahc(.http)) { client in
+            try await framework.withServer(TestRoutes(store: store, runsStore: kind != .engineOnLMDB)) { client in
                 var headers: HTTPFields = [.contentType: "application/json"]
                 let contextId = issued?.contextId ?? "ctx_0123456789abcdef"
                 headers[HTTPField.Name("x-ash-context-id")!] = contextId
                 headers[HTTPField.Name("x-ash-proof")!] = AshProof.build(
-                    mode: issued?.mode ?? .balanced, binding: TestApplication.transfer, contextId: contextId,
+                    mode: issued?.mode ?? .balanced, binding: TestRoutes.transfer, contextId: contextId,
                     nonce: issued?.nonce, canonicalPayload: "{}")
                 let refused = try await client.execute(
                     uri: "/api/transfer", method: .post, headers: headers, body: ByteBuffer(string: "{}"))
-                #expect(refused.status == .serviceUnavailable, "\(kind): \(refused.text)")
+                #expect(refused.status == .serviceUnavailable, "\(framework) \(kind): \(refused.text)")
                 #expect(
                     refused.text
                         == #"{"error":{"code":"STORE_UNAVAILABLE","message":"Context store unavailable. Try again later."}}"#

@@ -2,6 +2,7 @@ import AshCore
 import AshHTTP
 import AshHummingbird
 import AshSettings
+import AshTesting
 import Foundation
 import Hummingbird
 import Logging
@@ -31,22 +32,10 @@ import Testing
     }
 
     @Test func theReadmeShowsExactlyThisCode() throws {
-        let here = URL(fileURLWithPath: #filePath)
-        let readme = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("README.md")
-        let readmeText = try String(contentsOf: readme, encoding: .utf8)
-        let testText = try String(contentsOf: here, encoding: .utf8)
-        let begin = "// README protect a route begins\n", end = "        // README protect a route ends"
-        let tested = try #require(
-            testText.range(of: begin).flatMap { start in
-                testText.range(of: end, range: start.upperBound..<testText.endIndex).map {
-                    testText[start.upperBound..<$0.lowerBound]
-                }
-            })
-        let code = tested.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasPrefix("        ") ? $0.dropFirst(8) : $0 }
-            .joined(separator: "\n")
-        #expect(readmeText.contains("```swift\n" + code + "```"), "README's Protect a route differs from this test")
+        let code = try ReadmeSnippet.code(in: #filePath, named: "protect a route")
+        #expect(
+            try ReadmeSnippet.readme(besides: #filePath).contains("```swift\n" + code + "```"),
+            "README's Protect a route differs from this test")
         #expect(code.split(separator: "\n").count < 15, "the README promises under 15 lines")
     }
 }

@@ -77,7 +77,7 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let store = try await ConfiguredStore.open(.engine(directory: folder), logger: testLogger)
             let issued = try await store.withRunning {
-                try await store.createContext(binding: TestApplication.transfer, ttlMilliseconds: 60_000)
+                try await store.createContext(binding: TestRoutes.transfer, ttlMilliseconds: 60_000)
             }
             return try await body(store, issued)
         case .ashd:
