@@ -37,6 +37,14 @@ public enum AshPayload {
         }
     }
 
+    /// A request body as servers read it before canonicalization: an empty
+    /// JSON body is the empty object (Express's `json()` gives `{}`, and
+    /// the reference proves that); any other body is itself.
+    public static func bodyAsRead(_ body: [UInt8], contentType header: String?) -> [UInt8] {
+        guard body.isEmpty, let header, ContentType(header: header) == .json else { return body }
+        return [UInt8(ascii: "{"), UInt8(ascii: "}")]
+    }
+
     /// Canonicalizes a body by its `Content-Type` header.
     ///
     /// - Throws: ``AshError`` `ASH_UNSUPPORTED_CONTENT_TYPE` for a missing or

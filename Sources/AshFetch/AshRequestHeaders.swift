@@ -29,10 +29,8 @@ public struct AshRequestHeaders: Sendable, Hashable {
     public init(
         context: AshContextPublicInfo, binding: String, contentType: String, body: some Collection<UInt8>
     ) throws(AshError) {
-        let bytes = Array(body)
-        let canonical =
-            bytes.isEmpty && AshPayload.ContentType(header: contentType) == .json
-            ? "{}" : try AshPayload.canonicalize(bytes, contentType: contentType)
+        let canonical = try AshPayload.canonicalize(
+            AshPayload.bodyAsRead(Array(body), contentType: contentType), contentType: contentType)
         self.contextId = context.contextId
         self.proof = AshProof.build(
             mode: context.mode, binding: binding, contextId: context.contextId, nonce: context.nonce,

@@ -72,14 +72,16 @@ public struct AshIssuer: Sendable {
         if let allowed = options.allowedBindings, !allowed.contains(binding) {
             return AshHTTPError.invalidRequest("Binding not allowed").response
         }
-        let request = CreateRequest(
-            binding: binding, ttlMilliseconds: options.ttlMilliseconds, mode: options.mode,
-            issueNonce: options.issueNonce)
         do {
-            try request.validate()
+            try ContextLimits.validateBinding(binding)
         } catch {
             return AshHTTPError.invalidRequest("Invalid binding").response
         }
+        // A TTL out of the store's range is the server's configuration, not
+        // the client's request: the store refuses it below (500, logged).
+        let request = CreateRequest(
+            binding: binding, ttlMilliseconds: options.ttlMilliseconds, mode: options.mode,
+            issueNonce: options.issueNonce)
         let start = ContinuousClock.now
         do {
             let issued = try await store.create(request)

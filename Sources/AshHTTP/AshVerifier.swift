@@ -75,15 +75,11 @@ public struct AshVerifier: Sendable {
             case .fixed(let type): type
             case .fromHeader: request.headerFields[.contentType]
             }
-        var payload = body
-        if payload.isEmpty, let contentType, AshPayload.ContentType(header: contentType) == .json {
-            payload = Array("{}".utf8)
-        }
         let verification = AshVerificationRequest(
             contextId: request.headerFields[options.contextIdHeader],
             proof: request.headerFields[options.proofHeader],
             contentType: contentType,
-            body: payload)
+            body: AshPayload.bodyAsRead(body, contentType: contentType))
         let storeStart = ContinuousClock.now
         do {
             let context = try await store.verify(

@@ -8,12 +8,13 @@ extension StoreHealth {
     }
 }
 
-extension AshMetrics {
-    /// Runs the store's health check, timing it as a store call.
-    public func checkHealth(of store: any ContextStore) async -> StoreHealth {
+extension ContextStore {
+    /// Runs ``checkHealth()``, timing it as a store call
+    /// (`ash.store.duration{operation="health"}`).
+    public func checkHealth(timedBy metrics: AshMetrics) async -> StoreHealth {
         let start = ContinuousClock.now
-        let health = await store.checkHealth()
-        storeHealth.recordSince(start)
+        let health = await checkHealth()
+        metrics.storeHealth.recordSince(start)
         return health
     }
 }

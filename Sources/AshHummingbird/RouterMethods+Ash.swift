@@ -39,7 +39,7 @@ extension RouterMethods {
         _ path: RouterPath = "/health", store: any ContextStore, metrics: AshMetrics = AshMetrics()
     ) -> Self {
         get(path) { _, _ -> Response in
-            Response(await metrics.checkHealth(of: store).response)
+            Response(await store.checkHealth(timedBy: metrics).response)
         }
     }
 }

@@ -37,8 +37,11 @@ public struct AshVerificationMiddleware: AsyncMiddleware, AshVerifying {
         } catch let abort as Abort where abort.status == .payloadTooLarge {
             return Response(verifier.bodyTooLarge().response)
         }
+        guard let head = HTTPRequest(request) else {
+            return Response(AshHTTPError(AshError(.malformedRequest)).response)
+        }
         let verdict = await verifier.verify(
-            HTTPRequest(request), body: body.map { Array($0.readableBytesView) } ?? [],
+            head, body: body.map { Array($0.readableBytesView) } ?? [],
             clientAddress: request.remoteAddress?.ipAddress)
         switch verdict {
         case .success(let consumed):
@@ -52,11 +55,11 @@ public struct AshVerificationMiddleware: AsyncMiddleware, AshVerifying {
 
 extension HTTPRequest {
     /// The head of a Vapor request in swift-http-types' terms: what
-    /// ``AshVerifier`` reads (method, path, header fields).
-    init(_ request: Request) {
-        self.init(
-            method: HTTPRequest.Method(request.method.rawValue) ?? .post, scheme: nil, authority: nil,
-            path: request.url.string)
+    /// ``AshVerifier`` reads (method, path, header fields); `nil` for a
+    /// method that is not an HTTP token (never guessed: it is the binding).
+    init?(_ request: Request) {
+        guard let method = HTTPRequest.Method(request.method.rawValue) else { return nil }
+        self.init(method: method, scheme: nil, authority: nil, path: request.url.string)
         for (name, value) in request.headers {
             if let field = HTTPField.Name(name) { headerFields.append(HTTPField(name: field, value: value)) }
         }

@@ -41,7 +41,7 @@ extension RoutesBuilder {
     ) -> Route {
         let path = path.isEmpty ? ["health"] : path
         return on(.GET, path) { _ async -> Response in
-            Response(await metrics.checkHealth(of: store).response)
+            Response(await store.checkHealth(timedBy: metrics).response)
         }
     }
 }

@@ -64,6 +64,26 @@ import Testing
         #expect(large.status == .contentTooLarge)
     }
 
+    @Test func extremeTTLsClocksAndBindingsAreRefusedAndIssuanceKeepsServing() async throws {
+        let store = try MemoryContextStore(clock: clock)
+        let body = Array(#"{"binding":"POST /api/transfer"}"#.utf8)
+        for ttl in [Int64.min, -1, 0, Int64.max] {
+            let response = try await issuer(IssuanceOptions(ttlMilliseconds: ttl), store: store).issue(body: body)
+            #expect(response.status == .internalServerError, "ttl \(ttl) is the server's misconfiguration")
+        }
+        for now in [Int64.max, Int64.min] {
+            clock.set(now)
+            #expect(try await issuer(store: store).issue(body: body).status == .internalServerError)
+        }
+        clock.set(1_767_225_600_000)
+        let longest = "POST /" + String(repeating: "a", count: 249)
+        #expect(longest.utf8.count == 255)
+        #expect(try await issuer(store: store).issue(body: Array(#"{"binding":"\#(longest)"}"#.utf8)).status == .ok)
+        let tooLong = try await issuer(store: store).issue(body: Array(#"{"binding":"\#(longest)a"}"#.utf8))
+        #expect(String(decoding: tooLong.body, as: UTF8.self).contains("Invalid binding"))
+        #expect(try await issuer(store: store).issue(body: body).status == .ok)
+    }
+
     @Test func aFailingStoreIs500WithoutItsWords() async throws {
         let response = try await issuer(store: FailingStore()).issue(body: Array(#"{"binding":"POST /a"}"#.utf8))
         #expect(response.status == .internalServerError)

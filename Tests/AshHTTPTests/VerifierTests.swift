@@ -194,6 +194,34 @@ import Testing
         #expect(try metrics.expectCounter("ash.verify.error.payload_too_large").totalValue == 2)
     }
 
+    @Test func hostileHeadersAndClocksGetClearRefusalsAndTheRouteKeepsServing() async throws {
+        let issued = try await issue()
+        let huge = String(repeating: "x", count: 100_000)
+        let cases: [(String?, String?, String)] = [
+            (huge, "p", "ASH_INVALID_CONTEXT"),
+            ("ctx_\u{0}\u{7F}é", "p", "ASH_INVALID_CONTEXT"),
+            (issued.contextId, huge, "ASH_INTEGRITY_FAILED"),
+            (issued.contextId, "", "ASH_INTEGRITY_FAILED"),
+            (issued.contextId, "\u{0}", "ASH_INTEGRITY_FAILED"),
+        ]
+        for (contextId, proof, code) in cases {
+            let refusal = await verifier().verify(request(contextId: contextId, proof: proof), body: Array("{}".utf8))
+            #expect(refusal.failure?.code == code)
+        }
+        // A server clock at either end of Int64: refused (expired, or the
+        // store refuses the time and the request fails closed), no trap.
+        for now in [Int64.max, Int64.min] {
+            clock.set(now)
+            let refusal = await verifier().verify(
+                request(contextId: issued.contextId, proof: proof(issued, "{}")), body: Array("{}".utf8))
+            #expect(refusal.failure?.status == .gone || refusal.failure?.status == .serviceUnavailable)
+        }
+        clock.set(issued.expiresAt - 30_000)
+        let accepted = await verifier().verify(
+            request(contextId: issued.contextId, proof: proof(issued, "{}")), body: Array("{}".utf8))
+        #expect(accepted.isSuccess)
+    }
+
     @Test func aFailingStoreFailsClosedWith503AndNoInternals() async throws {
         let refusal = await verifier(store: FailingStore()).verify(
             request(contextId: "ctx_1", proof: "p"), body: Array("{}".utf8)
