@@ -90,7 +90,7 @@ public struct AshSettings: Sendable {
             store = try wrapping("ASH_STORE") { () throws(ContextStoreError) in
                 try StoreLocation(url: url, authToken: value("ASH_TOKEN"))
             }
-        } else if value("REDIS_HOST") != nil {
+        } else if value("REDIS_HOST") != nil || value("REDIS_CLUSTER_NODES") != nil {
             store = .redis(
                 try wrapping("REDIS_*") { () throws(ContextStoreError) in
                     try RedisConfiguration(environment: environment)

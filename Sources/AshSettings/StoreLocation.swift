@@ -55,7 +55,7 @@ public enum StoreLocation: Sendable {
             self = .engine(directory: try Self.engineDirectory(String(rest)))
         case "ash", "ashs":
             self = .ashd(try AshClientConfiguration(url: url, authToken: authToken))
-        case "redis", "rediss":
+        case "redis", "rediss", "redis+cluster", "rediss+cluster":
             self = .redis(try RedisConfiguration(url: url))
         case "postgres", "postgresql":
             self = .postgres(try PostgresConfiguration(url: url))

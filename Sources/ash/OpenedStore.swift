@@ -16,7 +16,7 @@ enum OpenedStore {
         let url = options.url
         let scheme = url.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
         switch scheme {
-        case "redis", "rediss":
+        case "redis", "rediss", "redis+cluster", "rediss+cluster":
             let store = try RedisContextStore(
                 configuration: RedisConfiguration(url: url), keyPrefix: options.keyPrefix)
             return try await store.withRunning { try await body(store) }

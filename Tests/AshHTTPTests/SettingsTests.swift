@@ -1,4 +1,5 @@
 import AshHTTP
+import AshRedis
 import AshSettings
 import AshStore
 import Testing
@@ -40,7 +41,8 @@ import Testing
         ("memory:", "memory"), ("engine:", "engine"), ("engine:./data", "engine+lmdb"),
         ("engine:///var/lib/ash", "engine+lmdb"), ("ash://127.0.0.1:7379", "ashd"), ("ashs://h:7380", "ashd"),
         ("redis://:secret@h:6379/2", "redis"), ("rediss://h", "redis"), ("postgres://u:p@h:5432/db", "postgres"),
-        ("postgresql://u@h/db", "postgres"),
+        ("postgresql://u@h/db", "postgres"), ("redis+cluster://a:7000,b:7001", "redis"),
+        ("rediss+cluster://a:7000?consume_replicas=1", "redis"),
     ])
     func storeURLs(_ url: String, _ kind: String) throws {
         #expect(try AshSettings(environment: ["ASH_STORE": url]).store.kind == kind)
@@ -52,6 +54,12 @@ import Testing
         let postgres = try AshSettings(environment: ["DATABASE_URL": "postgres://u:p@db/ash"])
         #expect(postgres.store.kind == "postgres")
         #expect(try AshSettings(environment: ["ASH_STORE": "memory:", "REDIS_HOST": "cache"]).store.kind == "memory")
+        let cluster = try AshSettings(environment: ["REDIS_CLUSTER_NODES": "a:7000,b:7001"])
+        guard case .redis(let configuration) = cluster.store else {
+            Issue.record("REDIS_CLUSTER_NODES is not a Redis store")
+            return
+        }
+        #expect(configuration.clusterNodes.map(\.description) == ["a:7000", "b:7001"])
     }
 
     @Test(arguments: [

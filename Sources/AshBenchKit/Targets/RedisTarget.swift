@@ -37,29 +37,41 @@ package final class RedisTarget: BenchTarget {
     /// `count` plain `SET key value`s pipelined, for the fairness check;
     /// returns how many succeeded.
     package func set(_ key: String, _ value: String, count: Int) async -> Int {
-        let replies = await redis.send(Array(repeating: RESPCommand("SET", key, value), count: count))
+        let replies = await redis.send(
+            Array(repeating: RESPCommand("SET", key, value), count: count), keys: Array(repeating: key, count: count))
         return replies.count { if case .success(.simpleString) = $0 { true } else { false } }
     }
 
     /// A plain `SET key value`, for the fairness check.
     package func set(_ key: String, _ value: String) async throws {
-        switch try await redis.send(RESPCommand("SET", key, value)) {
+        switch try await redis.send(RESPCommand("SET", key, value), key: key) {
         case .simpleString: return
         case let reply: throw BenchError(.targetUnavailable, "SET answered \(reply)")
         }
     }
 
-    /// `INFO section`, parsed.
-    package func info(_ section: String) async throws -> RedisInfo {
-        let reply = try await redis.send(RESPCommand("INFO", section))
-        guard let text = reply.string else { throw BenchError(.malformedInput, "INFO answered \(reply)") }
-        return RedisInfo(parsing: text)
+    /// `INFO section`, parsed; on a cluster, one per primary.
+    package func info(_ section: String) async throws -> [RedisInfo] {
+        try await redis.sendToEveryPrimary(RESPCommand("INFO", section)).map { answer in
+            let reply = try answer.get()
+            guard let text = reply.string else { throw BenchError(.malformedInput, "INFO answered \(reply)") }
+            return RedisInfo(parsing: text)
+        }
     }
 
+    /// CPU and memory of the server, or summed over a cluster's primaries
+    /// (their replicas' work is not counted).
     package func sample() async -> ResourceSample {
         let cpu = try? await info("cpu")
         let memory = try? await info("memory")
-        return ResourceSample(cpuSeconds: cpu?.cpuSeconds, memoryBytes: memory?.integer("used_memory"))
+        let seconds = cpu.flatMap { infos in
+            infos.allSatisfy { $0.cpuSeconds != nil } ? infos.reduce(0) { $0 + ($1.cpuSeconds ?? 0) } : nil
+        }
+        let bytes = memory.flatMap { infos in
+            infos.allSatisfy { $0.integer("used_memory") != nil }
+                ? infos.reduce(0) { $0 + ($1.integer("used_memory") ?? 0) } : nil
+        }
+        return ResourceSample(cpuSeconds: seconds, memoryBytes: bytes)
     }
 
     package func close() async {

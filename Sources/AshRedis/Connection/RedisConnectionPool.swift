@@ -19,26 +19,43 @@ final class RedisConnectionPool: Sendable {
 
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` for an invalid
     ///   configuration or TLS settings NIOSSL rejects.
-    init(
+    convenience init(
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup,
         decodingLimits: RESPDecoder.Limits = RESPDecoder.Limits()
     ) throws(ContextStoreError) {
         try configuration.validate()
+        try self.init(
+            configuration: configuration, eventLoopGroup: eventLoopGroup,
+            sslContext: Self.makeSSLContext(configuration), decodingLimits: decodingLimits)
+    }
+
+    /// A pool with a TLS context shared with other pools (a cluster's nodes).
+    init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        sslContext: NIOSSLContext?,
+        decodingLimits: RESPDecoder.Limits = RESPDecoder.Limits()
+    ) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.groupLoops = Set(eventLoopGroup.makeIterator().map { ObjectIdentifier($0) })
         self.decodingLimits = decodingLimits
-        if let tls = configuration.tls {
-            do {
-                sslContext = try NIOSSLContext(configuration: tls)
-            } catch {
-                throw RedisConfiguration.invalid("the TLS settings are not usable: \(error)")
-            }
-        } else {
-            sslContext = nil
-        }
+        self.sslContext = sslContext
         slots = Mutex(ConnectionSlots(count: configuration.connectionCount))
+    }
+
+    /// The TLS context `configuration` asks for, or `nil` for plain TCP.
+    ///
+    /// - Throws: ``ContextStoreError/Code/invalidArgument`` for TLS settings
+    ///   NIOSSL rejects.
+    static func makeSSLContext(_ configuration: RedisConfiguration) throws(ContextStoreError) -> NIOSSLContext? {
+        guard let tls = configuration.tls else { return nil }
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw RedisConfiguration.invalid("the TLS settings are not usable: \(error)")
+        }
     }
 
     deinit {

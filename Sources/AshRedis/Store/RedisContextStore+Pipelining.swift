@@ -11,16 +11,18 @@ extension RedisContextStore {
     public func put(_ contexts: [AshContext]) async -> [Result<Void, ContextStoreError>] {
         var results = [Result<Void, ContextStoreError>](repeating: .success(()), count: contexts.count)
         var commands: [RESPCommand] = []
+        var keys: [String] = []
         var positions: [Int] = []
         for (position, context) in contexts.enumerated() {
             do throws(ContextStoreError) {
                 commands.append(try putCommand(context))
+                keys.append(key(context.contextId))
                 positions.append(position)
             } catch {
                 results[position] = .failure(error)
             }
         }
-        for (position, reply) in zip(positions, await pool.send(commands)) {
+        for (position, reply) in zip(positions, await nodes.send(commands, keys: keys)) {
             results[position] = reply.flatMap { reply in
                 Result { () throws(ContextStoreError) in try interpretPut(reply) }
             }
@@ -47,16 +49,18 @@ extension RedisContextStore {
         }
         var results = [Result<ConsumeResult, ContextStoreError>](repeating: .success(.missing), count: contextIds.count)
         let positions = contextIds.indices.filter { Self.isStorable(contextIds[$0]) }
-        var replies = await pool.send(positions.map { consumeCommand(contextIds[$0], now: now, loading: false) })
+        let keys = positions.map { key(contextIds[$0]) }
+        var replies = await nodes.send(
+            positions.map { consumeCommand(contextIds[$0], now: now, loading: false) }, keys: keys,
+            acknowledgement: consumeAcknowledgement)
         let reload = replies.indices.filter { index in
             if case .success(let reply) = replies[index] { return Self.isNoScript(reply) }
             return false
         }
         if !reload.isEmpty {
-            let retried = await pool.send(
-                reload.map {
-                    consumeCommand(contextIds[positions[$0]], now: now, loading: true)
-                })
+            let retried = await nodes.send(
+                reload.map { consumeCommand(contextIds[positions[$0]], now: now, loading: true) },
+                keys: reload.map { keys[$0] }, acknowledgement: consumeAcknowledgement)
             for (index, reply) in zip(reload, retried) { replies[index] = reply }
         }
         for (position, reply) in zip(positions, replies) {
@@ -69,9 +73,10 @@ extension RedisContextStore {
 }
 
 extension RedisContextStore {
-    /// Sends raw commands pipelined on one connection (for tests and tools,
-    /// such as ash-bench's fairness check).
-    package func send(_ commands: [RESPCommand]) async -> [Result<RESPValue, ContextStoreError>] {
-        await pool.send(commands)
+    /// Sends raw commands pipelined (for tests and tools, such as
+    /// ash-bench's fairness check): on one connection, or on a cluster per
+    /// node of each command's key.
+    package func send(_ commands: [RESPCommand], keys: [String]) async -> [Result<RESPValue, ContextStoreError>] {
+        await nodes.send(commands, keys: keys)
     }
 }

@@ -25,15 +25,20 @@ import ServiceLifecycle
 ///   A consumed context keeps its expiry and stays readable until then.
 /// - ``delete(_:)`` is `DEL`; ``get(_:)`` is `GET`.
 ///
-/// ## Redis Cluster and hash tags
+/// ## Redis Cluster
 ///
-/// Every operation touches exactly one key, so the store never needs keys
-/// to share a slot, and contexts spread over all slots. Do not put a hash
-/// tag (`{…}`) in the prefix unless you mean to: `{ash}:ctx:` would pin
-/// every context to one slot, and so one node. This client talks to a single
-/// endpoint and does not follow `MOVED`/`ASK` redirections (they surface as
-/// `unavailable`); use a standalone server, a primary with replicas behind
-/// a fixed address, or a cluster proxy.
+/// With ``RedisConfiguration/clusterNodes`` (`redis+cluster://host:port,…`)
+/// the store runs on a Redis Cluster unchanged: every operation touches
+/// exactly one key, so each goes to its key's primary (the consume script
+/// too, loaded per node), pipelined batches are split per node, and
+/// `MOVED`, `ASK`, `TRYAGAIN` and `CLUSTERDOWN` are followed or retried
+/// briefly. Replicas are never read. Do not put a hash tag (`{…}`) in the
+/// prefix unless you mean to: `{ash}:ctx:` would pin every context to one
+/// slot, and so one node.
+///
+/// Redis replicates asynchronously: set
+/// ``RedisConfiguration/consumeReplicas`` so that a consume counts only once
+/// a replica has it, or a failover may lose a consume just acknowledged.
 ///
 /// ## Failures
 ///
@@ -54,11 +59,13 @@ public final class RedisContextStore: ContextStore, Service {
     /// The default ``keyPrefix``, the JavaScript SDK's.
     public static let defaultKeyPrefix = "ash:ctx:"
 
-    let pool: RedisConnectionPool
+    let nodes: RedisNodes
+    /// `WAIT` after consumes, when the configuration asks for replicas.
+    let consumeAcknowledgement: ReplicaAcknowledgement?
     /// The time contexts are issued at and `put` measures their lifetime from.
     public let clock: any WallClock
     private let graceMilliseconds: Int64
-    private var endpoint: String { pool.configuration.endpoint }
+    private var endpoint: String { nodes.configuration.endpoint }
 
     /// Makes a store; connections open on first use.
     ///
@@ -84,11 +91,12 @@ public final class RedisContextStore: ContextStore, Service {
         self.keyPrefix = keyPrefix
         self.clock = clock
         self.graceMilliseconds = try ContextLimits.expiredGraceMilliseconds(expiredGrace)
-        self.pool = try RedisConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup)
+        self.nodes = try RedisNodes(configuration: configuration, eventLoopGroup: eventLoopGroup)
+        self.consumeAcknowledgement = ReplicaAcknowledgement(consumesOf: configuration)
     }
 
     public func put(_ context: AshContext) async throws {
-        try interpretPut(try await pool.send(try putCommand(context)))
+        try interpretPut(try await nodes.send(try putCommand(context), key: key(context.contextId)))
     }
 
     /// `SET key json PX ttl+grace NX` for a valid, unexpired context.
@@ -127,7 +135,8 @@ public final class RedisContextStore: ContextStore, Service {
 
     public func get(_ contextId: String) async throws -> AshContext? {
         guard Self.isStorable(contextId) else { return nil }
-        switch try await pool.send(RESPCommand("GET", key(contextId))) {
+        let key = key(contextId)
+        switch try await nodes.send(RESPCommand("GET", key), key: key) {
         case .bulkString(let bytes):
             let context = try ContextJSON.decode(bytes.readableBytesView)
             guard context.contextId == contextId else {
@@ -146,13 +155,19 @@ public final class RedisContextStore: ContextStore, Service {
     public func consume(_ contextId: String, now: Int64) async throws -> ConsumeResult {
         try ContextLimits.validateTimestamp(now, "now")
         guard Self.isStorable(contextId) else { return .missing }
-        var reply = try await pool.send(consumeCommand(contextId, now: now, loading: false))
+        var reply = try await consume(consumeCommand(contextId, now: now, loading: false), key: key(contextId))
         if Self.isNoScript(reply) {
-            // The server has not seen the script since it started or since
+            // The node has not seen the script since it started or since
             // SCRIPT FLUSH; EVAL runs it and caches it for the next EVALSHA.
-            reply = try await pool.send(consumeCommand(contextId, now: now, loading: true))
+            reply = try await consume(consumeCommand(contextId, now: now, loading: true), key: key(contextId))
         }
         return try interpretConsume(reply)
+    }
+
+    /// Sends a consume command, then `WAIT` when consumes wait for replicas.
+    private func consume(_ command: RESPCommand, key: String) async throws(ContextStoreError) -> RESPValue {
+        guard let consumeAcknowledgement else { return try await nodes.send(command, key: key) }
+        return try await nodes.send([command], keys: [key], acknowledgement: consumeAcknowledgement)[0].get()
     }
 
     /// `EVALSHA` of the consume script, or `EVAL` with its source when
@@ -182,7 +197,8 @@ public final class RedisContextStore: ContextStore, Service {
 
     public func delete(_ contextId: String) async throws -> Bool {
         guard Self.isStorable(contextId) else { return false }
-        switch try await pool.send(RESPCommand("DEL", key(contextId))) {
+        let key = key(contextId)
+        switch try await nodes.send(RESPCommand("DEL", key), key: key) {
         case .integer(let removed): return removed > 0
         case .error(let error): throw RedisErrors.reply(error, to: "DEL", endpoint: endpoint)
         case let reply: throw RedisErrors.unexpectedReply(reply, to: "DEL", endpoint: endpoint)
@@ -195,14 +211,26 @@ public final class RedisContextStore: ContextStore, Service {
     /// The store's lifetime: returns on graceful shutdown or cancellation,
     /// after closing its connections; later calls fail with
     /// ``ContextStoreError/Code/shutDown``. Connections open on first use.
+    /// On a cluster it also reads the slot map every
+    /// ``RedisConfiguration/clusterRefreshInterval``.
     public func run() async throws {
-        try? await gracefulShutdown()
+        switch nodes {
+        case .single:
+            try? await gracefulShutdown()
+        case .cluster(let router):
+            let interval = router.configuration.clusterRefreshInterval
+            await cancelWhenGracefulShutdown {
+                while (try? await Task.sleep(for: interval)) != nil {
+                    try? await router.refresh(avoiding: nil, waiting: true)
+                }
+            }
+        }
         await shutdown()
     }
 
     /// Closes the connections, as the end of ``run()`` does.
     package func shutdown() async {
-        await pool.shutdown()
+        await nodes.shutdown()
     }
 
     /// The Redis key of a context.
@@ -213,8 +241,24 @@ public final class RedisContextStore: ContextStore, Service {
         (try? ContextLimits.validateId(contextId)) != nil
     }
 
-    /// Sends a raw command on the store's connections (for tests and tools).
-    package func send(_ command: RESPCommand) async throws(ContextStoreError) -> RESPValue {
-        try await pool.send(command)
+    /// Sends a raw command on the store's connections (for tests and
+    /// tools); on a cluster, to the node serving `key` (slot 0 for `nil`).
+    package func send(_ command: RESPCommand, key: String? = nil) async throws(ContextStoreError) -> RESPValue {
+        try await nodes.send(command, key: key)
+    }
+
+    /// Sends a raw command to every primary of a cluster, or to the one
+    /// server (for tools: `INFO`, `SCRIPT FLUSH`).
+    package func sendToEveryPrimary(_ command: RESPCommand) async -> [Result<RESPValue, ContextStoreError>] {
+        switch nodes {
+        case .single(let pool):
+            do {
+                return [.success(try await pool.send(command))]
+            } catch {
+                return [.failure(error)]
+            }
+        case .cluster(let router):
+            return await router.sendToEveryPrimary(command).map(\.1)
+        }
     }
 }

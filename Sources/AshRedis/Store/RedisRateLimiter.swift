@@ -46,9 +46,10 @@ public struct RedisRateLimiter: RateLimiter {
     public func acquire(_ key: String, now: Int64) async throws -> RateLimitDecision {
         let redisKey = keyPrefix + (key.utf8.count <= 200 ? key : Self.digest(key))
         let arguments = ["1", redisKey, String(windowMilliseconds)]
-        var reply = try await store.send(RESPCommand(arguments: ["EVALSHA", Self.scriptSHA1] + arguments))
+        var reply = try await store.send(
+            RESPCommand(arguments: ["EVALSHA", Self.scriptSHA1] + arguments), key: redisKey)
         if RedisContextStore.isNoScript(reply) {
-            reply = try await store.send(RESPCommand(arguments: ["EVAL", Self.script] + arguments))
+            reply = try await store.send(RESPCommand(arguments: ["EVAL", Self.script] + arguments), key: redisKey)
         }
         switch reply {
         case .array(let values) where values.count == 2:
