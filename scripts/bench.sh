@@ -6,6 +6,8 @@
 #   redis            redis-server, no persistence (the baseline of every ratio)
 #   redis-always     redis-server, appendonly yes, appendfsync always
 #   redis-everysec   redis-server, appendonly yes, appendfsync everysec
+#   redis-cluster    a Redis Cluster, three primaries with a replica each
+#                    (scripts/test-servers/redis-cluster.sh), no persistence
 #   postgres         PostgreSQL via scripts/test-servers/postgres.sh (as the postgres
 #                    user when root; that cluster runs with fsync=off)
 #   ashd             ashd --durability none
@@ -55,6 +57,7 @@ work=$(mktemp -d -t ash-bench.XXXXXX)
 chmod 755 "$work"
 ashd_pids=()
 postgres_started=no
+cluster_started=no
 cleanup() {
     local pid
     for pid in "${ashd_pids[@]}"; do
@@ -66,6 +69,7 @@ cleanup() {
     for name in redis redis-always redis-everysec; do
         if [ -f "$work/$name/redis.pid" ]; then kill "$(cat "$work/$name/redis.pid")" 2>/dev/null || true; fi
     done
+    if [ "$cluster_started" = yes ]; then "$here/test-servers/redis-cluster.sh" stop "$work/redis-cluster" >/dev/null 2>&1 || true; fi
     if [ "$postgres_started" = yes ]; then "$here/test-servers/postgres.sh" stop "$work/postgres" >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
@@ -90,6 +94,10 @@ redis_port=$(start_redis redis --appendonly no)
 redis_always_port=$(start_redis redis-always --appendonly yes --appendfsync always)
 redis_everysec_port=$(start_redis redis-everysec --appendonly yes --appendfsync everysec)
 log "redis on $redis_port, redis-always on $redis_always_port, redis-everysec on $redis_everysec_port"
+cluster_started=yes
+eval "$("$here/test-servers/redis-cluster.sh" start "$work/redis-cluster")"
+redis_cluster_url=$ASH_TEST_REDIS_CLUSTER_URL
+log "redis-cluster at $redis_cluster_url"
 
 mkdir -p "$work/postgres"
 postgres_started=yes
@@ -123,6 +131,7 @@ status=0
     --target "redis=redis://127.0.0.1:$redis_port" \
     --target "redis-everysec=redis://127.0.0.1:$redis_everysec_port" \
     --target "redis-always=redis://127.0.0.1:$redis_always_port" \
+    --target "redis-cluster=$redis_cluster_url" \
     --target "postgres=$postgres_url" \
     --workloads-for "ashd-relaxed=$durable" --workloads-for "ashd-strict=$durable" \
     --workloads-for "redis-everysec=$durable" --workloads-for "redis-always=$durable" \

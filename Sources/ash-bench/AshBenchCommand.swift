@@ -13,7 +13,8 @@ struct AshBenchCommand: AsyncParsableCommand {
             "Drive ASH workloads against the engine, ashd, Redis and PostgreSQL in one run; report ratios to Redis.",
         discussion: """
             Targets: engine: | engine:relaxed?dir=DIR | engine:strict?dir=DIR | ash://HOST:PORT | \
-            redis://[:PASS@]HOST:PORT | postgres://USER[:PASS]@HOST:PORT/DB.
+            redis://[:PASS@]HOST:PORT | redis+cluster://[:PASS@]HOST:PORT,HOST:PORT,… | \
+            postgres://USER[:PASS]@HOST:PORT/DB.
             Workloads: create, consume, create+consume, flow, flow-steps, replay, mixed (default: all).
             Every consume outcome is checked; any violation (a fresh context not consumed, a replay \
             accepted, a valid proof refused, a missing id consumed) makes the exit status 2.

@@ -6,7 +6,7 @@ struct StoreOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The store: ash://HOST:PORT (ashd), redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss://…, postgres://USER:PASSWORD@HOST:PORT/DB.",
+            "The store: ash://HOST:PORT (ashd), redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss://…, redis+cluster://HOST:PORT,HOST:PORT, postgres://USER:PASSWORD@HOST:PORT/DB.",
             valueName: "url"))
     var store: String = "ash://127.0.0.1:7379"
 

@@ -103,6 +103,7 @@ struct ParsingTests {
         #expect(
             try TargetSpec(parsing: "ashd-strict=ash://127.0.0.1:7379").endpoint == .ashd(url: "ash://127.0.0.1:7379"))
         #expect(try TargetSpec(parsing: "redis=redis://127.0.0.1:6379").kind == "redis")
+        #expect(try TargetSpec(parsing: "c=redis+cluster://127.0.0.1:7000,127.0.0.1:7001").kind == "redis")
         #expect(try TargetSpec(parsing: "pg=postgres://u:p@127.0.0.1:5432/db").kind == "postgres")
         #expect(throws: BenchError.self) { try TargetSpec(parsing: "no-equals") }
         #expect(throws: BenchError.self) { try TargetSpec(parsing: "x=http://nope") }

@@ -11,6 +11,7 @@ import AshEngine
 /// | `engine:?shards=4` | with a shard count |
 /// | `ash://host:port` | ashd, through `AshClient` |
 /// | `redis://host:port` | Redis, through `RedisContextStore` |
+/// | `redis+cluster://host:port,host:port` | a Redis Cluster, through `RedisContextStore` |
 /// | `postgres://user:pass@host:port/db` | PostgreSQL, through `PostgresContextStore` |
 package struct TargetSpec: Sendable, Hashable {
     /// The name results are reported under.
@@ -51,10 +52,13 @@ package struct TargetSpec: Sendable, Hashable {
         let lowered = url.lowercased()
         if lowered.hasPrefix("engine:") { return try engine(String(url.dropFirst("engine:".count))) }
         if lowered.hasPrefix("ash://") || lowered.hasPrefix("ashs://") { return .ashd(url: url) }
-        if lowered.hasPrefix("redis://") || lowered.hasPrefix("rediss://") { return .redis(url: url) }
+        if ["redis://", "rediss://", "redis+cluster://", "rediss+cluster://"].contains(where: lowered.hasPrefix) {
+            return .redis(url: url)
+        }
         if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") { return .postgres(url: url) }
         throw BenchError(
-            .invalidOption, "unsupported target URL scheme in \"\(url)\" (engine:, ash://, redis://, postgres://)")
+            .invalidOption,
+            "unsupported target URL scheme in \"\(url)\" (engine:, ash://, redis://, redis+cluster://, postgres://)")
     }
 
     private static func engine(_ rest: String) throws(BenchError) -> Endpoint {

@@ -56,7 +56,7 @@ package enum RedisErrors {
             return ContextStoreError(
                 .unavailable,
                 "\(prefix): the key lives on another Redis Cluster node (\(reply.kind)); "
-                    + "this client talks to one node: connect through a cluster proxy"
+                    + "connect in cluster mode: redis+cluster://host:port,host:port"
             )
         default:
             return ContextStoreError(.internalFailure, "\(prefix): \(brief(reply))")
