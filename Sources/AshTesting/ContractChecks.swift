@@ -318,9 +318,11 @@ struct ContractChecks<Store: ContextStore> {
     }
 
     func consumesInBatches() async throws {
-        let fresh = makeContext()
-        let consumed = makeContext()
-        let expiring = makeContext(ttl: 1_000)
+        // A minute apart, so a slow machine never sees `expiring` expire
+        // before it is stored (stores on the real clock refuse that).
+        let fresh = makeContext(ttl: 120_000)
+        let consumed = makeContext(ttl: 120_000)
+        let expiring = makeContext(ttl: 60_000)
         for context in [fresh, consumed, expiring] { try await store.put(context) }
         let at = expiring.expiresAt
         try await expect(store.consume(consumed.contextId, now: at - 10) == .consumed, "setup consume did not win")
@@ -430,7 +432,7 @@ struct ContractChecks<Store: ContextStore> {
     }
 
     func verifyAnswersExpiredWithinTheGrace() async throws {
-        let context = makeContext(ttl: 5_000)
+        let context = makeContext(ttl: 60_000)
         try await store.put(context)
         let good = try request(for: context)
         try await expectRejection(.contextExpired, "verification at expiresAt") {

@@ -1,6 +1,7 @@
-import AshRedis
 import AshStore
 import Testing
+
+@testable import AshRedis
 
 @Suite struct RedisClusterConfigurationTests {
     @Test func readsAClusterURL() throws {
@@ -41,8 +42,8 @@ import Testing
         "redis+cluster://a:1?consume_replicas=-1",
         "redis+cluster://a:1?consume_replicas=17",
         "redis+cluster://a:1?consume_replicas=x",
-        "redis+cluster://a:1?consume_replica_timeout_ms=0",
-        "redis+cluster://a:1?consume_replica_timeout_ms=5000",
+        "redis+cluster://a:1?consume_replicas=1&consume_replica_timeout_ms=0",
+        "redis+cluster://a:1?consume_replicas=1&consume_replica_timeout_ms=5000",
         "redis+cluster://a:1?consume_replica_timeout_ms=99999999999999999999",
         "redis+cluster://a:1?wait=1",
         "redis+clusters://a:1",
@@ -86,5 +87,25 @@ import Testing
         #expect(throws: ContextStoreError.self) { try configuration.validate() }
         configuration.clusterRefreshInterval = .seconds(30)
         #expect(throws: Never.self) { try configuration.validate() }
+        // The replica timeout matters only to consumes that wait.
+        configuration.commandTimeout = .milliseconds(100)
+        #expect(throws: Never.self) { try configuration.validate() }
+        configuration.consumeReplicas = 1
+        #expect(throws: ContextStoreError.self) { try configuration.validate() }
+        configuration.consumeReplicaTimeout = .milliseconds(50)
+        #expect(throws: Never.self) { try configuration.validate() }
+    }
+}
+
+@Suite struct RedisClusterNodeConfigurationTests {
+    @Test func everyNodeGetsTheSameCredentialsAndTLS() throws {
+        let configuration = try RedisConfiguration(url: "rediss+cluster://ash:pw@a:7000,b:7001?consume_replicas=1")
+        let node = configuration.node(RedisServerAddress(host: "10.1.2.3", port: 7005))
+        #expect(node.host == "10.1.2.3" && node.port == 7005)
+        #expect(node.username == "ash" && node.password == "pw")
+        #expect(node.tls != nil)
+        #expect(!node.isCluster)
+        #expect(node.commandTimeout == configuration.commandTimeout)
+        #expect(node.connectionCount == configuration.connectionCount)
     }
 }

@@ -33,20 +33,8 @@ die() { log "$*"; exit 1; }
 
 usage() { die "usage: redis-cluster.sh start DIR | redis-cluster.sh stop DIR"; }
 
-ensure_redis() {
-    if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
-        return
-    fi
-    log "redis-server not found; installing it with apt-get"
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install redis-server yourself"
-        sudo="sudo"
-    fi
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >&2
-    command -v redis-server >/dev/null 2>&1 || die "redis-server is still missing after apt-get install"
-}
+# shellcheck source=scripts/redis-install.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../redis-install.sh"
 
 # A port P such that the kernel reports P and P+10000 (the cluster bus port) free
 # right now. Ports are drawn below the kernel's ephemeral range when it leaves room,

@@ -63,7 +63,8 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     /// one replica closes that window when each primary has one replica.
     public var consumeReplicas: Int
     /// How long a consume waits for ``consumeReplicas``; at least 1 ms and
-    /// shorter than ``commandTimeout``. 500 ms by default.
+    /// shorter than ``commandTimeout`` (checked when ``consumeReplicas`` is
+    /// not 0). 500 ms by default.
     public var consumeReplicaTimeout: Duration
 
     /// The port Redis listens on unless told otherwise.
@@ -139,7 +140,7 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
         guard (0...16).contains(consumeReplicas) else {
             throw Self.invalid("consume replicas \(consumeReplicas) is not in 0...16")
         }
-        guard consumeReplicaTimeout >= .milliseconds(1), consumeReplicaTimeout < commandTimeout else {
+        if consumeReplicas > 0, consumeReplicaTimeout < .milliseconds(1) || consumeReplicaTimeout >= commandTimeout {
             throw Self.invalid("the consume replica timeout must be at least 1 ms and shorter than the command timeout")
         }
     }
