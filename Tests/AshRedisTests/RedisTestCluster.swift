@@ -130,11 +130,6 @@ final class RedisTestCluster: Sendable {
         return shards.values.sorted { $0.primary.port < $1.primary.port }
     }
 
-    /// The ports of every node, from the URL and the shards.
-    func primaryPorts() async throws -> [Int] {
-        try await Self.shards(askingPort: seedPort()).map(\.primary.port)
-    }
-
     func seedPort() throws -> Int {
         try RedisConfiguration(url: url).clusterNodes[0].port
     }

@@ -39,4 +39,15 @@ import Testing
         }
         #expect((try? replies[2].get()) == noScript)
     }
+
+    @Test func timeoutsAtTheExtremesNeverTrap() throws {
+        var configuration = RedisConfiguration(commandTimeout: .seconds(Int64.max), consumeReplicas: 1)
+        configuration.consumeReplicaTimeout = .seconds(Int64.max / 2)
+        try configuration.validate()
+        #expect(ReplicaAcknowledgement(consumesOf: configuration)?.timeoutMilliseconds == Int64.max)
+        configuration.consumeReplicaTimeout = .nanoseconds(1)
+        #expect(throws: ContextStoreError.self) { try configuration.validate() }
+        configuration.consumeReplicaTimeout = .milliseconds(1)
+        #expect(ReplicaAcknowledgement(consumesOf: configuration)?.timeoutMilliseconds == 1)
+    }
 }

@@ -7,6 +7,9 @@ import AshStore
 package struct ClusterSlotMap: Sendable {
     /// The primaries some slot maps to, in first-seen order.
     package private(set) var primaries: [RedisServerAddress] = []
+    /// Each primary's index in `primaries`, so reading a reply of many
+    /// ranges is linear in its length.
+    private var positions: [RedisServerAddress: Int16] = [:]
     /// Per slot, an index into `primaries`, or -1 when no node serves it.
     private var owners = [Int16](repeating: -1, count: HashSlot.count)
 
@@ -63,7 +66,7 @@ package struct ClusterSlotMap: Sendable {
     }
 
     private mutating func index(of address: RedisServerAddress) throws(ContextStoreError) -> Int16 {
-        if let index = primaries.firstIndex(of: address) { return Int16(index) }
+        if let index = positions[address] { return index }
         if primaries.count >= Self.maximumPrimaries {
             // Forget primaries no slot maps to any more before refusing.
             let used = Set(owners.filter { $0 >= 0 })
@@ -75,8 +78,10 @@ package struct ClusterSlotMap: Sendable {
             for (new, old) in kept.enumerated() { renumbered[old] = Int16(new) }
             owners = owners.map { $0 < 0 ? -1 : renumbered[Int($0)] }
             primaries = kept.map { primaries[$0] }
+            positions = Dictionary(uniqueKeysWithValues: primaries.enumerated().map { ($1, Int16($0)) })
         }
         primaries.append(address)
+        positions[address] = Int16(primaries.count - 1)
         return Int16(primaries.count - 1)
     }
 

@@ -157,18 +157,26 @@ final class RedisClusterRouter: Sendable {
             return Array(repeating: .failure(error), count: commands.count)
         }
         let wait = acknowledgement
-        await withTaskGroup(of: ([Int], [Result<RESPValue, ContextStoreError>]).self) { group in
-            for (address, (pool, indices)) in groups {
-                group.addTask {
-                    var sent = indices.map { commands[$0] }
-                    if let wait { sent.append(wait.command) }
-                    var replies = await pool.send(sent)
-                    wait?.settle(&replies, endpoint: address.description)
-                    return (indices, replies)
+        @Sendable func pipeline(
+            _ address: RedisServerAddress, _ pool: RedisConnectionPool, _ indices: [Int]
+        ) async -> [Result<RESPValue, ContextStoreError>] {
+            var sent = indices.map { commands[$0] }
+            if let wait { sent.append(wait.command) }
+            var replies = await pool.send(sent)
+            wait?.settle(&replies, endpoint: address.description)
+            return replies
+        }
+        if groups.count == 1, let (address, (pool, indices)) = groups.first {
+            // One node: no child task.
+            for (index, reply) in zip(indices, await pipeline(address, pool, indices)) { results[index] = reply }
+        } else {
+            await withTaskGroup(of: ([Int], [Result<RESPValue, ContextStoreError>]).self) { group in
+                for (address, (pool, indices)) in groups {
+                    group.addTask { (indices, await pipeline(address, pool, indices)) }
                 }
-            }
-            for await (indices, replies) in group {
-                for (index, reply) in zip(indices, replies) { results[index] = reply }
+                for await (indices, replies) in group {
+                    for (index, reply) in zip(indices, replies) { results[index] = reply }
+                }
             }
         }
         var failedNodes = false

@@ -107,12 +107,7 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     ///
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` naming the field.
     public func validate() throws(ContextStoreError) {
-        guard !host.isEmpty, host.utf8.count <= 255 else {
-            throw Self.invalid("host must be 1 to 255 bytes")
-        }
-        guard host.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
-            throw Self.invalid("host contains spaces or control characters")
-        }
+        if let problem = RedisServerAddress.problem(withHost: host) { throw Self.invalid(problem) }
         guard (1...65_535).contains(port) else { throw Self.invalid("port \(port) is not in 1...65535") }
         guard database >= 0, database <= Int(Int32.max) else {
             throw Self.invalid("database \(database) is negative or too large")
@@ -148,7 +143,10 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     /// `consumeReplicaTimeout` in whole milliseconds, at least 1.
     var consumeReplicaTimeoutMilliseconds: Int64 {
         let (seconds, attoseconds) = consumeReplicaTimeout.components
-        return max(1, seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
+        // A timeout set by hand may be any Duration: clamp, never trap.
+        let (milliseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000)
+        guard !overflow else { return seconds < 0 ? 1 : .max }
+        return max(1, milliseconds.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).partialValue)
     }
 
     /// The address of a server: ``host`` and ``port``.

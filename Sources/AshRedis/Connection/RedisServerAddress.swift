@@ -18,10 +18,16 @@ public struct RedisServerAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the host and port are usable.
-    var isValid: Bool {
-        !host.isEmpty && host.utf8.count <= 255
-            && host.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F }
-            && (1...65_535).contains(port)
+    var isValid: Bool { Self.problem(withHost: host) == nil && (1...65_535).contains(port) }
+
+    /// What is wrong with `host`, or `nil` when it is usable: 1 to 255
+    /// bytes, no spaces or control characters.
+    static func problem(withHost host: String) -> String? {
+        guard !host.isEmpty, host.utf8.count <= 255 else { return "host must be 1 to 255 bytes" }
+        guard host.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else {
+            return "host contains spaces or control characters"
+        }
+        return nil
     }
 
     /// `host:port`, `[v6]:port` for IPv6.
