@@ -57,40 +57,45 @@ public final class ConfiguredStore: ContextStore, Service {
     ///     and indexes if they are missing (what `ash migrate` does) before
     ///     anything uses them. Off by default: a production database gets
     ///     its schema from its migrations.
+    ///   - clock: the time contexts are issued, consumed and expired at;
+    ///     inject one to test expiry without waiting. For ashd it is the
+    ///     client's `now` (ashd judges at the later of it and its own clock).
     /// - Throws: ``ContextStoreError`` when the store cannot be made (a
     ///   folder in use, a bad TLS configuration).
     public static func open(
         _ location: StoreLocation, expiryInterval: Duration = .seconds(60), createsTables: Bool = false,
-        logger: Logger
+        clock: any WallClock = SystemWallClock(), logger: Logger
     ) async throws -> ConfiguredStore {
         switch location {
         case .memory:
-            let store = try MemoryContextStore()
+            let store = try MemoryContextStore(clock: clock)
             let expiry = ExpiryService(store: store, interval: expiryInterval, logger: logger)
             return ConfiguredStore(base: store, location: location, services: [expiry])
         case .engine(nil):
-            let engine = try ContextEngine()
+            let engine = try ContextEngine(configuration: EngineConfiguration(clock: clock))
             return ConfiguredStore(base: engine, location: location, services: [engine])
         case .engine(let directory?):
             let persistence = try LMDBContextPersistence(directory: directory, durability: .relaxed, logger: logger)
             let engine: ContextEngine
             do {
-                engine = try await ContextEngine.open(persistence: persistence)
+                engine = try await ContextEngine.open(
+                    configuration: EngineConfiguration(clock: clock), persistence: persistence)
             } catch {
                 try? await persistence.close()
                 throw error
             }
             return ConfiguredStore(base: engine, location: location, services: [engine])
-        case .ashd(let configuration):
+        case .ashd(var configuration):
+            configuration.clock = clock
             let client = try AshClient(configuration: configuration)
             return ConfiguredStore(base: client, location: location, services: [client])
         case .redis(let configuration):
-            let store = try RedisContextStore(configuration: configuration)
+            let store = try RedisContextStore(configuration: configuration, clock: clock)
             return ConfiguredStore(base: store, location: location, services: [store], redis: store)
         case .postgres(let configuration):
             let client = PostgresClient(
                 configuration: configuration.makeClientConfiguration(), backgroundLogger: logger)
-            let store = PostgresContextStore(client: client, options: .init(configuration: configuration))
+            let store = PostgresContextStore(client: client, clock: clock, options: .init(configuration: configuration))
             let expiry = ExpiryService(store: store, interval: expiryInterval, logger: logger)
             var preparation: (@Sendable () async throws -> Void)?
             if createsTables { preparation = { try await store.migrate() } }

@@ -2,6 +2,7 @@ import AshCore
 import AshHTTP
 import AshSettings
 import AshStore
+import AshTesting
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -115,11 +116,15 @@ struct ProtectedRouteTests {
     @Test(arguments: Framework.allCases, StoreKind.allCases)
     func anExpiredContextIs410(_ framework: Framework, _ kind: StoreKind) async throws {
         let reference = try ReferenceClient()
-        _ = try await kind.withStore { store in
-            try await framework.withServer(TestRoutes(store: store, ttlMilliseconds: 1)) { client in
+        // The stores judge expiry by this clock: the context expires when it
+        // moves, not when the machine gets round to it.
+        let clock = ManualWallClock(start: SystemWallClock().nowMilliseconds())
+        _ = try await kind.withStore(clock: clock) { store in
+            try await framework.withServer(TestRoutes(store: store, ttlMilliseconds: 1_000)) { client in
                 let issued = try await client.issue()
-                // Expired 1 ms after issue; recognisable for the 30 s grace.
-                try await Task.sleep(for: .milliseconds(20))
+                // 1 ms past expiry (by ashd's clock, which issued it there);
+                // recognisable for the 30 s grace.
+                clock.set(max(clock.nowMilliseconds(), issued.expiresAt) + 1)
                 let late = try await client.sendProtected(context: issued, reference: reference, body: "{}")
                 #expect(late.status == .gone)
                 #expect(

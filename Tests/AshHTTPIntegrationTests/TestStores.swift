@@ -27,22 +27,27 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     /// Runs `body` with a store of this kind that has not started yet (the
     /// application runs it), or returns `nil` when its server is not
-    /// available outside CI.
-    func withStore<T: Sendable>(_ body: (ConfiguredStore) async throws -> T) async throws -> T? {
+    /// available outside CI. The store issues and judges expiry by `clock`
+    /// (ashd by the later of it and its own).
+    func withStore<T: Sendable>(
+        clock: any WallClock = SystemWallClock(), _ body: (ConfiguredStore) async throws -> T
+    ) async throws -> T? {
         switch self {
         case .engine:
-            return try await body(try await ConfiguredStore.open(.engine(directory: nil), logger: testLogger))
+            return try await body(
+                try await ConfiguredStore.open(.engine(directory: nil), clock: clock, logger: testLogger))
         case .engineOnLMDB:
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ash-http-\(UUID())").path
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            return try await body(try await ConfiguredStore.open(.engine(directory: folder), logger: testLogger))
+            return try await body(
+                try await ConfiguredStore.open(.engine(directory: folder), clock: clock, logger: testLogger))
         case .ashd:
             let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 2))
             let server = try await AshServer.start(
                 configuration: ServerConfiguration(host: "127.0.0.1", port: 0), engine: engine, logger: testLogger)
             do {
                 let store = try await ConfiguredStore.open(
-                    try StoreLocation(url: "ash://127.0.0.1:\(server.port)"), logger: testLogger)
+                    try StoreLocation(url: "ash://127.0.0.1:\(server.port)"), clock: clock, logger: testLogger)
                 let result = try await body(store)
                 await server.shutDown()
                 return result
@@ -52,11 +57,13 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             }
         case .redis:
             guard let url = try Self.serverURL("ASH_TEST_REDIS_URL") else { return nil }
-            return try await body(try await ConfiguredStore.open(try StoreLocation(url: url), logger: testLogger))
+            return try await body(
+                try await ConfiguredStore.open(try StoreLocation(url: url), clock: clock, logger: testLogger))
         case .postgres:
             guard let url = try Self.serverURL("ASH_TEST_POSTGRES_URL") else { return nil }
             return try await body(
-                try await ConfiguredStore.open(try StoreLocation(url: url), createsTables: true, logger: testLogger))
+                try await ConfiguredStore.open(
+                    try StoreLocation(url: url), createsTables: true, clock: clock, logger: testLogger))
         }
     }
 
