@@ -87,10 +87,15 @@ let benchmarks: @Sendable () -> Void = {
 
     // ashd's shape: new contexts created and consumed among millions still
     // live (30 s of traffic), so the index's probe runs cross old records.
+    // The live count only grows, 10,000 per iteration: 300 iterations take
+    // it from 4,010,000 to 7,010,000, across the points where the record
+    // slab and the node pool used to double (about 2^22, 4,194,304) and the
+    // index's doubling (at 3/4 of 2^23 buckets, 6,291,456), so each growth
+    // step is timed whatever the machine's speed.
     let crowded = Mutex<ContextEngine?>(nil)
     Benchmark(
         "create+consume beside 4,000,000 live contexts (shards 1, tasks 1, batch \(batch))",
-        configuration: .init(scalingFactor: .kilo)
+        configuration: .init(scalingFactor: .kilo, maxDuration: .seconds(60), maxIterations: 300)
     ) { benchmark in
         let engine: ContextEngine
         if let filled = crowded.withLock({ $0 }) {

@@ -56,4 +56,33 @@ import Testing
         record.expiresAt = expiresAt
         return record
     }
+
+    /// The index grows through several doublings, its next index zeroed
+    /// ahead from 11/16 full, while the live count also falls back below
+    /// that (removals): every id stays reachable, and the invariants (the
+    /// next index all empty, the old one accounted for) hold throughout.
+    @Test func theIndexGrowsWhileItsNextIndexIsPreparedAndTheCountFallsBack() {
+        var random = SplitMix64(seed: 3)
+        var table = ContextTable(seed: 17, maximumCount: 1_000_000)
+        var live: [AshCompactID: UInt32] = [:]
+        var order: [AshCompactID] = []
+        // With 16,384 buckets the next index is prepared from 11,264 live
+        // ids, and replaces the index at 12,288; with 32,768, from 22,528 to
+        // 24,576.
+        for target in [11_500, 10_000, 11_800, 11_000, 30_000, 20_000, 23_000, 22_000, 25_000] {
+            while live.count != target {
+                if live.count > target, let id = order.popLast(), let slot = live.removeValue(forKey: id) {
+                    table.remove(at: slot)
+                } else {
+                    let id = AshCompactID(high: random.next(), low: random.next())
+                    live[id] = table.insert(record(expiresAt: 1), id: .compact(id), foreignNonce: nil)
+                    order.append(id)
+                }
+                if live.count % 499 == 0 { table.checkInvariants() }
+            }
+            table.checkInvariants()
+        }
+        for (id, slot) in live { #expect(table.slot(of: .compact(id)) == slot) }
+        #expect(table.count == live.count)
+    }
 }

@@ -27,7 +27,7 @@ struct ShardState {
         grace = configuration.expiredGraceMilliseconds
         var seed = AshIdentifierGenerator(bufferSize: 16)
         table = ContextTable(seed: seed.nextBytes().0, maximumCount: max(capacity, 1))
-        wheel = TimerWheel(now: now, tickMilliseconds: configuration.tickMilliseconds)
+        wheel = TimerWheel(now: now, tickMilliseconds: configuration.tickMilliseconds, maximumCount: capacity)
     }
 
     // MARK: Creating

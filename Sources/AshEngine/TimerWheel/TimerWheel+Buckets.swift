@@ -10,8 +10,13 @@ extension TimerWheel {
             return index
         }
         precondition(nodes.count < _TimerWheelLink.maxNodeCount, "TimerWheel: too many timers")
-        nodes.append(
-            Node(dueLowBits: 0, next: _TimerWheelLink.none, prev: _TimerWheelLink.none, element: element))
+        if nodes.count == poolReservesAt {
+            // Large: room for every node at once, so no later growth copies
+            // the pool (see `Array.append(_:reservingAheadUpTo:)`).
+            nodes.reserveCapacity([Node].reservation(upTo: poolLimit))
+            poolReservesAt = .max
+        }
+        nodes.append(Node(dueLowBits: 0, next: _TimerWheelLink.none, prev: _TimerWheelLink.none, element: element))
         return nodes.count - 1
     }
 

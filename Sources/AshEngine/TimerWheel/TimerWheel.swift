@@ -82,6 +82,13 @@ public struct TimerWheel<Element> {
     var overflowLowerBound = Int64.max
     /// The first free node, or ``_TimerWheelLink/none``.
     var freeHead = _TimerWheelLink.none
+    /// The pool size at which it grows once to ``poolLimit`` instead of
+    /// doubling (see ``init(now:tickMilliseconds:slotsPerLevel:levels:maximumCount:)``);
+    /// `Int.max` when it never does, or did. A plain integer, so the check
+    /// costs nothing where the wheel's code runs unspecialized.
+    var poolReservesAt: Int
+    /// How many nodes the pool then takes room for.
+    let poolLimit: Int
     /// The tick containing ``now``.
     var currentTick: Int64
 
@@ -101,9 +108,18 @@ public struct TimerWheel<Element> {
     ///   - tickMilliseconds: The resolution; positive.
     ///   - slotsPerLevel: A power of two, at least 2.
     ///   - levels: At least 1; `slotsPerLevel^levels` must not exceed 2³².
+    ///   - maximumCount: The most timers scheduled at once, if known: once
+    ///     the pool holds 65,536 nodes it then grows once to this many
+    ///     instead of doubling, so no later ``schedule(_:at:)`` copies the
+    ///     pool (address space is reserved; memory is used as nodes are).
+    ///     `nil`: the pool doubles, as an array does.
     /// - Complexity: O(`levels` × `slotsPerLevel`).
-    public init(now: Int64, tickMilliseconds: Int64 = 10, slotsPerLevel: Int = 256, levels: Int = 4) {
+    public init(
+        now: Int64, tickMilliseconds: Int64 = 10, slotsPerLevel: Int = 256, levels: Int = 4, maximumCount: Int? = nil
+    ) {
         geometry = _TimerWheelGeometry(tickMilliseconds: tickMilliseconds, slotsPerLevel: slotsPerLevel, levels: levels)
+        poolLimit = min(maximumCount ?? 0, _TimerWheelLink.maxNodeCount)
+        poolReservesAt = Self.firstReservation(poolLimit)
         heads = Array(repeating: _TimerWheelLink.none, count: geometry.bucketCount)
         levelCounts = Array(repeating: 0, count: levels + 1)
         currentTick = geometry.tick(containing: now)
@@ -143,6 +159,7 @@ public struct TimerWheel<Element> {
     /// - Complexity: O(*n*), where *n* is the pool size.
     public mutating func removeAll(keepingCapacity keepCapacity: Bool = false) {
         nodes.removeAll(keepingCapacity: keepCapacity)
+        if !keepCapacity { poolReservesAt = Self.firstReservation(poolLimit) }
         for bucket in heads.indices { heads[bucket] = _TimerWheelLink.none }
         for level in levelCounts.indices { levelCounts[level] = 0 }
         overflow.removeAll(keepingCapacity: keepCapacity)
@@ -150,6 +167,12 @@ public struct TimerWheel<Element> {
         freeHead = _TimerWheelLink.none
         count = 0
         _checkInvariantsAfterMutation()
+    }
+
+    /// Where an empty pool reserves ahead to `limit`: at
+    /// `Array.reservingAheadThreshold` nodes, unless `limit` is no larger.
+    static func firstReservation(_ limit: Int) -> Int {
+        limit > [Node].reservingAheadThreshold ? [Node].reservingAheadThreshold : .max
     }
 
     /// Reserves pool storage for `minimumCapacity` timers.
