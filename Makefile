@@ -37,8 +37,9 @@ format:
 conformance: deps
 	$(SWIFT) run -c release ash conformance Tests/AshConformanceTests/Resources/ash-v1-public-vectors.json
 
-# The engine, ashd, Redis and PostgreSQL side by side (ash-bench): starts the
-# servers on loopback, writes bench-results/results.{json,svg}, prints the table.
+# The engine, ashd, Redis and PostgreSQL side by side (ash-bench), one core each
+# (servers on CPU 0, ash-bench on CPU 1; BENCH_PINNED=no shares all cores): starts
+# the servers on loopback, writes bench-results/results.{json,svg}, prints the table.
 bench: deps
 	@scripts/bench.sh
 

@@ -17,6 +17,15 @@
 # suite, writes bench-results/results.json and bench-results/results.svg, prints
 # the table, and stops everything on exit.
 #
+# One core each (the headline, on a machine with 2 or more CPUs): every server
+# runs on CPU 0 (`taskset -c 0`; ashd with one event loop, `--threads 1`) and
+# ash-bench on CPU 1 with one client thread, so no server competes with the load
+# generator or another server for a core, and the table's "srv µs/unit" (server
+# CPU per pair) is each server's own cost per request. With BENCH_PINNED=no
+# everything shares every core instead (ashd with a loop per core, ash-bench with
+# a client thread per core): the all-cores comparison, which hides per-request
+# cost (Docs/BENCHMARKS.md says why). The engine runs inside ash-bench in both.
+#
 # Next to the redis-benchmark fairness check, ash-bench compares the PostgreSQL
 # store with `pgbench -M prepared` running the store's own INSERT and consume
 # statements on the same database and table, with the same connections and threads,
@@ -30,6 +39,7 @@
 #   BENCH_DURATION [3s]  BENCH_WARMUP [1s]  BENCH_DEPTHS [1,16]  BENCH_CONNECTIONS [50]
 #   BENCH_KEYSPACE [50000]  BENCH_MEMORY_CONTEXTS [50000]  BENCH_OUT [bench-results]
 #   BENCH_ARGS     extra ash-bench arguments
+#   BENCH_PINNED [yes with 2+ CPUs]  BENCH_SERVER_CPU [0]  BENCH_CLIENT_CPU [1]
 #   ASH_PACKAGE_DIR the package to build (default: this repository)
 set -euo pipefail
 
@@ -52,6 +62,30 @@ command -v "${ASH_BENCH_PGBENCH:-pgbench}" >/dev/null 2>&1 || log "pgbench not f
 log "building ash-bench and ashd (release) in $package_dir"
 (cd "$package_dir" && swift build -c release --product ash-bench >&2 && swift build -c release --product ashd >&2)
 bin=$(cd "$package_dir" && swift build -c release --show-bin-path)
+
+cpus=$(nproc)
+pinned=${BENCH_PINNED:-$([ "$cpus" -ge 2 ] && echo yes || echo no)}
+server_cpu=${BENCH_SERVER_CPU:-0}
+client_cpu=${BENCH_CLIENT_CPU:-1}
+case "$pinned" in
+yes)
+    [ "$cpus" -ge 2 ] || die "BENCH_PINNED=yes needs two CPUs; this machine has $cpus"
+    command -v taskset >/dev/null 2>&1 || die "taskset (util-linux) is needed for the pinned run; or BENCH_PINNED=no"
+    on_server=(taskset -c "$server_cpu")
+    on_client=(taskset -c "$client_cpu")
+    ashd_threads=(--threads 1)
+    client_threads=(--client-threads 1)
+    log "one core each: servers on CPU $server_cpu, ash-bench on CPU $client_cpu (BENCH_PINNED=no: all cores shared)"
+    ;;
+no)
+    on_server=()
+    on_client=()
+    ashd_threads=()
+    client_threads=()
+    log "unpinned: servers and ash-bench share all $cpus CPUs"
+    ;;
+*) die "BENCH_PINNED must be yes or no, not '$pinned'" ;;
+esac
 
 work=$(mktemp -d -t ash-bench.XXXXXX)
 chmod 755 "$work"
@@ -81,7 +115,7 @@ start_redis() {
     local dir="$work/$name" port
     mkdir -p "$dir"
     port=$(free_port)
-    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+    "${on_server[@]}" redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
         --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" "$@" >&2
     for _ in $(seq 1 200); do
         [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ] && { echo "$port"; return 0; }
@@ -95,13 +129,13 @@ redis_always_port=$(start_redis redis-always --appendonly yes --appendfsync alwa
 redis_everysec_port=$(start_redis redis-everysec --appendonly yes --appendfsync everysec)
 log "redis on $redis_port, redis-always on $redis_always_port, redis-everysec on $redis_everysec_port"
 cluster_started=yes
-eval "$("$here/test-servers/redis-cluster.sh" start "$work/redis-cluster")"
+eval "$("${on_server[@]}" "$here/test-servers/redis-cluster.sh" start "$work/redis-cluster")"
 redis_cluster_url=$ASH_TEST_REDIS_CLUSTER_URL
 log "redis-cluster at $redis_cluster_url"
 
 mkdir -p "$work/postgres"
 postgres_started=yes
-eval "$("$here/test-servers/postgres.sh" start "$work/postgres")"
+eval "$("${on_server[@]}" "$here/test-servers/postgres.sh" start "$work/postgres")"
 postgres_url=$ASH_TEST_POSTGRES_URL
 postgres_pid=$(head -n 1 "$work/postgres/data/postmaster.pid")
 
@@ -111,8 +145,8 @@ ports=()
 for durability in none relaxed strict; do
     port=$(free_port)
     mkdir -p "$work/ashd-$durability"
-    "$bin/ashd" --host 127.0.0.1 --port "$port" --data-dir "$work/ashd-$durability/data" \
-        --durability "$durability" --log-level warning >"$work/ashd-$durability/ashd.log" 2>&1 &
+    "${on_server[@]}" "$bin/ashd" --host 127.0.0.1 --port "$port" --data-dir "$work/ashd-$durability/data" \
+        --durability "$durability" "${ashd_threads[@]}" --log-level warning >"$work/ashd-$durability/ashd.log" 2>&1 &
     ashd_pids+=("$!")
     pids+=("$!")
     ports+=("$port")
@@ -123,7 +157,7 @@ log "ashd none/relaxed/strict on ${ports[*]}"
 mkdir -p "$out"
 durable=create+consume
 status=0
-"$bin/ash-bench" \
+"${on_client[@]}" "$bin/ash-bench" "${client_threads[@]}" \
     --target "engine=engine:" \
     --target "ashd=ash://127.0.0.1:${ports[0]}" \
     --target "ashd-relaxed=ash://127.0.0.1:${ports[1]}" \

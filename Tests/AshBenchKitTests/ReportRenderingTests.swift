@@ -61,6 +61,24 @@ struct ReportRenderingTests {
         // Unmeasured values are written as null, not left out.
         let engine = try #require(results.first { $0["target"] as? String == "engine" })
         #expect(engine["serverCpuSeconds"] is NSNull)
+        #expect(engine["serverCpuMicrosecondsPerPair"] is NSNull)
+    }
+
+    /// Server CPU per pair (create+consume) and per operation: 1 s of
+    /// server CPU over 400,000 calls is 2.5 µs a call, 5 µs a pair.
+    @Test func serverCPUPerPairAndPerOperation() throws {
+        let report = Self.report()
+        #expect(report.results[0].serverCpuMicrosecondsPerOperation == 2.5)
+        #expect(report.results[0].serverCpuMicrosecondsPerPair == 5)
+        #expect(report.results[4].serverCpuMicrosecondsPerOperation == 10)
+        #expect(report.results[4].serverCpuMicrosecondsPerPair == nil)
+        let object = try JSONSerialization.jsonObject(with: try report.jsonData()) as? [String: Any]
+        let results = try #require(object?["results"] as? [[String: Any]])
+        #expect(results[0]["serverCpuMicrosecondsPerPair"] as? Double == 5)
+        #expect(results[4]["serverCpuMicrosecondsPerOperation"] as? Double == 10)
+        let text = ReportTable.render(report)
+        #expect(text.contains("srv µs/unit"))
+        #expect(text.contains(" 5.0 "))
     }
 
     @Test func tableShowsEveryResultAndTheFairness() {

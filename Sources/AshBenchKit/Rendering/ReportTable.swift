@@ -29,9 +29,10 @@ package enum ReportTable {
         var table = TextTable(
             header: [
                 "target", "workload", "depth", "ops/s", "pairs/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs",
-                "× \(report.metadata.baseline)", "B/ctx", "errors", "viol.", "srv CPU s", "gen CPU s",
+                "× \(report.metadata.baseline)", "B/ctx", "errors", "viol.", "srv CPU s", "srv µs/unit",
+                "gen CPU s",
             ],
-            rightAligned: Set(2...15))
+            rightAligned: Set(2...16))
         for result in report.results {
             let latency = result.latencyMicroseconds
             table.rows.append([
@@ -41,10 +42,15 @@ package enum ReportTable {
                 Format.micros(latency.p999), Format.micros(latency.max),
                 Format.ratio(result.ratioToRedis), result.bytesPerContext.map { Format.fixed($0, 0) } ?? "-",
                 String(result.errors), String(result.violations),
-                result.serverCpuSeconds.map { Format.fixed($0, 2) } ?? "-", Format.fixed(result.clientCpuSeconds, 2),
+                result.serverCpuSeconds.map { Format.fixed($0, 2) } ?? "-",
+                (result.serverCpuMicrosecondsPerPair ?? result.serverCpuMicrosecondsPerOperation).map {
+                    Format.fixed($0, 1)
+                } ?? "-",
+                Format.fixed(result.clientCpuSeconds, 2),
             ])
         }
         return table.render()
+            + "\nsrv µs/unit: the server's CPU per pair (create+consume), else per operation."
     }
 
     static func comparisons(_ report: BenchReport) -> String {

@@ -33,6 +33,18 @@ package struct BenchResult: Sendable, Hashable, Codable {
     package var serverCpuSeconds: Double?
     /// CPU seconds of the load generator during the timed part.
     package var clientCpuSeconds: Double
+
+    /// Server CPU per operation, in µs; `nil` when the server's CPU was not
+    /// measured or nothing completed.
+    package var serverCpuMicrosecondsPerOperation: Double? {
+        guard let serverCpuSeconds, operations > 0 else { return nil }
+        return serverCpuSeconds * 1e6 / Double(operations)
+    }
+
+    /// For `create+consume`: server CPU per pair, in µs (two operations).
+    package var serverCpuMicrosecondsPerPair: Double? {
+        workload.countsPairs ? serverCpuMicrosecondsPerOperation.map { $0 * 2 } : nil
+    }
     package var firstError: String?
     package var firstViolation: String?
 
@@ -92,5 +104,13 @@ extension BenchResult {
         try container.encode(clientCpuSeconds, forKey: .clientCpuSeconds)
         try container.encode(firstError, forKey: .firstError)
         try container.encode(firstViolation, forKey: .firstViolation)
+        // Derived, for readers of the JSON; decoding recomputes them.
+        var derived = encoder.container(keyedBy: DerivedKeys.self)
+        try derived.encode(serverCpuMicrosecondsPerOperation, forKey: .serverCpuMicrosecondsPerOperation)
+        try derived.encode(serverCpuMicrosecondsPerPair, forKey: .serverCpuMicrosecondsPerPair)
+    }
+
+    private enum DerivedKeys: String, CodingKey {
+        case serverCpuMicrosecondsPerOperation, serverCpuMicrosecondsPerPair
     }
 }
