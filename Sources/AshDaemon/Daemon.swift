@@ -78,7 +78,10 @@ package struct Daemon: Sendable {
         do {
             switch configuration.durability {
             case .none:
-                engine = try ContextEngine(configuration: configuration.engine)
+                // Each shard on one of the server's loops: a request read on
+                // the loop of its shard is answered there, synchronously.
+                engine = try ContextEngine(
+                    configuration: configuration.engine, shardExecutors: group.makeIterator().map(\.executor))
             case .strict, .relaxed:
                 try configuration.engine.validate()
                 let lmdb = try LMDBContextPersistence(

@@ -2,6 +2,7 @@ import AshCore
 import AshEngine
 import AshStore
 import AshWire
+import NIOCore
 
 /// Runs the requests of one read against the engine and answers each.
 ///
@@ -12,14 +13,67 @@ import AshWire
 /// CONSUMEs at the same instant as one batch (one hop per shard), all GETs
 /// as one batch; the rest run one by one.
 ///
+/// A memory-only engine whose shards run on the server's event loops
+/// (ashd's) also answers a lone CREATE or CONSUME for a shard on the loop
+/// that read it synchronously, in the read's own call (``executeOnLoop(_:)``):
+/// no task, no suspension, no hop.
+///
 /// Sendable and stateless apart from the engine and the metrics.
 package struct RequestExecutor: Sendable {
     let engine: ContextEngine
     let metrics: DaemonMetrics?
+    /// The event loop of each shard, when every shard runs on one and
+    /// nothing is written to disk; `nil` otherwise.
+    private let shardLoops: [any EventLoop]?
 
     package init(engine: ContextEngine, metrics: DaemonMetrics?) {
         self.engine = engine
         self.metrics = metrics
+        let loops = engine.shardExecutors.compactMap { $0 as? any EventLoop }
+        shardLoops =
+            !engine.isDurable && !loops.isEmpty && loops.count == engine.shardExecutors.count
+            ? (0..<engine.configuration.shardCount).map { loops[$0 % loops.count] } : nil
+    }
+
+    /// The shards that run on `loop`, in index order (none unless the
+    /// engine's shards run on event loops and nothing is durable).
+    package func shards(on loop: any EventLoop) -> [Int] {
+        guard let shardLoops else { return [] }
+        return shardLoops.indices.filter { shardLoops[$0] === loop }
+    }
+
+    /// Answers a CREATE on one of `localShards` (the current loop's, see
+    /// ``shards(on:)``; `turn` picks which) or a CONSUME whose context lives
+    /// on one of them, synchronously; `nil` for anything else (run it with
+    /// ``execute(_:)``), and for a create the chosen shard is too full for.
+    /// The caller runs on the event loop `localShards` run on.
+    package func executeOnLoop(
+        _ envelope: WireEnvelope<WireRequest>, localShards: [Int], turn: Int
+    ) -> WireEnvelope<WireResponse>? {
+        guard !localShards.isEmpty else { return nil }
+        let start = ContinuousClock.now
+        let response: WireResponse
+        switch envelope.message {
+        case .create(let create):
+            let shard = localShards[Int(UInt(bitPattern: turn) % UInt(localShards.count))]
+            switch engine.createSynchronously(create, onShard: shard) {
+            case .success(let info)?: response = .created(info)
+            case .failure(let error)?: response = .error(WireError(error))
+            case nil: return nil
+            }
+        case .consume(let consume):
+            let id = ContextID(consume.contextId)
+            guard localShards.contains(engine.shardIndex(of: id)) else { return nil }
+            let now = Self.consumeTime(consume.now, serverNow: clock.nowMilliseconds())
+            switch engine.consumeSynchronously(id, now: now) {
+            case .success(let outcome): response = .consumed(outcome)
+            case .failure(let error): response = .error(WireError(error))
+            }
+        default:
+            return nil
+        }
+        metrics?.record(envelope.message.id, response: response, since: start)
+        return WireEnvelope(requestId: envelope.requestId, response)
     }
 
     private var clock: any WallClock { engine.configuration.clock }

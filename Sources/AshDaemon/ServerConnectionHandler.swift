@@ -10,6 +10,11 @@ struct ConnectionShutdownEvent: Sendable {}
 /// One client connection: feeds each channel event to a
 /// ``ServerSessionStateMachine`` and executes the action it returns.
 ///
+/// When the engine's shards run on the server's event loops (ashd with a
+/// memory-only engine), a read that holds a lone CREATE or CONSUME for a
+/// shard on this connection's loop is answered synchronously, in
+/// `channelReadComplete`, without the task below.
+///
 /// The requests of one read are executed as one batch; batches run one
 /// after another (one runs, later ones wait in order), so requests for the
 /// same context id keep their order across reads too. A batch starts in a
@@ -42,6 +47,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private let handshakeTimeout: Duration
     private let logger: Logger
     private var taskExecutor: EventLoopTaskExecutor?
+    /// The engine's shards that run on this connection's loop (empty
+    /// unless the engine runs its shards on the server's loops).
+    private var localShards: [Int] = []
+    /// Picks the local shard of the next create made on the loop.
+    private var createTurn = 0
     /// Whether a batch is executing; later ones wait in `waitingBatches`.
     private var isRunningBatch = false
     private var waitingBatches = CircularBuffer<[WireEnvelope<WireRequest>]>()
@@ -91,6 +101,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             handler.execute(handler.session.handshakeTimedOut(), context: contextBound.value)
         }
         taskExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop)
+        localShards = executor.shards(on: context.eventLoop)
+        // Connections on one loop start their creates on different shards.
+        createTurn = Int(truncatingIfNeeded: ObjectIdentifier(self).hashValue)
         context.fireChannelActive()
     }
 
@@ -316,10 +329,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Batches
 
-    /// Runs `batch` now, or after the batches before it.
+    /// Runs `batch` now, or after the batches before it. A lone CREATE or
+    /// CONSUME for a shard on this loop is answered here and now, when no
+    /// batch runs before it.
     private func submit(_ batch: [WireEnvelope<WireRequest>], context: ChannelHandlerContext) {
         guard !isRunningBatch else {
             waitingBatches.append(batch)
+            return
+        }
+        if batch.count == 1, !localShards.isEmpty,
+            let reply = executor.executeOnLoop(batch[0], localShards: localShards, turn: createTurn)
+        {
+            createTurn &+= 1
+            repliesReady([reply], context: context)
             return
         }
         isRunningBatch = true

@@ -26,6 +26,11 @@ public final class ContextEngine: ContextStore, Service {
     /// The configuration's clock: contexts are issued, and reclaimed, by it.
     public var clock: any WallClock { configuration.clock }
 
+    /// The executors the shards run on, if the engine was given any (shard
+    /// `i` on `shardExecutors[i % count]`); empty: shards run as default
+    /// actors.
+    package let shardExecutors: [any SerialExecutor]
+
     /// A memory-only engine.
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` for a bad configuration.
     public convenience init(configuration: EngineConfiguration = EngineConfiguration()) throws(ContextStoreError) {
@@ -33,12 +38,36 @@ public final class ContextEngine: ContextStore, Service {
         self.init(validated: configuration, persistence: nil, states: Self.emptyStates(configuration))
     }
 
+    /// A memory-only engine whose shard `i` runs on `shardExecutors[i %
+    /// count]` (ashd: its event loops), so that a request on the loop a
+    /// shard runs on can be answered synchronously
+    /// (``createSynchronously(_:onShard:)``, ``consumeSynchronously(_:now:)``).
+    /// - Throws: ``ContextStoreError/Code/invalidArgument`` for a bad
+    ///   configuration or no executor.
+    package convenience init(
+        configuration: EngineConfiguration, shardExecutors: [any SerialExecutor]
+    ) throws(ContextStoreError) {
+        try configuration.validate()
+        guard !shardExecutors.isEmpty else {
+            throw ContextStoreError(.invalidArgument, "an engine on executors needs at least one")
+        }
+        self.init(
+            validated: configuration, persistence: nil, states: Self.emptyStates(configuration),
+            shardExecutors: shardExecutors)
+    }
+
     private init(
-        validated configuration: EngineConfiguration, persistence: (any ContextPersistence)?, states: [ShardState]
+        validated configuration: EngineConfiguration, persistence: (any ContextPersistence)?, states: [ShardState],
+        shardExecutors: [any SerialExecutor] = []
     ) {
         self.configuration = configuration
         self.persistence = persistence
-        shards = states.map { Shard(state: $0, persistence: persistence) }
+        self.shardExecutors = shardExecutors
+        shards = states.enumerated().map { index, state in
+            Shard(
+                state: state, persistence: persistence,
+                executor: shardExecutors.isEmpty ? nil : shardExecutors[index % shardExecutors.count])
+        }
     }
 
     private static func emptyStates(_ configuration: EngineConfiguration) -> [ShardState] {
@@ -221,6 +250,43 @@ public final class ContextEngine: ContextStore, Service {
         for shard in shards { removed += await shard.expire(upTo: now) }
         return removed
     }
+
+    // MARK: On a shard's executor, synchronously (ashd)
+
+    /// The index of the shard that holds `id`.
+    package func shardIndex(of id: ContextID) -> Int {
+        ShardRouting.shard(ofHash: id.shardHash, among: shards.count)
+    }
+
+    /// Creates a context on shard `index`, synchronously: for a caller on
+    /// that shard's executor, in a memory-only engine made with
+    /// `shardExecutors`. `nil` when that shard is full: the async
+    /// ``create(_:)`` then tries the others.
+    package func createSynchronously(
+        _ request: CreateRequest, onShard index: Int
+    ) -> Result<AshContextPublicInfo, ContextStoreError>? {
+        switch shards[index].createHere(request, now: clock.nowMilliseconds()) {
+        case .success(let issued): return .success(issued.publicInfo)
+        case .failure(let error) where error.code == .capacityExceeded: return nil
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    /// Consumes a context synchronously; for a caller on the executor of
+    /// the shard that holds `id` (``shardIndex(of:)``), in a memory-only
+    /// engine made with `shardExecutors`.
+    package func consumeSynchronously(_ id: ContextID, now: Int64) -> Result<ConsumeResult, ContextStoreError> {
+        do throws(ContextStoreError) {
+            try ContextLimits.validateTimestamp(now, "now")
+        } catch {
+            return .failure(error)
+        }
+        return .success(shards[shardIndex(of: id)].consumeHere(id, now: now))
+    }
+
+    /// Whether changes are written to a persistence (then nothing runs
+    /// synchronously).
+    package var isDurable: Bool { persistence != nil }
 
     // MARK: By compact id (ashd)
 

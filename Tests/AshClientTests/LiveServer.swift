@@ -5,8 +5,12 @@ import AshEngine
 import AshStore
 import Logging
 import NIOCore
+import NIOPosix
 
-/// An in-process ashd on 127.0.0.1 (port 0) over a memory engine.
+/// An in-process ashd on 127.0.0.1 (port 0) over a memory engine whose
+/// shards run on the server's event loops, as ashd's do (requests on a
+/// shard's loop are answered synchronously); `shardsOnLoops: false` runs
+/// them as default actors, as an embedded engine's.
 struct LiveServer {
     let engine: ContextEngine
     let server: AshServer
@@ -14,9 +18,16 @@ struct LiveServer {
     static func start(
         clock: any WallClock = SystemWallClock(),
         metrics: DaemonMetrics? = nil,
+        shardsOnLoops: Bool = true,
         configure: (inout ServerConfiguration) -> Void = { _ in }
     ) async throws -> LiveServer {
-        let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 4, clock: clock))
+        let engineConfiguration = EngineConfiguration(shardCount: 4, clock: clock)
+        let engine =
+            shardsOnLoops
+            ? try ContextEngine(
+                configuration: engineConfiguration,
+                shardExecutors: MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor))
+            : try ContextEngine(configuration: engineConfiguration)
         // A generous handshake timeout: a loaded test machine may take a
         // while to get through TLS and HELLO; these tests check behaviour.
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120))

@@ -12,13 +12,53 @@ import AshStore
 /// flight other requests run: a consume that wins marks the context in
 /// memory at once, so a concurrent second consume answers
 /// `alreadyConsumed` even before the first one's commit returns.
+///
+/// Where a shard runs: by default it behaves as a default actor (it runs
+/// on its caller's thread when free), through the executor of a
+/// stateless actor of its own (`ShardHome`); an engine made for ashd runs
+/// each shard on an event loop instead, and the loop's own requests then
+/// call it synchronously (``createHere(_:now:)``, ``consumeHere(_:now:)``).
 actor Shard {
     private var state: ShardState
     private let persistence: (any ContextPersistence)?
+    /// The serial executor the shard's code runs on.
+    nonisolated let unownedExecutor: UnownedSerialExecutor
+    /// What `unownedExecutor` refers to, kept alive: the shard's own home
+    /// actor, or the executor it was given.
+    private let executorOwner: any AnyObject & Sendable
 
-    init(state: ShardState, persistence: (any ContextPersistence)?) {
+    /// - Parameter executor: where the shard runs; `nil`: as a default
+    ///   actor does.
+    init(state: ShardState, persistence: (any ContextPersistence)?, executor: (any SerialExecutor)? = nil) {
         self.state = state
         self.persistence = persistence
+        if let executor {
+            unownedExecutor = executor.asUnownedSerialExecutor()
+            executorOwner = executor
+        } else {
+            let home = ShardHome()
+            unownedExecutor = home.unownedExecutor
+            executorOwner = home
+        }
+    }
+
+    // MARK: On the shard's executor, synchronously (memory-only engines)
+
+    /// Creates a context; the caller runs on the shard's executor (an event
+    /// loop) and the engine keeps nothing on disk. No task, no suspension.
+    nonisolated func createHere(_ request: CreateRequest, now: Int64) -> Result<IssuedContext, ContextStoreError> {
+        assumeIsolated { shard in
+            precondition(shard.persistence == nil, "a durable shard is not called synchronously")
+            return shard.state.create(request, now: now)
+        }
+    }
+
+    /// Consumes a context, as ``createHere(_:now:)`` creates one.
+    nonisolated func consumeHere(_ id: ContextID, now: Int64) -> ConsumeResult {
+        assumeIsolated { shard in
+            precondition(shard.persistence == nil, "a durable shard is not called synchronously")
+            return shard.state.consume(id, now: now)
+        }
     }
 
     // MARK: Single operations
@@ -185,3 +225,8 @@ extension ShardState {
         counters.created -= 1
     }
 }
+
+/// A stateless actor whose (default) executor a ``Shard`` runs on when it is
+/// not given one: an actor that names its executor cannot fall back to the
+/// default one, but it can share another actor's.
+private actor ShardHome {}

@@ -1,0 +1,118 @@
+import AshCore
+import AshEngine
+import AshStore
+import AshWire
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import AshDaemon
+
+/// A memory-only engine whose shards run on event loops answers a lone
+/// CREATE or CONSUME on the loop of its shard synchronously; everything
+/// else, and every other engine, takes the task path.
+@Suite struct OnLoopExecutionTests {
+    private static func onLoop<T: Sendable>(
+        _ loop: any EventLoop, _ body: @escaping @Sendable () -> T
+    ) async throws -> T {
+        try await loop.submit(body).get()
+    }
+
+    /// Runs `body` with the loops of a group of `count` threads, then shuts
+    /// the group down.
+    private static func withLoops(_ count: Int, _ body: ([any EventLoop]) async throws -> Void) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: count)
+        do {
+            try await body(group.makeIterator().map { $0 })
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    @Test func createAndConsumeAreAnsweredOnTheShardsLoop() async throws {
+        try await Self.withLoops(2) { loops in try await createAndConsume(loops) }
+    }
+
+    private func createAndConsume(_ loops: [any EventLoop]) async throws {
+        let engine = try ContextEngine(
+            configuration: EngineConfiguration(shardCount: 4), shardExecutors: loops.map(\.executor))
+        let executor = RequestExecutor(engine: engine, metrics: DaemonMetrics())
+        // Shard i runs on loop i % 2.
+        #expect(executor.shards(on: loops[0]) == [0, 2])
+        #expect(executor.shards(on: loops[1]) == [1, 3])
+
+        let local = executor.shards(on: loops[0])
+        let create = WireEnvelope<WireRequest>(
+            requestId: 1, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)))
+        let created = try await Self.onLoop(loops[0]) { executor.executeOnLoop(create, localShards: local, turn: 1) }
+        guard case .created(let info)? = created?.message else {
+            Issue.record("no synchronous create: \(String(describing: created))")
+            return
+        }
+        #expect(created?.requestId == 1)
+        let id = ContextID(info.contextId)
+        #expect(local.contains(engine.shardIndex(of: id)))
+
+        // The shard's own loop consumes it, once; the other loop does not
+        // run it (it is not that loop's shard).
+        let consume = WireEnvelope<WireRequest>(requestId: 2, .consume(WireConsume(contextId: info.contextId)))
+        let remote = executor.shards(on: loops[1])
+        #expect(
+            try await Self.onLoop(loops[1]) { executor.executeOnLoop(consume, localShards: remote, turn: 0) } == nil)
+        let first = try await Self.onLoop(loops[0]) { executor.executeOnLoop(consume, localShards: local, turn: 0) }
+        #expect(first?.message == .consumed(.consumed))
+        let second = try await Self.onLoop(loops[0]) { executor.executeOnLoop(consume, localShards: local, turn: 0) }
+        #expect(second?.message == .consumed(.alreadyConsumed))
+        #expect(try await engine.consume(info.contextId, now: engine.clock.nowMilliseconds()) == .alreadyConsumed)
+
+        // Extreme client times are refused with the engine's error.
+        let late = WireEnvelope<WireRequest>(requestId: 3, .consume(WireConsume(contextId: info.contextId, now: .max)))
+        let refused = try await Self.onLoop(loops[0]) { executor.executeOnLoop(late, localShards: local, turn: 0) }
+        guard case .error(let error)? = refused?.message else {
+            Issue.record("expected an error, got \(String(describing: refused))")
+            return
+        }
+        #expect(error.code == WireError(ContextStoreError(.invalidArgument, "")).code)
+
+        // Other requests take the task path.
+        let get = WireEnvelope<WireRequest>(requestId: 4, .get(contextId: info.contextId))
+        #expect(try await Self.onLoop(loops[0]) { executor.executeOnLoop(get, localShards: local, turn: 0) } == nil)
+    }
+
+    @Test func aFullShardLeavesTheCreateToTheTaskPath() async throws {
+        try await Self.withLoops(1) { loops in try await fullShard(loops[0]) }
+    }
+
+    private func fullShard(_ loop: any EventLoop) async throws {
+        let engine = try ContextEngine(
+            configuration: EngineConfiguration(shardCount: 2, maximumContexts: 2), shardExecutors: [loop.executor])
+        let executor = RequestExecutor(engine: engine, metrics: nil)
+        let local = executor.shards(on: loop)
+        let create = WireEnvelope<WireRequest>(
+            requestId: 1, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)))
+        // One context per shard: shard 0 fills with the first create.
+        let first = try await Self.onLoop(loop) { executor.executeOnLoop(create, localShards: local, turn: 0) }
+        guard case .created? = first?.message else {
+            Issue.record("expected a create, got \(String(describing: first))")
+            return
+        }
+        #expect(try await Self.onLoop(loop) { executor.executeOnLoop(create, localShards: local, turn: 0) } == nil)
+        // The task path finds room on the other shard.
+        let replies = await executor.execute([create])
+        guard case .created? = replies.first?.message else {
+            Issue.record("expected a create, got \(replies)")
+            return
+        }
+    }
+
+    @Test func otherEnginesAlwaysTakeTheTaskPath() async throws {
+        let pooled = RequestExecutor(
+            engine: try ContextEngine(configuration: EngineConfiguration(shardCount: 2)), metrics: nil)
+        #expect(pooled.shards(on: MultiThreadedEventLoopGroup.singleton.next()).isEmpty)
+        let create = WireEnvelope<WireRequest>(
+            requestId: 1, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)))
+        #expect(pooled.executeOnLoop(create, localShards: [], turn: 0) == nil)
+    }
+}
