@@ -14,9 +14,9 @@ import NIOCore
 /// as one batch; the rest run one by one.
 ///
 /// A memory-only engine whose shards run on the server's event loops
-/// (ashd's) also answers a lone CREATE or CONSUME for a shard on the loop
-/// that read it synchronously, in the read's own call (``executeOnLoop(_:)``):
-/// no task, no suspension, no hop.
+/// (ashd's) also answers a CREATE or CONSUME for a shard on the loop that
+/// read it synchronously, in the read's own call
+/// (``executeOnLoop(_:localShards:turn:)``): no task, no suspension, no hop.
 ///
 /// Sendable and stateless apart from the engine and the metrics.
 package struct RequestExecutor: Sendable {

@@ -11,9 +11,10 @@ struct ConnectionShutdownEvent: Sendable {}
 /// ``ServerSessionStateMachine`` and executes the action it returns.
 ///
 /// When the engine's shards run on the server's event loops (ashd with a
-/// memory-only engine), a read that holds a lone CREATE or CONSUME for a
-/// shard on this connection's loop is answered synchronously, in
-/// `channelReadComplete`, without the task below.
+/// memory-only engine), the CREATEs and CONSUMEs a read begins with, for
+/// shards on this connection's loop, are answered synchronously in
+/// `channelReadComplete`, without the task below; the rest of the read
+/// runs in the task, after them.
 ///
 /// The requests of one read are executed as one batch; batches run one
 /// after another (one runs, later ones wait in order), so requests for the
@@ -329,20 +330,31 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Batches
 
-    /// Runs `batch` now, or after the batches before it. A lone CREATE or
-    /// CONSUME for a shard on this loop is answered here and now, when no
-    /// batch runs before it.
+    /// Runs `batch` now, or after the batches before it. When no batch runs
+    /// before it, its leading CREATEs and CONSUMEs for shards of this loop
+    /// are answered here and now, in order; the rest, from the first
+    /// request that cannot be, runs in the task.
     private func submit(_ batch: [WireEnvelope<WireRequest>], context: ChannelHandlerContext) {
         guard !isRunningBatch else {
             waitingBatches.append(batch)
             return
         }
-        if batch.count == 1, !localShards.isEmpty,
-            let reply = executor.executeOnLoop(batch[0], localShards: localShards, turn: createTurn)
-        {
-            createTurn &+= 1
-            repliesReady([reply], context: context)
-            return
+        var batch = batch
+        if !localShards.isEmpty {
+            var answered = 0
+            var replies: [WireEnvelope<WireResponse>] = []
+            while answered < batch.count,
+                let reply = executor.executeOnLoop(batch[answered], localShards: localShards, turn: createTurn)
+            {
+                createTurn &+= 1
+                replies.append(reply)
+                answered += 1
+            }
+            if !replies.isEmpty {
+                repliesReady(replies, context: context)
+                guard answered < batch.count, !session.isClosed else { return }
+                batch.removeFirst(answered)
+            }
         }
         isRunningBatch = true
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)

@@ -116,3 +116,56 @@ import Testing
         #expect(pooled.executeOnLoop(create, localShards: [], turn: 0) == nil)
     }
 }
+
+/// Over a real connection: a read's leading CREATEs and CONSUMEs are
+/// answered on the loop, the rest in the task after them, in order.
+@Suite struct OnLoopReadOrderTests {
+    @Test func aReadIsAnsweredInOrderAcrossTheLoopAndTheTask() async throws {
+        let engine = try ContextEngine(
+            configuration: EngineConfiguration(shardCount: 4),
+            shardExecutors: MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor))
+        let server = try await AshServer.start(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
+            engine: engine, logger: quietLogger)
+        let issued = try await engine.create(CreateRequest(binding: "POST /order", ttlMilliseconds: 60_000))
+        let id = issued.contextId
+        let channel = try await RawConnection.open(port: server.port)
+        let answers = try await channel.executeThenClose { inbound, outbound in
+            var replies = inbound.makeAsyncIterator()
+            var encoder = WireEncoder(limits: .default)
+            try encoder.encode(.hello(WireHello(clientName: "order")), requestId: 1)
+            try await outbound.write(encoder.flush())
+            _ = try await replies.next()
+            // One write: two consumes of the same id (on the loop, or in the
+            // task if its shard is another loop's), a GET (always the task),
+            // then a third consume and a create.
+            let requests: [(WireRequest, UInt32)] = [
+                (.consume(WireConsume(contextId: id)), 2), (.consume(WireConsume(contextId: id)), 3),
+                (.get(contextId: id), 4), (.consume(WireConsume(contextId: id)), 5),
+                (.create(CreateRequest(binding: "POST /order", ttlMilliseconds: 60_000)), 6),
+            ]
+            for (request, requestId) in requests { try encoder.encode(request, requestId: requestId) }
+            try await outbound.write(encoder.flush())
+            var answers: [UInt32: WireResponse] = [:]
+            while answers.count < requests.count, let frame = try await replies.next() {
+                answers[frame.requestId] = try WireResponse(frame: frame)
+            }
+            return answers
+        }
+        #expect(answers[2] == .consumed(.consumed))
+        #expect(answers[3] == .consumed(.alreadyConsumed))
+        guard case .context(let context?)? = answers[4] else {
+            Issue.record("GET answered \(String(describing: answers[4]))")
+            await server.shutDown()
+            return
+        }
+        #expect(context.consumedAt != nil)
+        #expect(answers[5] == .consumed(.alreadyConsumed))
+        guard case .created? = answers[6] else {
+            Issue.record("CREATE answered \(String(describing: answers[6]))")
+            await server.shutDown()
+            return
+        }
+        await server.shutDown()
+    }
+}
