@@ -30,9 +30,7 @@ package struct RequestExecutor: Sendable {
         self.engine = engine
         self.metrics = metrics
         let loops = engine.shardExecutors.compactMap { $0 as? any EventLoop }
-        shardLoops =
-            !engine.isDurable && !loops.isEmpty && loops.count == engine.shardExecutors.count
-            ? (0..<engine.configuration.shardCount).map { loops[$0 % loops.count] } : nil
+        shardLoops = !engine.isDurable && !loops.isEmpty && loops.count == engine.shardExecutors.count ? loops : nil
     }
 
     /// The shards that run on `loop`, in index order (none unless the
@@ -63,9 +61,10 @@ package struct RequestExecutor: Sendable {
             }
         case .consume(let consume):
             let id = ContextID(consume.contextId)
-            guard localShards.contains(engine.shardIndex(of: id)) else { return nil }
+            let shard = engine.shardIndex(of: id)
+            guard localShards.contains(shard) else { return nil }
             let now = Self.consumeTime(consume.now, serverNow: clock.nowMilliseconds())
-            switch engine.consumeSynchronously(id, now: now) {
+            switch engine.consumeSynchronously(id, onShard: shard, now: now) {
             case .success(let outcome): response = .consumed(outcome)
             case .failure(let error): response = .error(WireError(error))
             }

@@ -26,9 +26,8 @@ public final class ContextEngine: ContextStore, Service {
     /// The configuration's clock: contexts are issued, and reclaimed, by it.
     public var clock: any WallClock { configuration.clock }
 
-    /// The executors the shards run on, if the engine was given any (shard
-    /// `i` on `shardExecutors[i % count]`); empty: shards run as default
-    /// actors.
+    /// The executor of each shard, by shard index, if the engine was given
+    /// any; empty: shards run as default actors.
     package let shardExecutors: [any SerialExecutor]
 
     /// A memory-only engine.
@@ -62,11 +61,11 @@ public final class ContextEngine: ContextStore, Service {
     ) {
         self.configuration = configuration
         self.persistence = persistence
-        self.shardExecutors = shardExecutors
-        shards = states.enumerated().map { index, state in
-            Shard(
-                state: state, persistence: persistence,
-                executor: shardExecutors.isEmpty ? nil : shardExecutors[index % shardExecutors.count])
+        // Shard `i` on executor `i % count`.
+        let perShard = shardExecutors.isEmpty ? [] : states.indices.map { shardExecutors[$0 % shardExecutors.count] }
+        self.shardExecutors = perShard
+        shards = states.indices.map { index in
+            Shard(state: states[index], persistence: persistence, executor: perShard.isEmpty ? nil : perShard[index])
         }
     }
 
@@ -272,16 +271,18 @@ public final class ContextEngine: ContextStore, Service {
         }
     }
 
-    /// Consumes a context synchronously; for a caller on the executor of
-    /// the shard that holds `id` (``shardIndex(of:)``), in a memory-only
-    /// engine made with `shardExecutors`.
-    package func consumeSynchronously(_ id: ContextID, now: Int64) -> Result<ConsumeResult, ContextStoreError> {
+    /// Consumes a context synchronously on shard `index`, the one that
+    /// holds `id` (``shardIndex(of:)``); for a caller on that shard's
+    /// executor, in a memory-only engine made with `shardExecutors`.
+    package func consumeSynchronously(
+        _ id: ContextID, onShard index: Int, now: Int64
+    ) -> Result<ConsumeResult, ContextStoreError> {
         do throws(ContextStoreError) {
             try ContextLimits.validateTimestamp(now, "now")
         } catch {
             return .failure(error)
         }
-        return .success(shards[shardIndex(of: id)].consumeHere(id, now: now))
+        return .success(shards[index].consumeHere(id, now: now))
     }
 
     /// Whether changes are written to a persistence (then nothing runs

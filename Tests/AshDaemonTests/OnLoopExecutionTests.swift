@@ -81,6 +81,68 @@ import Testing
         #expect(try await Self.onLoop(loops[0]) { executor.executeOnLoop(get, localShards: local, turn: 0) } == nil)
     }
 
+    /// Hostile values on the synchronous path: each answers what the task
+    /// path answers (a clear error, or an ordinary outcome), nothing traps,
+    /// and the shard keeps serving.
+    @Test func hostileValuesOnTheLoopGetTheTaskPathsAnswers() async throws {
+        try await Self.withLoops(1) { loops in try await hostileValues(loops[0]) }
+    }
+
+    private func hostileValues(_ loop: any EventLoop) async throws {
+        let engine = try ContextEngine(
+            configuration: EngineConfiguration(shardCount: 2), shardExecutors: [loop.executor])
+        let executor = RequestExecutor(engine: engine, metrics: DaemonMetrics())
+        let local = executor.shards(on: loop)
+        let requests: [WireRequest] = [
+            .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 0)),
+            .create(CreateRequest(binding: "POST /x", ttlMilliseconds: -1)),
+            .create(CreateRequest(binding: "POST /x", ttlMilliseconds: .max)),
+            .create(CreateRequest(binding: "POST /x", ttlMilliseconds: .min)),
+            .create(CreateRequest(binding: "", ttlMilliseconds: 1_000)),
+            .create(CreateRequest(binding: String(repeating: "x", count: 65_536), ttlMilliseconds: 1_000)),
+            .consume(WireConsume(contextId: "", now: nil)),
+            .consume(WireConsume(contextId: String(repeating: "a", count: 65_536), now: nil)),
+            .consume(WireConsume(contextId: "AAAAAAAAAAAAAAAAAAAAAA", now: .min)),
+            .consume(WireConsume(contextId: "AAAAAAAAAAAAAAAAAAAAAA", now: .max)),
+        ]
+        for (offset, request) in requests.enumerated() {
+            let envelope = WireEnvelope(requestId: UInt32(offset), request)
+            let onLoop = try await Self.onLoop(loop) {
+                executor.executeOnLoop(envelope, localShards: local, turn: offset)
+            }
+            let inTask = await executor.execute([envelope])
+            #expect(Self.shape(onLoop?.message) == Self.shape(inTask.first?.message), "\(request)")
+            switch onLoop?.message {
+            case .created?:
+                Issue.record("\(request) was accepted")
+            case .error(let error)?:
+                #expect(error.code == WireError(ContextStoreError(.invalidArgument, "")).code, "\(request)")
+            case .consumed(let outcome)?:
+                #expect(outcome == .missing, "\(request)")
+            default:
+                Issue.record("\(request) answered \(String(describing: onLoop))")
+            }
+        }
+        // Still serving.
+        let create = WireEnvelope<WireRequest>(
+            requestId: 99, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 1_000)))
+        let created = try await Self.onLoop(loop) { executor.executeOnLoop(create, localShards: local, turn: 0) }
+        guard case .created? = created?.message else {
+            Issue.record("no create after the hostile values: \(String(describing: created))")
+            return
+        }
+    }
+
+    /// A reply without its ids and times: what kind, which error code.
+    private static func shape(_ response: WireResponse?) -> String {
+        switch response {
+        case .created?: "created"
+        case .error(let error)?: "error \(error.code)"
+        case .consumed(let outcome)?: "consumed \(outcome)"
+        default: String(describing: response)
+        }
+    }
+
     @Test func aFullShardLeavesTheCreateToTheTaskPath() async throws {
         try await Self.withLoops(1) { loops in try await fullShard(loops[0]) }
     }

@@ -165,9 +165,13 @@ struct ContextTable {
     /// - Complexity: O(1) amortized.
     mutating func insert(_ record: StoredRecord, id: ContextID, foreignNonce: String?) -> UInt32 {
         if case .compact = id {
-            if migration != nil { migrateBuckets(Self.bucketsMovedPerInsert) }
-            let entries = indexCount + (migration?.count ?? 0) + 1
-            if entries * 16 > index.count * 11, migration == nil { prepareNextIndex(Self.bucketsZeroedPerInsert) }
+            var migrating = 0
+            if case .migrating = growth {
+                migrateBuckets(Self.bucketsMovedPerInsert)
+                if case .migrating(let migration)? = growth { migrating = migration.count }
+            }
+            let entries = indexCount + migrating + 1
+            if entries * 16 > index.count * 11 { prepareNextIndex(Self.bucketsZeroedPerInsert) }
             if entries * 4 > index.count * 3 { growIndex() }
         }
         var record = record
