@@ -12,7 +12,10 @@ import Synchronization
 /// - `ashd_requests_total{command,result}`: requests answered; `result` is
 ///   `ok` or the error code name (`STORE_CAPACITY_EXCEEDED`, …).
 /// - `ashd_request_duration_seconds{command}`: a histogram of the time from
-///   handing a request to the engine to its answer.
+///   handing a request to the engine to its answer; requests handed over
+///   together (one batch, or one read's requests answered on the loop)
+///   all count the time until the last of them was answered. Written by
+///   ``RequestDurationHistogram``.
 /// - `ashd_contexts_live`, `ashd_contexts_consumed_live`,
 ///   `ashd_contexts_created`, `ashd_consumes_total`,
 ///   `ashd_replays_detected_total`, `ashd_expired_total`,
@@ -37,7 +40,11 @@ package final class DaemonMetrics: Sendable {
     /// The registry `/metrics` renders.
     package let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
-    private let timers: [UInt8: CoreMetrics.Timer]
+    private let durations: RequestDurationHistogram
+    /// `ashd_requests_total{command,result="ok"}`, by the command's raw
+    /// value: the common case takes no lock and no dictionary.
+    private let okCounters: [CoreMetrics.Counter?]
+    /// The other results, made on first use.
     private let counters = Mutex<[CounterKey: CoreMetrics.Counter]>([:])
     private let gauges: [String: CoreMetrics.Gauge]
     private let connections: CoreMetrics.Meter
@@ -55,21 +62,16 @@ package final class DaemonMetrics: Sendable {
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
-            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
-            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-            .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1),
-        ]
+        factory.defaultDurationHistogramBuckets = Self.durationBuckets
         self.factory = factory
-        var timers: [UInt8: CoreMetrics.Timer] = [:]
-        for command in WireRequest.ID.allCases where command != .hello {
-            timers[command.rawValue] = CoreMetrics.Timer(
-                label: "ashd_request_duration_seconds",
-                dimensions: [("command", command.metricName)],
-                factory: factory
-            )
+        durations = RequestDurationHistogram(buckets: Self.durationBuckets)
+        var okCounters: [CoreMetrics.Counter?] = Array(repeating: nil, count: Int(UInt8.max) + 1)
+        for command in WireRequest.ID.allCases {
+            okCounters[Int(command.rawValue)] = CoreMetrics.Counter(
+                label: "ashd_requests_total", dimensions: [("command", command.metricName), ("result", "ok")],
+                factory: factory)
         }
-        self.timers = timers
+        self.okCounters = okCounters
         var gauges: [String: CoreMetrics.Gauge] = [:]
         for name in Self.engineGauges + Self.persistenceGauges {
             gauges[name] = CoreMetrics.Gauge(label: name, factory: factory)
@@ -86,6 +88,12 @@ package final class DaemonMetrics: Sendable {
             label: "ashd_inbound_disconnections_total", dimensions: [("reason", "frame_timeout")], factory: factory)
     }
 
+    private static let durationBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(1),
+    ]
+
     private static let engineGauges = [
         "ashd_contexts_live", "ashd_contexts_consumed_live", "ashd_contexts_created", "ashd_consumes_total",
         "ashd_replays_detected_total", "ashd_expired_total", "ashd_consumes_of_expired_total",
@@ -97,38 +105,58 @@ package final class DaemonMetrics: Sendable {
 
     /// Counts one answered request and its latency.
     func record(_ command: WireRequest.ID, response: WireResponse, since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        timers[command.rawValue]?.recordNanoseconds(elapsed.wholeNanoseconds)
-        let code: UInt16 = if case .error(let error) = response { error.code.rawValue } else { 0 }
-        counter(command: command, code: code).increment()
+        durations.record(command, elapsed: ContinuousClock.now - start)
+        count(command, response)
     }
 
     /// Records the answers to `command`s that were handed to the engine
-    /// together at `start`: one clock read and one counter update for the
-    /// batch's successes, a latency observation per request.
+    /// together at `start`: one clock read, one histogram update and one
+    /// counter update for the batch's successes.
     func record(
         _ command: WireRequest.ID, answers: ArraySlice<WireEnvelope<WireResponse>>, since start: ContinuousClock.Instant
     ) {
         guard !answers.isEmpty else { return }
-        let nanoseconds = (ContinuousClock.now - start).wholeNanoseconds
-        let timer = timers[command.rawValue]
+        durations.record(command, elapsed: ContinuousClock.now - start, count: answers.count)
         var succeeded = 0
         for answer in answers {
-            timer?.recordNanoseconds(nanoseconds)
             if case .error(let error) = answer.message {
                 counter(command: command, code: error.code.rawValue).increment()
             } else {
                 succeeded += 1
             }
         }
-        if succeeded > 0 { counter(command: command, code: 0).increment(by: succeeded) }
+        countSuccesses(command, succeeded)
+    }
+
+    /// Records `succeeded` successful answers to `command` made since
+    /// `start`, and the latency of `answered` answers (the successes and the
+    /// failures already counted with ``count(_:_:)``); one clock read.
+    func record(
+        _ command: WireRequest.ID, answered: Int, succeeded: Int, since start: ContinuousClock.Instant,
+        now: ContinuousClock.Instant
+    ) {
+        durations.record(command, elapsed: now - start, count: answered)
+        countSuccesses(command, succeeded)
+    }
+
+    /// Counts one answer to `command` (without its latency).
+    func count(_ command: WireRequest.ID, _ response: WireResponse) {
+        if case .error(let error) = response {
+            counter(command: command, code: error.code.rawValue).increment()
+        } else {
+            countSuccesses(command, 1)
+        }
+    }
+
+    private func countSuccesses(_ command: WireRequest.ID, _ succeeded: Int) {
+        guard succeeded > 0 else { return }
+        okCounters[Int(command.rawValue)]?.increment(by: succeeded)
     }
 
     /// Counts a request the session answered itself (PING, a decoding error).
     func recordSessionReply(opcode: UInt8, response: WireResponse) {
         guard let command = WireRequest.ID(rawValue: opcode) else { return }
-        let code: UInt16 = if case .error(let error) = response { error.code.rawValue } else { 0 }
-        counter(command: command, code: code).increment()
+        count(command, response)
     }
 
     func connectionOpened() { connections.increment(by: 1.0) }
@@ -183,6 +211,7 @@ package final class DaemonMetrics: Sendable {
     package func render() -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
+        durations.emit(into: &buffer)
         return buffer
     }
 

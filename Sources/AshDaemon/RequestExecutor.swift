@@ -40,38 +40,83 @@ package struct RequestExecutor: Sendable {
         return shardLoops.indices.filter { shardLoops[$0] === loop }
     }
 
+    /// A run of ``executeOnLoop(_:localShards:turn:tally:)``: the instant
+    /// its requests are judged at (one wall-clock read per read, as a batch
+    /// has one) and what it answered, recorded in the metrics when the run
+    /// ends (``finish(_:)``: one more clock read per read, not two per
+    /// request).
+    package struct OnLoopTally {
+        /// The server's time, in Unix milliseconds.
+        fileprivate let now: Int64
+        fileprivate let start: ContinuousClock.Instant?
+        fileprivate var creates = Count()
+        fileprivate var consumes = Count()
+
+        fileprivate struct Count {
+            var answered = 0
+            var succeeded = 0
+        }
+    }
+
+    /// Starts a run of on-loop answers (reads the clock when there are
+    /// metrics).
+    package func startOnLoopRun() -> OnLoopTally {
+        OnLoopTally(now: clock.nowMilliseconds(), start: metrics == nil ? nil : .now)
+    }
+
+    /// Records a run's answers: every one took the time since the run
+    /// started (as the answers of one batch do).
+    package func finish(_ tally: OnLoopTally) {
+        guard let metrics, let start = tally.start, tally.creates.answered + tally.consumes.answered > 0 else { return }
+        let now = ContinuousClock.now
+        for (command, count) in [(WireRequest.ID.create, tally.creates), (.consume, tally.consumes)]
+        where count.answered > 0 {
+            metrics.record(command, answered: count.answered, succeeded: count.succeeded, since: start, now: now)
+        }
+    }
+
     /// Answers a CREATE on one of `localShards` (the current loop's, see
     /// ``shards(on:)``; `turn` picks which) or a CONSUME whose context lives
     /// on one of them, synchronously; `nil` for anything else (run it with
     /// ``execute(_:)``), and for a create the chosen shard is too full for.
-    /// The caller runs on the event loop `localShards` run on.
+    /// The caller runs on the event loop `localShards` run on; the answer is
+    /// counted in `tally`.
     package func executeOnLoop(
-        _ envelope: WireEnvelope<WireRequest>, localShards: [Int], turn: Int
+        _ envelope: WireEnvelope<WireRequest>, localShards: [Int], turn: Int, tally: inout OnLoopTally
     ) -> WireEnvelope<WireResponse>? {
         guard !localShards.isEmpty else { return nil }
-        let start = ContinuousClock.now
         let response: WireResponse
         switch envelope.message {
         case .create(let create):
             let shard = localShards[Int(UInt(bitPattern: turn) % UInt(localShards.count))]
-            switch engine.createSynchronously(create, onShard: shard) {
-            case .success(let info)?: response = .created(info)
-            case .failure(let error)?: response = .error(WireError(error))
-            case nil: return nil
+            switch engine.createSynchronously(create, onShard: shard, now: tally.now) {
+            case .success(let info)?:
+                response = .created(info)
+                tally.creates.succeeded += 1
+            case .failure(let error)?:
+                response = .error(WireError(error))
+                metrics?.count(.create, response)
+            case nil:
+                return nil
             }
+            tally.creates.answered += 1
         case .consume(let consume):
             let id = ContextID(consume.contextId)
             let shard = engine.shardIndex(of: id)
             guard localShards.contains(shard) else { return nil }
-            let now = Self.consumeTime(consume.now, serverNow: clock.nowMilliseconds())
+            let now = Self.consumeTime(consume.now, serverNow: tally.now)
             switch engine.consumeSynchronously(id, onShard: shard, now: now) {
-            case .success(let outcome): response = .consumed(outcome)
-            case .failure(let error): response = .error(WireError(error))
+            case .success(let outcome):
+                response = .consumed(outcome)
+                tally.consumes.succeeded += 1
+            case .failure(let error):
+                response = .error(WireError(error))
+                metrics?.count(.consume, response)
             }
+            tally.consumes.answered += 1
         default:
             return nil
         }
-        metrics?.record(envelope.message.id, response: response, since: start)
         return WireEnvelope(requestId: envelope.requestId, response)
     }
 

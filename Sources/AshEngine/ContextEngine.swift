@@ -40,7 +40,7 @@ public final class ContextEngine: ContextStore, Service {
     /// A memory-only engine whose shard `i` runs on `shardExecutors[i %
     /// count]` (ashd: its event loops), so that a request on the loop a
     /// shard runs on can be answered synchronously
-    /// (``createSynchronously(_:onShard:)``, ``consumeSynchronously(_:now:)``).
+    /// (``createSynchronously(_:onShard:now:)``, ``consumeSynchronously(_:onShard:now:)``).
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` for a bad
     ///   configuration or no executor.
     package convenience init(
@@ -259,12 +259,13 @@ public final class ContextEngine: ContextStore, Service {
 
     /// Creates a context on shard `index`, synchronously: for a caller on
     /// that shard's executor, in a memory-only engine made with
-    /// `shardExecutors`. `nil` when that shard is full: the async
-    /// ``create(_:)`` then tries the others.
+    /// `shardExecutors`, at `now` (Unix milliseconds, the engine's clock
+    /// read by the caller: once for several requests). `nil` when that shard
+    /// is full: the async ``create(_:)`` then tries the others.
     package func createSynchronously(
-        _ request: CreateRequest, onShard index: Int
+        _ request: CreateRequest, onShard index: Int, now: Int64
     ) -> Result<AshContextPublicInfo, ContextStoreError>? {
-        switch shards[index].createHere(request, now: clock.nowMilliseconds()) {
+        switch shards[index].createHere(request, now: now) {
         case .success(let issued): return .success(issued.publicInfo)
         case .failure(let error) where error.code == .capacityExceeded: return nil
         case .failure(let error): return .failure(error)

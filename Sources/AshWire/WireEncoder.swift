@@ -57,4 +57,21 @@ package struct WireEncoder: Sendable {
         defer { buffer.clear() }
         return buffer
     }
+
+    /// Empties the buffer once its frames were handed on by reading
+    /// ``buffer``: when nothing holds them any more (a socket write that
+    /// completed at once), the next frames reuse the same storage, so a
+    /// connection that writes once per read allocates nothing for it.
+    /// Storage grown past 64 KiB by a burst of large replies is let go.
+    ///
+    /// - Complexity: O(1).
+    package mutating func removeWritten() {
+        if buffer.capacity > Self.keptCapacity {
+            buffer = ByteBuffer()
+        } else {
+            buffer.clear()
+        }
+    }
+
+    private static let keptCapacity = 64 << 10
 }

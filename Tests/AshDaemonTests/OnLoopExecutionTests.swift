@@ -81,6 +81,48 @@ import Testing
         #expect(try await Self.onLoop(loops[0]) { executor.executeOnLoop(get, localShards: local, turn: 0) } == nil)
     }
 
+    /// A run's answers are recorded when it finishes: every answer's
+    /// latency and result, a refused request under its error code.
+    @Test func aRunsAnswersAreCountedInTheMetrics() async throws {
+        try await Self.withLoops(1) { loops in
+            let engine = try ContextEngine(
+                configuration: EngineConfiguration(shardCount: 2), shardExecutors: loops.map(\.executor))
+            let metrics = DaemonMetrics()
+            let executor = RequestExecutor(engine: engine, metrics: metrics)
+            let local = executor.shards(on: loops[0])
+            let answers = try await Self.onLoop(loops[0]) { () -> [WireResponse?] in
+                var tally = executor.startOnLoopRun()
+                defer { executor.finish(tally) }
+                let create = WireEnvelope<WireRequest>(
+                    requestId: 1, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)))
+                let created = executor.executeOnLoop(create, localShards: local, turn: 0, tally: &tally)
+                guard case .created(let info)? = created?.message else { return [created?.message] }
+                let consume = WireConsume(contextId: info.contextId)
+                let late = WireConsume(contextId: info.contextId, now: .max)
+                return [created?.message]
+                    + [consume, consume, late].enumerated().map { index, consume in
+                        executor.executeOnLoop(
+                            WireEnvelope(requestId: UInt32(index + 2), .consume(consume)), localShards: local, turn: 0,
+                            tally: &tally)?.message
+                    }
+            }
+            #expect(answers.count == 4)
+            #expect(answers.dropFirst().first == .consumed(.consumed))
+            #expect(answers.dropFirst(2).first == .consumed(.alreadyConsumed))
+            let text = String(decoding: metrics.render(), as: UTF8.self)
+            let invalid = WireError(ContextStoreError(.invalidArgument, "")).code.name
+            for line in [
+                #"ashd_requests_total{command="create",result="ok"} 1"#,
+                #"ashd_requests_total{command="consume",result="ok"} 2"#,
+                #"ashd_requests_total{command="consume",result="\#(invalid)"} 1"#,
+                #"ashd_request_duration_seconds_count{command="create"} 1"#,
+                #"ashd_request_duration_seconds_count{command="consume"} 3"#,
+            ] {
+                #expect(text.contains(line), "\(line) in\n\(text)")
+            }
+        }
+    }
+
     /// Hostile values on the synchronous path: each answers what the task
     /// path answers (a clear error, or an ordinary outcome), nothing traps,
     /// and the shard keeps serving.
@@ -229,5 +271,17 @@ import Testing
             return
         }
         await server.shutDown()
+    }
+}
+
+extension RequestExecutor {
+    /// Answers one request on the loop as a run of its own, recorded in the
+    /// metrics as the connection handler records a run.
+    fileprivate func executeOnLoop(
+        _ envelope: WireEnvelope<WireRequest>, localShards: [Int], turn: Int
+    ) -> WireEnvelope<WireResponse>? {
+        var tally = startOnLoopRun()
+        defer { finish(tally) }
+        return executeOnLoop(envelope, localShards: localShards, turn: turn, tally: &tally)
     }
 }

@@ -38,6 +38,26 @@ struct RoundTripTests {
         #expect(!WireResponse.ID.pong.answers(.get))
     }
 
+    @Test("frames written after removeWritten are the next write's alone; bytes handed on stay intact")
+    func removeWritten() throws {
+        var encoder = WireEncoder(limits: .permissive)
+        try encoder.encode(.pong, requestId: 1)
+        let handedOn = encoder.buffer
+        encoder.removeWritten()
+        #expect(encoder.buffer.readableBytes == 0)
+        try encoder.encode(.consumed(.consumed), requestId: 2)
+        #expect(try Samples.parseOne(handedOn)?.requestId == 1)
+        #expect(try Samples.parseOne(encoder.buffer)?.requestId == 2)
+
+        // Storage grown by a burst of large replies is let go.
+        for id in 3...10_000 { try encoder.encode(.pong, requestId: UInt32(id)) }
+        #expect(encoder.buffer.capacity > 64 << 10)
+        encoder.removeWritten()
+        #expect(encoder.buffer.capacity <= 64 << 10)
+        try encoder.encode(.pong, requestId: 10_001)
+        #expect(try Samples.parseOne(encoder.buffer)?.requestId == 10_001)
+    }
+
     @Test("a maximal batch round-trips and one more entry is refused")
     func batchLimit() throws {
         let limits = WireLimits(maximumBatchEntries: 3)

@@ -153,6 +153,27 @@ struct ServerSessionStateMachineTests {
 
     // MARK: Requests
 
+    @Test("a read's array given back collects the next read's requests, and only those")
+    func reusedArray() throws {
+        var machine = try ready()
+        _ = machine.frameReceived(try frame(.get(contextId: "a"), id: 2))
+        _ = machine.frameReceived(try frame(.get(contextId: "b"), id: 3))
+        guard case .executeRequests(let first) = machine.readCompleted() else {
+            Issue.record("no requests")
+            return
+        }
+        #expect(first.map(\.requestId) == [2, 3])
+        // Given back while the next read has started: kept out, never mixed in.
+        _ = machine.frameReceived(try frame(.get(contextId: "c"), id: 4))
+        machine.reuse(first)
+        #expect(machine.readCompleted() == .executeRequests([WireEnvelope(requestId: 4, .get(contextId: "c"))]))
+        // Given back between reads: the next read's requests alone.
+        machine.reuse(first)
+        _ = machine.frameReceived(try frame(.get(contextId: "d"), id: 5))
+        #expect(machine.readCompleted() == .executeRequests([WireEnvelope(requestId: 5, .get(contextId: "d"))]))
+        #expect(machine.readCompleted() == .none)
+    }
+
     @Test("requests of one read are executed together, in order; PING is answered directly")
     func batching() throws {
         var machine = try ready()

@@ -149,9 +149,21 @@ package struct ServerSessionStateMachine: Sendable {
     /// go to the store, in arrival order.
     package mutating func readCompleted() -> ReadCompletedAction {
         guard !received.isEmpty else { return .none }
-        defer { received.removeAll(keepingCapacity: true) }
-        return .executeRequests(received)
+        var requests: [WireEnvelope<WireRequest>] = []
+        swap(&requests, &received)
+        return .executeRequests(requests)
     }
+
+    /// Takes back the array ``readCompleted()`` handed over, once its
+    /// requests are answered, so the next read collects its requests in the
+    /// same storage instead of allocating.
+    package mutating func reuse(_ requests: consuming [WireEnvelope<WireRequest>]) {
+        guard received.isEmpty, requests.capacity <= Self.keptRequestCapacity else { return }
+        requests.removeAll(keepingCapacity: true)
+        received = requests
+    }
+
+    private static let keptRequestCapacity = 1024
 
     /// The channel wants to read more (an outbound `read`).
     package mutating func readRequested() -> ReadAction {
