@@ -17,11 +17,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = [ClientRequest]
     typealias OutboundOut = ByteBuffer
 
-    private var session: ClientSessionStateMachine
-    private var encoder = WireEncoder(limits: .default)
+    // Not checked for exclusive access at run time (a `swift_beginAccess`
+    // per use otherwise). Sound: used on the channel's event loop only, by
+    // value-type methods that call nothing back; a reply is completed
+    // after `replies.take` has returned it.
+    @exclusivity(unchecked) private var session: ClientSessionStateMachine
+    @exclusivity(unchecked) private var encoder = WireEncoder(limits: .default)
     /// Replies are read with the widest limits: the client trusts its server.
-    private var frames = WireFrameBuffer(maximumFrameLength: WireLimits.maximumFrameLengthCeiling)
-    private var replies = PendingReplies<ClientRequest.Reply>()
+    @exclusivity(unchecked) private var frames = WireFrameBuffer(
+        maximumFrameLength: WireLimits.maximumFrameLengthCeiling)
+    @exclusivity(unchecked) private var replies = PendingReplies<ClientRequest.Reply>()
     private var timer: Scheduled<Void>?
     private let requestTimeout: TimeAmount
     private let handshake: EventLoopPromise<WireHelloReply>
@@ -152,7 +157,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             return
         }
         guard encoder.buffer.readableBytes > 0 else { return }
-        context.writeAndFlush(wrapOutboundOut(encoder.flush()), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(encoder.buffer), promise: nil)
+        // Written at once, the bytes are let go: the storage is reused.
+        encoder.removeWritten()
     }
 
     private func armTimer(context: ChannelHandlerContext) {

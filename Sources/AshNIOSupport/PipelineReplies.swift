@@ -11,7 +11,7 @@ import AshStore
 /// client gets code specialized for its reply type: `package` inlinable
 /// bodies are not specialized across modules (measured: an unspecialized
 /// `complete` and runtime metadata lookups on every reply).
-package final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
+public final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
     @usableFromInline var results: [Result<Reply, ContextStoreError>]
     @usableFromInline var remaining: Int
     @usableFromInline let continuation: UnsafeContinuation<[Result<Reply, ContextStoreError>], Never>
@@ -20,7 +20,7 @@ package final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
     ///   - count: the number of requests; at least one.
     ///   - unanswered: what each slot holds until its result arrives.
     @inlinable
-    package init(
+    public init(
         count: Int,
         unanswered: Result<Reply, ContextStoreError>,
         continuation: UnsafeContinuation<[Result<Reply, ContextStoreError>], Never>
@@ -33,7 +33,7 @@ package final class PipelineReplies<Reply: Sendable>: @unchecked Sendable {
 
     /// Delivers the result of request `index`.
     @inlinable
-    package func complete(_ index: Int, _ result: Result<Reply, ContextStoreError>) {
+    public func complete(_ index: Int, _ result: Result<Reply, ContextStoreError>) {
         results[index] = result
         remaining -= 1
         if remaining == 0 { continuation.resume(returning: results) }
