@@ -58,6 +58,11 @@ final class RequestDurationHistogram: Sendable {
     /// - Complexity: O(*b*) in the buckets, one lock.
     func record(_ command: WireRequest.ID, elapsed: Duration, count: Int = 1) {
         guard count > 0, let histogram = commands[Int(command.rawValue)] else { return }
+        // A monotonic clock's differences are never negative nor days long,
+        // and a batch holds thousands at most; clamped anyway, so neither
+        // the sum nor the counts can overflow.
+        let elapsed = min(max(elapsed, .zero), Self.longest)
+        let count = min(count, Self.mostAtOnce)
         let nanoseconds = elapsed.saturatingNanoseconds
         let bucket = bounds.firstIndex { nanoseconds <= $0 } ?? bounds.count
         let total = elapsed * count
@@ -67,6 +72,9 @@ final class RequestDurationHistogram: Sendable {
             state.count &+= count
         }
     }
+
+    private static let longest = Duration.seconds(1_000_000)
+    private static let mostAtOnce = 1 << 32
 
     /// Appends the Prometheus text exposition of every command's histogram.
     func emit(into buffer: inout [UInt8]) {

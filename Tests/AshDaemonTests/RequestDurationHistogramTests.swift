@@ -45,6 +45,8 @@ import Testing
         let histogram = RequestDurationHistogram(buckets: Self.buckets)
         histogram.record(.create, elapsed: .seconds(Int64.max), count: 1)
         histogram.record(.create, elapsed: .seconds(Int64.min), count: 1)
+        histogram.record(.delete, elapsed: .seconds(Int64.max), count: .max)
+        histogram.record(.delete, elapsed: .seconds(Int64.max), count: .max)
         histogram.record(.create, elapsed: .zero, count: 0)
         histogram.record(.create, elapsed: .zero, count: -5)
         var written: [UInt8] = []
@@ -52,7 +54,9 @@ import Testing
         let text = String(decoding: written, as: UTF8.self)
         #expect(text.hasPrefix("# TYPE ashd_request_duration_seconds histogram\n"))
         #expect(text.contains(#"ashd_request_duration_seconds_count{command="create"} 2"#))
-        // The longest lands in +Inf only, the negative one in every bucket.
+        #expect(text.contains(#"ashd_request_duration_seconds_count{command="delete"} 8589934592"#))
+        // The longest lands in +Inf only, the negative one (counted as 0)
+        // in every bucket.
         #expect(text.contains(#"ashd_request_duration_seconds_bucket{command="create",le="0.00005"} 1"#))
         #expect(text.contains(#"ashd_request_duration_seconds_bucket{command="create",le="+Inf"} 2"#))
         for command in WireRequest.ID.allCases where command != .hello {
