@@ -69,9 +69,14 @@ package struct RequestExecutor: Sendable {
     package func finish(_ tally: OnLoopTally) {
         guard let metrics, let start = tally.start, tally.creates.answered + tally.consumes.answered > 0 else { return }
         let now = ContinuousClock.now
-        for (command, count) in [(WireRequest.ID.create, tally.creates), (.consume, tally.consumes)]
-        where count.answered > 0 {
-            metrics.record(command, answered: count.answered, succeeded: count.succeeded, since: start, now: now)
+        if tally.creates.answered > 0 {
+            metrics.record(
+                .create, answered: tally.creates.answered, succeeded: tally.creates.succeeded, since: start, now: now)
+        }
+        if tally.consumes.answered > 0 {
+            metrics.record(
+                .consume, answered: tally.consumes.answered, succeeded: tally.consumes.succeeded, since: start,
+                now: now)
         }
     }
 
