@@ -39,7 +39,7 @@ struct AshBenchCommand: AsyncParsableCommand {
         help: "TARGET=REFERENCE: extra ratio rows, e.g. ashd-strict=redis-always; repeatable.")
     var comparisons: [String] = []
 
-    @Option(help: "Connections per client (1...64).")
+    @Option(help: "Connections to each server (1...64); a worker keeps to one.")
     var connections = 50
 
     @Option(

@@ -33,8 +33,9 @@ package enum LoadGenerator {
         let tally = await withTaskGroup(of: WorkerTally.self) { group in
             for index in 0..<tasks {
                 let ids = index < prepared.count ? prepared[index] : []
+                let lane = target.lane(index)
                 group.addTask(executorPreference: target.workerExecutor(index)) {
-                    var worker = WorkloadWorker(workload: workload, target: target, settings: settings, prepared: ids)
+                    var worker = WorkloadWorker(workload: workload, target: lane, settings: settings, prepared: ids)
                     var tally = WorkerTally()
                     var now = MonotonicClock.nanoseconds()
                     var unreported = 0
@@ -77,12 +78,13 @@ package enum LoadGenerator {
         return await withTaskGroup(of: (Int, [String], Int).self) { group in
             for index in 0..<tasks {
                 let share = count / tasks + (index < count % tasks ? 1 : 0)
+                let lane = target.lane(index)
                 group.addTask(executorPreference: target.workerExecutor(index)) {
                     var ids: [String] = []
                     if keepIds { ids.reserveCapacity(share) }
                     var created = 0
                     for _ in 0..<share {
-                        guard let context = try? await target.create(binding: binding, ttlMilliseconds: ttlMilliseconds)
+                        guard let context = try? await lane.create(binding: binding, ttlMilliseconds: ttlMilliseconds)
                         else { continue }
                         created += 1
                         if keepIds { ids.append(context.contextId) }

@@ -8,7 +8,8 @@ package struct BenchOptions: Sendable {
     package var workloads: [Workload] = Workload.allCases
     /// Per target name, the only workloads it runs (all when absent).
     package var workloadsByTarget: [String: [Workload]] = [:]
-    /// Connections per client (pool size).
+    /// Connections to each server target (1...64): each worker keeps to one
+    /// (see `BenchTarget.lane(_:)`).
     package var connections = 50
     /// Event-loop threads of the network clients; `nil` for one per core.
     package var clientThreads: Int?

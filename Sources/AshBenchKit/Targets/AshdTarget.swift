@@ -5,30 +5,43 @@ import AshStore
 import AshWire
 import NIOPosix
 
-/// ashd over TCP, through `AshClient` with one connection per
-/// `--connections`. CPU and memory come from the server's `STATS`
+/// ashd over TCP, through one `AshClient` of one connection per
+/// `--connections` (a worker's lane, see ``BenchTarget/lane(_:)``), each
+/// on the event loop of the workers that use it. CPU and memory come from
+/// the server's `STATS`
 /// (`process.cpu.*`, `process.memory.resident.bytes`, `contexts.live`) or,
 /// when it lacks them, from `/proc/<pid>` of a `--pid` given for it.
 package final class AshdTarget: BenchTarget {
     /// One per event loop of NIO's shared group, which the client runs on.
     package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(
         in: MultiThreadedEventLoopGroup.singleton)
-    package let client: AshClient
+    /// One per connection; worker `i` uses `clients[i % count]`.
+    private let clients: [AshClient]
+    /// The first client: STATS, PING, and whatever is not a worker's.
+    package var client: AshClient { clients[0] }
     package var store: any ContextStore { client }
     private let pid: Int32?
 
     package init(url: String, connections: Int, pid: Int32?) async throws {
         var configuration = try AshClientConfiguration(url: url)
-        configuration.connectionCount = connections
+        configuration.connectionCount = 1
         configuration.clientName = "ash-bench"
-        client = try AshClient(configuration: configuration)
+        // Client `i` on the loop of worker `i`'s executor.
+        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map { $0 }
+        clients = try (0..<max(1, connections)).map { index in
+            try AshClient(configuration: configuration, eventLoopGroup: loops[index % loops.count])
+        }
         self.pid = pid
         do {
             try await client.ping()
         } catch {
-            await client.close()
+            await close()
             throw BenchError(.targetUnavailable, "ashd at \(url) does not answer: \(error)")
         }
+    }
+
+    package func lane(_ worker: Int) -> any BenchTarget {
+        StoreTarget(store: clients[worker % clients.count])
     }
 
     package func sample() async -> ResourceSample {
@@ -48,6 +61,6 @@ package final class AshdTarget: BenchTarget {
     }
 
     package func close() async {
-        await client.close()
+        for client in clients { await client.close() }
     }
 }

@@ -45,10 +45,22 @@ package protocol BenchTarget: Sendable {
     /// request, its reply and the worker's next step then stay on one
     /// thread, as in a server whose handlers run on their event loops.
     var workerExecutors: [any TaskExecutor] { get }
+
+    /// What worker `worker` sends its requests through. Network targets
+    /// give each worker a client of its own with one connection, on the
+    /// event loop of the worker's executor, so a connection carries one
+    /// worker's requests: one request, or one pipeline, outstanding, as
+    /// `redis-benchmark -c N -P depth` measures. (Through one pooled client,
+    /// round-robin would now and then put two workers' requests on one
+    /// connection, which a server may answer with one write.) Default:
+    /// the target itself.
+    func lane(_ worker: Int) -> any BenchTarget
 }
 
 extension BenchTarget {
     package var workerExecutors: [any TaskExecutor] { [] }
+
+    package func lane(_ worker: Int) -> any BenchTarget { self }
 
     package func run() async throws {}
 

@@ -6,14 +6,20 @@ import AshWire
 import NIOPosix
 
 /// Redis through `RedisContextStore` (the JavaScript SDK's layout, the Lua
-/// consume), with one pooled connection per `--connections`. CPU is
+/// consume): one store of one connection (one per primary on a cluster)
+/// per `--connections`, a worker's lane (see ``BenchTarget/lane(_:)``),
+/// each on the event loop of the workers that use it. CPU is
 /// `INFO cpu` (`used_cpu_user + used_cpu_sys`), memory `INFO memory`
 /// `used_memory`.
 package final class RedisTarget: BenchTarget {
     /// One per event loop of NIO's shared group, which the client runs on.
     package let workerExecutors: [any TaskExecutor] = EventLoopTaskExecutor.all(
         in: MultiThreadedEventLoopGroup.singleton)
-    package let redis: RedisContextStore
+    /// One per connection; worker `i` uses `stores[i % count]`.
+    private let stores: [RedisContextStore]
+    /// The first store: INFO, the fairness check, and whatever is not a
+    /// worker's.
+    package var redis: RedisContextStore { stores[0] }
     package var store: any ContextStore { redis }
     /// Where the server is, for `redis-benchmark`.
     package let configuration: RedisConfiguration
@@ -23,13 +29,18 @@ package final class RedisTarget: BenchTarget {
 
     package init(url: String, connections: Int) async throws {
         var configuration = try RedisConfiguration(url: url)
-        configuration.connectionCount = connections
+        configuration.connectionCount = 1
         self.configuration = configuration
-        redis = try RedisContextStore(configuration: configuration, keyPrefix: Self.keyPrefix)
+        // Store `i` on the loop of worker `i`'s executor.
+        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map { $0 }
+        stores = try (0..<max(1, connections)).map { index in
+            try RedisContextStore(
+                configuration: configuration, keyPrefix: Self.keyPrefix, eventLoopGroup: loops[index % loops.count])
+        }
         do {
             _ = try await info("server")
         } catch {
-            await redis.shutdown()
+            await close()
             throw BenchError(.targetUnavailable, "Redis at \(configuration) does not answer: \(error)")
         }
     }
@@ -74,7 +85,11 @@ package final class RedisTarget: BenchTarget {
         return ResourceSample(cpuSeconds: seconds, memoryBytes: bytes)
     }
 
+    package func lane(_ worker: Int) -> any BenchTarget {
+        StoreTarget(store: stores[worker % stores.count])
+    }
+
     package func close() async {
-        await redis.shutdown()
+        for store in stores { await store.shutdown() }
     }
 }
