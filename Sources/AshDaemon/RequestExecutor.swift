@@ -55,6 +55,17 @@ package struct RequestExecutor: Sendable {
         fileprivate struct Count {
             var answered = 0
             var succeeded = 0
+
+            /// Counts `response`; a failure is recorded at once, under its
+            /// code.
+            mutating func add(_ response: WireResponse, to command: WireRequest.ID, metrics: DaemonMetrics?) {
+                answered += 1
+                if case .error = response {
+                    metrics?.count(command, response)
+                } else {
+                    succeeded += 1
+                }
+            }
         }
     }
 
@@ -94,31 +105,16 @@ package struct RequestExecutor: Sendable {
         switch envelope.message {
         case .create(let create):
             let shard = localShards[Int(UInt(bitPattern: turn) % UInt(localShards.count))]
-            switch engine.createSynchronously(create, onShard: shard, now: tally.now) {
-            case .success(let info)?:
-                response = .created(info)
-                tally.creates.succeeded += 1
-            case .failure(let error)?:
-                response = .error(WireError(error))
-                metrics?.count(.create, response)
-            case nil:
-                return nil
-            }
-            tally.creates.answered += 1
+            guard let result = engine.createSynchronously(create, onShard: shard, now: tally.now) else { return nil }
+            response = Self.reply(result, WireResponse.created)
+            tally.creates.add(response, to: .create, metrics: metrics)
         case .consume(let consume):
             let id = ContextID(consume.contextId)
             let shard = engine.shardIndex(of: id)
             guard localShards.contains(shard) else { return nil }
             let now = Self.consumeTime(consume.now, serverNow: tally.now)
-            switch engine.consumeSynchronously(id, onShard: shard, now: now) {
-            case .success(let outcome):
-                response = .consumed(outcome)
-                tally.consumes.succeeded += 1
-            case .failure(let error):
-                response = .error(WireError(error))
-                metrics?.count(.consume, response)
-            }
-            tally.consumes.answered += 1
+            response = Self.reply(engine.consumeSynchronously(id, onShard: shard, now: now), WireResponse.consumed)
+            tally.consumes.add(response, to: .consume, metrics: metrics)
         default:
             return nil
         }
@@ -126,6 +122,18 @@ package struct RequestExecutor: Sendable {
     }
 
     private var clock: any WallClock { engine.configuration.clock }
+
+    /// The reply to a store result: `success` made into its reply, a
+    /// failure into its error.
+    @inline(__always)
+    private static func reply<Value>(
+        _ result: Result<Value, ContextStoreError>, _ success: (Value) -> WireResponse
+    ) -> WireResponse {
+        switch result {
+        case .success(let value): success(value)
+        case .failure(let error): .error(WireError(error))
+        }
+    }
 
     /// Answers every request, in no particular order.
     ///
@@ -212,12 +220,7 @@ package struct RequestExecutor: Sendable {
         let results = await engine.create(creates.map(\.request))
         let first = replies.endIndex
         for (create, result) in zip(creates, results) {
-            let response: WireResponse
-            switch result {
-            case .success(let info): response = .created(info)
-            case .failure(let error): response = .error(WireError(error))
-            }
-            replies.append(WireEnvelope(requestId: create.requestId, response))
+            replies.append(WireEnvelope(requestId: create.requestId, Self.reply(result, WireResponse.created)))
         }
         metrics?.record(.create, answers: replies[first...], since: start)
     }
@@ -231,12 +234,7 @@ package struct RequestExecutor: Sendable {
         let results = await engine.consume(consumes.map(\.id), now: now)
         let first = replies.endIndex
         for (consume, result) in zip(consumes, results) {
-            let response: WireResponse
-            switch result {
-            case .success(let outcome): response = .consumed(outcome)
-            case .failure(let error): response = .error(WireError(error))
-            }
-            replies.append(WireEnvelope(requestId: consume.requestId, response))
+            replies.append(WireEnvelope(requestId: consume.requestId, Self.reply(result, WireResponse.consumed)))
         }
         metrics?.record(.consume, answers: replies[first...], since: start)
     }

@@ -18,6 +18,21 @@ import Testing
         try await loop.submit(body).get()
     }
 
+    /// A CREATE of a context bound to `POST /x`.
+    private static func create(requestId: UInt32 = 1, ttl: Int64 = 60_000) -> WireEnvelope<WireRequest> {
+        WireEnvelope(requestId: requestId, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: ttl)))
+    }
+
+    /// The context `reply` created; `nil`, with an issue recorded, when it
+    /// is anything else.
+    private static func created(_ reply: WireEnvelope<WireResponse>?) -> AshContextPublicInfo? {
+        guard case .created(let info)? = reply?.message else {
+            Issue.record("expected a create, got \(String(describing: reply))")
+            return nil
+        }
+        return info
+    }
+
     /// Runs `body` with the loops of a group of `count` threads, then shuts
     /// the group down.
     private static func withLoops(_ count: Int, _ body: ([any EventLoop]) async throws -> Void) async throws {
@@ -44,13 +59,9 @@ import Testing
         #expect(executor.shards(on: loops[1]) == [1, 3])
 
         let local = executor.shards(on: loops[0])
-        let create = WireEnvelope<WireRequest>(
-            requestId: 1, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)))
+        let create = Self.create()
         let created = try await Self.onLoop(loops[0]) { executor.executeOnLoop(create, localShards: local, turn: 1) }
-        guard case .created(let info)? = created?.message else {
-            Issue.record("no synchronous create: \(String(describing: created))")
-            return
-        }
+        guard let info = Self.created(created) else { return }
         #expect(created?.requestId == 1)
         let id = ContextID(info.contextId)
         #expect(local.contains(engine.shardIndex(of: id)))
@@ -166,13 +177,9 @@ import Testing
             }
         }
         // Still serving.
-        let create = WireEnvelope<WireRequest>(
-            requestId: 99, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 1_000)))
+        let create = Self.create(requestId: 99, ttl: 1_000)
         let created = try await Self.onLoop(loop) { executor.executeOnLoop(create, localShards: local, turn: 0) }
-        guard case .created? = created?.message else {
-            Issue.record("no create after the hostile values: \(String(describing: created))")
-            return
-        }
+        _ = Self.created(created)
     }
 
     /// A reply without its ids and times: what kind, which error code.
@@ -194,30 +201,21 @@ import Testing
             configuration: EngineConfiguration(shardCount: 2, maximumContexts: 2), shardExecutors: [loop.executor])
         let executor = RequestExecutor(engine: engine, metrics: nil)
         let local = executor.shards(on: loop)
-        let create = WireEnvelope<WireRequest>(
-            requestId: 1, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)))
+        let create = Self.create()
         // One context per shard: shard 0 fills with the first create.
         let first = try await Self.onLoop(loop) { executor.executeOnLoop(create, localShards: local, turn: 0) }
-        guard case .created? = first?.message else {
-            Issue.record("expected a create, got \(String(describing: first))")
-            return
-        }
+        guard Self.created(first) != nil else { return }
         #expect(try await Self.onLoop(loop) { executor.executeOnLoop(create, localShards: local, turn: 0) } == nil)
         // The task path finds room on the other shard.
         let replies = await executor.execute([create])
-        guard case .created? = replies.first?.message else {
-            Issue.record("expected a create, got \(replies)")
-            return
-        }
+        _ = Self.created(replies.first)
     }
 
     @Test func otherEnginesAlwaysTakeTheTaskPath() async throws {
         let pooled = RequestExecutor(
             engine: try ContextEngine(configuration: EngineConfiguration(shardCount: 2)), metrics: nil)
         #expect(pooled.shards(on: MultiThreadedEventLoopGroup.singleton.next()).isEmpty)
-        let create = WireEnvelope<WireRequest>(
-            requestId: 1, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)))
-        #expect(pooled.executeOnLoop(create, localShards: [], turn: 0) == nil)
+        #expect(pooled.executeOnLoop(Self.create(), localShards: [], turn: 0) == nil)
     }
 }
 
