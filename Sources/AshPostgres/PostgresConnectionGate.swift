@@ -21,7 +21,8 @@ import Synchronization
 /// - Each connection is held by a *holder* task inside
 ///   `PostgresClient.withConnection`, a child of the hosting store's
 ///   `run()` (``run()``): when an operation finds none idle and fewer than
-///   ``capacity`` are held, the gate asks the host for one more. Before a
+///   ``capacity`` are held, the gate asks the host for one more, with at
+///   most ``maximumConnecting`` asking the pool at once. Before a
 ///   store on the client runs, operations wait (at most their timeout) for
 ///   it, as postgres-nio's operations wait for the client's `run()`; after
 ///   it has stopped, they fail with ``ContextStoreError/Code/shutDown``.
@@ -222,7 +223,7 @@ final class PostgresConnectionGate: Sendable {
                         return .take(last.held)
                     }
                     state.waiters.append(Waiter(id: id, continuation: continuation, timer: nil))
-                    startHolderIfNeeded(&state)
+                    startHoldersIfNeeded(&state)
                     return .queued
                 }
                 switch next {
@@ -287,7 +288,7 @@ final class PostgresConnectionGate: Sendable {
             // The host stopped: the connection goes back to the pool.
             guard state.host != nil else { return .release }
             guard keep else {
-                startHolderIfNeeded(&state)  // a replacement, for those waiting
+                startHoldersIfNeeded(&state)  // a replacement, for those waiting
                 return .drop
             }
             return Self.serveOrIdle(held, &state)
@@ -334,15 +335,32 @@ final class PostgresConnectionGate: Sendable {
 
     // MARK: Holders
 
-    /// Asks the host for a holder when operations wait and fewer than
-    /// ``capacity`` connections are held or being connected. Runs under the
-    /// lock, so the count is exact.
-    private func startHolderIfNeeded(_ state: inout State) {
-        guard let host = state.host, !state.waiters.isEmpty,
+    /// The most holders asking the pool for a connection at once.
+    ///
+    /// postgres-nio's pool opens at most 20 connections at a time and
+    /// queues the leases beyond that. When one of those connections is up,
+    /// it opens another for the queue only while the queue outnumbers the
+    /// connections leased and being opened: it takes a leased connection
+    /// for one that comes back soon. Ours do not (a holder keeps its
+    /// connection while there is work), so a burst of more than 20 holders
+    /// left the rest of them queued, and behind them every later lease on
+    /// the client (its other users' queries too), until a held connection
+    /// idled out. With fewer holders asking than that limit, the pool opens
+    /// a connection for every lease it queues.
+    static let maximumConnecting = 8
+
+    /// Asks the host for holders while operations wait for more than the
+    /// holders already connecting, fewer than ``maximumConnecting`` connect,
+    /// and fewer than ``capacity`` connections are held or being connected.
+    /// Runs under the lock, so the counts are exact.
+    private func startHoldersIfNeeded(_ state: inout State) {
+        guard let host = state.host else { return }
+        while state.acquiring < min(state.waiters.count, Self.maximumConnecting),
             state.idle.count + state.busy + state.acquiring < state.capacity
-        else { return }
-        state.acquiring += 1
-        host.yield()
+        {
+            state.acquiring += 1
+            host.yield()
+        }
     }
 
     // MARK: Hosting
@@ -360,7 +378,7 @@ final class PostgresConnectionGate: Sendable {
             state.host = host
             state.stopped = false
             // Operations that queued before the host ran.
-            for _ in state.waiters { startHolderIfNeeded(&state) }
+            startHoldersIfNeeded(&state)
             return true
         }
         guard hosting else {
@@ -422,7 +440,7 @@ final class PostgresConnectionGate: Sendable {
         guard !held.connection.isClosed else {
             state.withLock { state in
                 state.acquiring -= 1
-                startHolderIfNeeded(&state)
+                startHoldersIfNeeded(&state)
             }
             held.end()
             return
@@ -430,6 +448,7 @@ final class PostgresConnectionGate: Sendable {
         let next = state.withLock { state -> Next in
             state.acquiring -= 1
             guard state.host != nil else { return .release }
+            defer { startHoldersIfNeeded(&state) }  // for those still waiting
             return Self.serveOrIdle(held, &state)
         }
         carry(out: next, for: held)
@@ -444,7 +463,7 @@ final class PostgresConnectionGate: Sendable {
             state.acquiring -= 1
             guard !state.waiters.isEmpty else { return nil }
             let first = state.waiters.removeFirst()
-            startHolderIfNeeded(&state)
+            startHoldersIfNeeded(&state)
             return first
         }
         guard let waiter else { return }

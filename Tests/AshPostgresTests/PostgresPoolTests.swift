@@ -118,6 +118,37 @@ struct PostgresPoolTests {
         }
     }
 
+    /// postgres-nio's pool opens at most 20 connections at a time; a burst
+    /// of more operations than that, from a cold start, once left holders
+    /// queued in the pool for good, and every later lease on the client
+    /// behind them.
+    @Test(.timeLimit(.minutes(1)))
+    func aBurstBeyondThePoolsConnectingLimitLeavesTheClientServing() async throws {
+        let table = try TestDatabase.uniqueTable()
+        try await TestDatabase.withClient(maximumConnections: 42) { client in
+            var options = TestDatabase.storeOptions
+            options.maximumConnections = 40
+            options.idleConnectionTimeout = .seconds(600)
+            let store = PostgresContextStore(client: client, table: table, options: options)
+            try await store.migrate()
+            let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<40 {
+                    group.addTask { try await store.get("burst-\(index)") == nil }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(found == 40)
+            #expect(store.heldConnections <= 40)
+            // The client's own queries still find a connection.
+            let rows = try await client.query("SELECT 1::int4", logger: Self.logger)
+            var values: [Int32] = []
+            for try await value in rows.decode(Int32.self) { values.append(value) }
+            #expect(values == [1])
+            #expect(try await store.get("after") == nil)
+            try await TestDatabase.drop(table, on: client)
+        }
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func theClientShutsDownWhileTheStoreHoldsConnections() async throws {
         var configuration = try TestDatabase.configuration()
