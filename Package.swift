@@ -318,6 +318,14 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "AshNIOSupportTests",
+            dependencies: [
+                "AshNIOSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "AshRedisTests",
             dependencies: [
                 "AshRedis", "AshCore", "AshStore", "AshTesting",

@@ -45,6 +45,7 @@ final class ClientConnection: Sendable {
                 request.reply.complete(.failure(ContextStoreError(.unavailable, "connection closed")))
             }
         }
+        outbound.attach(ClientConnectionHandler.self)
     }
 
     var isActive: Bool { channel.isActive }

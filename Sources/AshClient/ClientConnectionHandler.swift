@@ -1,3 +1,4 @@
+import AshNIOSupport
 import AshStore
 import AshWire
 import NIOCore
@@ -12,7 +13,7 @@ import NIOCore
 /// that release queued requests encode them too, sent once per read burst
 /// (`channelReadComplete`). The session state machine owns every request's
 /// deadline; one timer per connection is armed for its next one.
-final class ClientConnectionHandler: ChannelDuplexHandler {
+final class ClientConnectionHandler: ChannelDuplexHandler, ChannelBatchTaker {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = [ClientRequest]
     typealias OutboundOut = ByteBuffer
@@ -64,8 +65,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: Outbound
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let batch = unwrapOutboundIn(data)
         promise?.succeed(())
+        add(unwrapOutboundIn(data), context: context)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        flushEncoded(context: context)
+    }
+
+    func take(_ batch: [ClientRequest], context: ChannelHandlerContext) {
+        add(batch, context: context)
+        flushEncoded(context: context)
+    }
+
+    /// Registers and encodes a batch of requests (sent on the next flush).
+    private func add(_ batch: [ClientRequest], context: ChannelHandlerContext) {
         let deadline = NIODeadline.now() + requestTimeout
         for submitted in batch {
             let token = replies.add(submitted.reply)
@@ -79,10 +93,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             }
         }
         armTimer(context: context)
-    }
-
-    func flush(context: ChannelHandlerContext) {
-        flushEncoded(context: context)
     }
 
     // MARK: Inbound

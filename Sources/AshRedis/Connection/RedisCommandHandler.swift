@@ -1,3 +1,4 @@
+import AshNIOSupport
 import AshStore
 import NIOCore
 
@@ -13,7 +14,7 @@ import NIOCore
 /// request is completed exactly once: with its reply, its timeout, or the
 /// connection's failure. The write promise of a batch succeeds once the
 /// handler owns it.
-package final class RedisCommandHandler: ChannelDuplexHandler {
+package final class RedisCommandHandler: ChannelDuplexHandler, ChannelBatchTaker {
     package typealias InboundIn = ByteBuffer
     package typealias OutboundIn = [RedisRequest]
     package typealias OutboundOut = ByteBuffer
@@ -43,8 +44,22 @@ package final class RedisCommandHandler: ChannelDuplexHandler {
     // MARK: Outbound
 
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let batch = unwrapOutboundIn(data)
         promise?.succeed(())
+        add(unwrapOutboundIn(data), context: context)
+    }
+
+    package func flush(context: ChannelHandlerContext) {
+        if let buffer = pending.take() { context.write(wrapOutboundOut(buffer), promise: nil) }
+        context.flush()
+    }
+
+    package func take(_ batch: [RedisRequest], context: ChannelHandlerContext) {
+        add(batch, context: context)
+        flush(context: context)
+    }
+
+    /// Registers and encodes a batch of commands (sent on the next flush).
+    private func add(_ batch: [RedisRequest], context: ChannelHandlerContext) {
         let deadline = context.eventLoop.now + commandTimeout
         // Taken out while encoding, so the storage stays uniquely owned.
         var buffer = pending.take() ?? context.channel.allocator.buffer(capacity: 1_024)
@@ -58,11 +73,6 @@ package final class RedisCommandHandler: ChannelDuplexHandler {
             }
         }
         if buffer.readableBytes > 0 { pending = buffer }
-    }
-
-    package func flush(context: ChannelHandlerContext) {
-        if let buffer = pending.take() { context.write(wrapOutboundOut(buffer), promise: nil) }
-        context.flush()
     }
 
     // MARK: Inbound

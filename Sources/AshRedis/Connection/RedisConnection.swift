@@ -23,6 +23,7 @@ package final class RedisConnection: Sendable {
             let failure = liveness.closeReason ?? RedisErrors.connectionFailure(error, endpoint: endpoint)
             for request in batch { request.reply.complete(.failure(failure)) }
         }
+        outbound.attach(RedisCommandHandler.self)
     }
 
     /// Whether the connection can carry commands; once `false`, it never
