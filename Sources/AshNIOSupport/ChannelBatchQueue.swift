@@ -98,7 +98,7 @@ package final class ChannelBatchQueue<Element: Sendable>: Sendable {
 
 /// The handler at the end of a channel's pipeline that a
 /// ``ChannelBatchQueue`` hands batches to directly.
-package protocol ChannelBatchTaker: ChannelOutboundHandler {
+package protocol ChannelBatchTaker: ChannelOutboundHandler, SendableMetatype {
     associatedtype Element: Sendable
     /// Takes `batch` and sends it: what `write` with the batch and then
     /// `flush` do. Called on the event loop, also after the channel has
