@@ -348,16 +348,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             // Each answer is encoded as it is made: no array of replies.
             var answered = 0
             var resume = false
+            var closing = false
             var tally = executor.startOnLoopRun()
-            defer { executor.finish(tally) }
             while answered < batch.count,
                 let reply = executor.executeOnLoop(
                     batch[answered], localShards: localShards, turn: createTurn, tally: &tally)
             {
                 createTurn &+= 1
                 answered += 1
-                guard replyReady(reply, resume: &resume, context: context) else { return }
+                guard replyReady(reply, resume: &resume, context: context) else {
+                    closing = true
+                    break
+                }
             }
+            // Counted before the replies are flushed: a client that has its
+            // answer finds it in the metrics, as on the task path.
+            executor.finish(tally)
+            if closing { return }
             if answered > 0 {
                 flushReplies(context: context)
                 if resume { resumeReading(context: context) }

@@ -57,6 +57,24 @@ import Testing
         await live.stop()
     }
 
+    /// ashd counts an answer before it sends it: whoever has a reply finds
+    /// its request in the metrics (answers made on the event loop were
+    /// once counted after the flush, and a test reading the metrics right
+    /// after its reply now and then missed one).
+    @Test func everyAnswerIsCountedBeforeTheClientHasIt() async throws {
+        let metrics = DaemonMetrics()
+        let live = try await LiveServer.start(metrics: metrics)
+        let client = try live.client(connections: 1)
+        for round in 1...200 {
+            let info = try await client.createContext(binding: "GET /x", ttlMilliseconds: 30_000)
+            #expect(VerifyRoundTripTests.requests(metrics)["create"] == round)
+            #expect(try await client.consume(info.contextId, now: 0) == .consumed)
+            #expect(VerifyRoundTripTests.requests(metrics)["consume"] == round)
+        }
+        await client.close()
+        await live.stop()
+    }
+
     @Test func pipeliningBeyondTheServersInFlightLimit() async throws {
         let live = try await LiveServer.start { $0.maximumInFlight = 2 }
         let client = try live.client(connections: 1)
