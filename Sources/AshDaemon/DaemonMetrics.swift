@@ -116,16 +116,15 @@ package final class DaemonMetrics: Sendable {
         _ command: WireRequest.ID, answers: ArraySlice<WireEnvelope<WireResponse>>, since start: ContinuousClock.Instant
     ) {
         guard !answers.isEmpty else { return }
-        durations.record(command, elapsed: ContinuousClock.now - start, count: answers.count)
         var succeeded = 0
         for answer in answers {
-            if case .error(let error) = answer.message {
-                counter(command: command, code: error.code.rawValue).increment()
+            if case .error = answer.message {
+                count(command, answer.message)
             } else {
                 succeeded += 1
             }
         }
-        countSuccesses(command, succeeded)
+        record(command, answered: answers.count, succeeded: succeeded, since: start, now: .now)
     }
 
     /// Records `succeeded` successful answers to `command` made since

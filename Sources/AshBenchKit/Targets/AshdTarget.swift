@@ -26,10 +26,8 @@ package final class AshdTarget: BenchTarget {
         var configuration = try AshClientConfiguration(url: url)
         configuration.connectionCount = 1
         configuration.clientName = "ash-bench"
-        // Client `i` on the loop of worker `i`'s executor.
-        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map { $0 }
-        clients = try (0..<max(1, connections)).map { index in
-            try AshClient(configuration: configuration, eventLoopGroup: loops[index % loops.count])
+        clients = try Self.laneClients(connections) { loop in
+            try AshClient(configuration: configuration, eventLoopGroup: loop)
         }
         self.pid = pid
         do {

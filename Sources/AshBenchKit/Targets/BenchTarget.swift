@@ -1,5 +1,7 @@
 import AshCore
 import AshStore
+import NIOCore
+import NIOPosix
 
 /// A store under load, as the load generator sees it: the store, through
 /// the `ContextStore` contract alone (each store's fast paths are its
@@ -61,6 +63,16 @@ extension BenchTarget {
     package var workerExecutors: [any TaskExecutor] { [] }
 
     package func lane(_ worker: Int) -> any BenchTarget { self }
+
+    /// One client per connection (at least one) for the workers' lanes:
+    /// client `i` on the loop of NIO's shared group that runs the
+    /// executor of workers `i`, `i + connections`, … (``workerExecutor(_:)``).
+    static func laneClients<Client>(
+        _ connections: Int, _ make: (any EventLoop) throws -> Client
+    ) rethrows -> [Client] {
+        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map { $0 }
+        return try (0..<max(1, connections)).map { try make(loops[$0 % loops.count]) }
+    }
 
     package func run() async throws {}
 

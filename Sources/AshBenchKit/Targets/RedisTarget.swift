@@ -31,11 +31,8 @@ package final class RedisTarget: BenchTarget {
         var configuration = try RedisConfiguration(url: url)
         configuration.connectionCount = 1
         self.configuration = configuration
-        // Store `i` on the loop of worker `i`'s executor.
-        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map { $0 }
-        stores = try (0..<max(1, connections)).map { index in
-            try RedisContextStore(
-                configuration: configuration, keyPrefix: Self.keyPrefix, eventLoopGroup: loops[index % loops.count])
+        stores = try Self.laneClients(connections) { loop in
+            try RedisContextStore(configuration: configuration, keyPrefix: Self.keyPrefix, eventLoopGroup: loop)
         }
         do {
             _ = try await info("server")
