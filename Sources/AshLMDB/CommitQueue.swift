@@ -118,11 +118,12 @@ package struct CommitQueue<Changes: Collection, Waiter> {
     /// - Complexity: O(*k*) in the number of requests taken.
     package mutating func nextWork(now: ContinuousClock.Instant) -> Work {
         if head < pending.count {
+            // A due sync goes before more commits: under a steady load the
+            // queue never runs empty, and the sync must not wait for that.
+            if case .running = phase, let syncDue, now >= syncDue { return .sync }
             if case .running = phase, pendingChanges < maxBatchChanges, now < pending[head].queuedAt + maxBatchDelay {
                 let due = pending[head].queuedAt + maxBatchDelay
-                if let syncDue {
-                    return now >= syncDue ? .sync : .wait(until: min(due, syncDue))
-                }
+                if let syncDue { return .wait(until: min(due, syncDue)) }
                 return .wait(until: due)
             }
             return .commit(takeBatch())

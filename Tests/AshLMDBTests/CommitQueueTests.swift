@@ -137,6 +137,22 @@ struct CommitQueueTests {
         #expect(!acceptedWhenClosed)
     }
 
+    @Test("a due sync goes before further commits, so a steady load does not put it off")
+    func syncUnderSteadyLoad() {
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: .seconds(1))
+        _ = queue.commitRequested(changes(1), waiter: 0, now: start)
+        #expect(batch(queue.nextWork(now: start)) == [0])
+        queue.batchCommitted(now: start)
+        // Every time the writer looks, another commit is waiting.
+        _ = queue.commitRequested(changes(1), waiter: 1, now: start + .milliseconds(999))
+        #expect(batch(queue.nextWork(now: start + .milliseconds(999))) == [1])
+        queue.batchCommitted(now: start + .milliseconds(999))
+        _ = queue.commitRequested(changes(1), waiter: 2, now: start + .seconds(1))
+        #expect(isSync(queue.nextWork(now: start + .seconds(1))))
+        _ = queue.syncFinished(succeeded: true, now: start + .seconds(1))
+        #expect(batch(queue.nextWork(now: start + .seconds(1))) == [2])
+    }
+
     @Test("relaxed: a sync is due one interval after the first unsynced commit")
     func relaxedSync() {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: .seconds(1))
