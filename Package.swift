@@ -480,7 +480,9 @@ if Context.environment["ASH_BENCHMARKS"] != nil {
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 if Context.environment["ASH_FUZZ"] != nil {
     package.targets.append(.target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
-    for name in ["FuzzWireSession", "FuzzEngineRequests", "FuzzResp", "FuzzCanonical", "FuzzLMDBRecord"] {
+    for name in [
+        "FuzzWireSession", "FuzzEngineRequests", "FuzzResp", "FuzzCanonical", "FuzzLMDBRecord", "FuzzWriteAheadLog",
+    ] {
         package.targets.append(
             .executableTarget(
                 name: name,

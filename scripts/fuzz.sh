@@ -15,7 +15,7 @@
 #
 # Environment (defaults in brackets):
 #   FUZZ_TARGETS  [all]  names, space- or comma-separated: FuzzWireSession
-#                 FuzzEngineRequests FuzzResp FuzzCanonical FuzzLMDBRecord
+#                 FuzzEngineRequests FuzzResp FuzzCanonical FuzzLMDBRecord FuzzWriteAheadLog
 #   FUZZ_SECONDS  [600]  how long each target runs (-max_total_time)
 #   FUZZ_JOBS     [1]    how many targets run at once
 #   FUZZ_ARGS            more libFuzzer flags, e.g. "-jobs=2 -workers=2" or "-fork=2 -ignore_crashes=1"
@@ -35,7 +35,7 @@ package_dir=$(cd "$here/.." && pwd)
 cd "$package_dir"
 
 swift=${SWIFT:-swift}
-all_targets="FuzzWireSession FuzzEngineRequests FuzzResp FuzzCanonical FuzzLMDBRecord"
+all_targets="FuzzWireSession FuzzEngineRequests FuzzResp FuzzCanonical FuzzLMDBRecord FuzzWriteAheadLog"
 targets=$(echo "${FUZZ_TARGETS:-$all_targets}" | tr ',' ' ')
 seconds=${FUZZ_SECONDS:-600}
 jobs=${FUZZ_JOBS:-1}

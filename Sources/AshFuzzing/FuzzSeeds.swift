@@ -18,6 +18,7 @@ package enum FuzzSeeds {
         case .resp: resp
         case .canonical: canonical
         case .lmdbRecord: lmdbRecord
+        case .writeAheadLog: writeAheadLog
         }
     }
 
@@ -48,7 +49,7 @@ package enum FuzzSeeds {
             let persisted = PersistedContext(extreme)
             let key = ContextKey.withKey(persisted.id, expiresAt: persisted.expiresAt) { Array($0) }
             return [("record-issuedAt-min-expiresAt-max", [UInt8(key.count)] + key + ContextRecord.encode(persisted))]
-        case .wireSession, .resp, .canonical:
+        case .wireSession, .resp, .canonical, .writeAheadLog:
             return []
         }
     }
@@ -233,5 +234,78 @@ package enum FuzzSeeds {
             let key = ContextKey.withKey(context.id, expiresAt: context.expiresAt) { Array($0) }
             return (name, [UInt8(key.count)] + key + ContextRecord.encode(context))
         }
+    }
+
+    // MARK: Write-ahead log
+
+    /// The records of the write-ahead log seeds: puts with canonical and
+    /// foreign ids, consumes and deletes, and an empty record.
+    static var walRecords: [[PersistedChange]] {
+        let future: Int64 = 1_767_225_660_000
+        let compact = ContextID(context.contextId)
+        let other = ContextID.compact(AshCompactID(high: 7, low: 9))
+        return [
+            [
+                .put(PersistedContext(context)),
+                .put(
+                    PersistedContext(
+                        id: .foreign("ctx-1"), binding: "GET /é", mode: .balanced, issuedAt: future - 1,
+                        expiresAt: future, nonce: .foreign("nonce-ü"), consumedAt: future - 1)),
+            ],
+            [
+                .consume(compact, expiresAt: context.expiresAt, at: context.expiresAt - 5),
+                .put(
+                    PersistedContext(
+                        id: other, binding: "POST /a", mode: .minimal, issuedAt: future - 30_000, expiresAt: future,
+                        nonce: compact)),
+                .delete(.foreign("gone"), expiresAt: future),
+            ],
+            [],
+            [.delete(other, expiresAt: future), .consume(.foreign("x"), expiresAt: 2, at: 1)],
+        ]
+    }
+
+    /// A log of `epoch` holding `records`.
+    static func walLog(epoch: UInt64, _ records: [[PersistedChange]]) -> [UInt8] {
+        var bytes = WriteAheadLogFormat.header(epoch: epoch)
+        for changes in records {
+            WriteAheadLogFormat.appendRecord(epoch: epoch, EncodedChanges(unchecked: changes), to: &bytes)
+        }
+        return bytes
+    }
+
+    /// A record of `epoch` holding `payload` as it is, checksum included.
+    static func walFrame(epoch: UInt64, payload: [UInt8]) -> [UInt8] {
+        var frame: [UInt8] = []
+        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { frame += $0 }
+        let sum = withUnsafeBytes(of: epoch.littleEndian) { epochBytes in
+            CRC32C.checksum(payload, continuing: CRC32C.checksum(frame, continuing: CRC32C.checksum(epochBytes)))
+        }
+        withUnsafeBytes(of: sum.littleEndian) { frame += $0 }
+        withUnsafeBytes(of: epoch.littleEndian) { frame += $0 }
+        return frame + payload
+    }
+
+    static var writeAheadLog: [(name: String, bytes: [UInt8])] {
+        let records = walRecords
+        let torn = walLog(epoch: 3, records)
+        let lastRecordStart = walLog(epoch: 3, Array(records.dropLast())).count
+        // One change of kind 9, unknown, to a 9-byte key: whole and checksummed, but unreadable.
+        let unknownKind: [UInt8] = [1, 0, 0, 0, 9, 9, 0] + [0x80, 0, 0, 0, 0, 0, 0, 1, UInt8(ascii: "k")]
+        return [
+            ("one-record", walLog(epoch: 1, [records[0]])),
+            ("records", walLog(epoch: 7, records)),
+            // As a new log is: records, then zeros.
+            ("zero-filled", walLog(epoch: 2, records) + [UInt8](repeating: 0, count: 256)),
+            // The last record cut in the middle of its payload.
+            ("torn", Array(torn[..<((lastRecordStart + torn.count) / 2)])),
+            // A checkpoint wrote epoch 5 over a log of epoch 4: its records follow the new ones.
+            (
+                "stale-epoch",
+                walLog(epoch: 5, Array(records.prefix(2)))
+                    + walLog(epoch: 4, Array(records.suffix(2))).dropFirst(WriteAheadLogFormat.headerSize)
+            ),
+            ("unreadable-record", walLog(epoch: 9, [records[0]]) + walFrame(epoch: 9, payload: unknownKind)),
+        ]
     }
 }

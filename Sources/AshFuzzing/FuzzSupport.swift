@@ -51,6 +51,7 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
     case resp = "FuzzResp"
     case canonical = "FuzzCanonical"
     case lmdbRecord = "FuzzLMDBRecord"
+    case writeAheadLog = "FuzzWriteAheadLog"
 
     /// Runs one input through the target.
     package func run(_ bytes: [UInt8]) {
@@ -61,6 +62,7 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
             case .resp: fuzzResp(data)
             case .canonical: fuzzCanonical(data)
             case .lmdbRecord: fuzzLMDBRecord(data)
+            case .writeAheadLog: fuzzWriteAheadLog(data)
             }
         }
     }

@@ -11,7 +11,7 @@ enum DataFolder {
     /// The file whose `flock` keeps a second process out (see ``FolderLock``).
     static let processLockFile = "ash-store.lock"
 
-    private static let ownFiles: Set<String> = [dataFile, lmdbLockFile, processLockFile]
+    private static let ownFiles: Set<String> = [dataFile, lmdbLockFile, processLockFile, WriteAheadLog.fileName]
 
     /// Creates the folder if it is missing; refuses a path that is not a
     /// folder or a folder that holds anything but our files. Never deletes.

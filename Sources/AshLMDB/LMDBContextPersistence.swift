@@ -10,10 +10,16 @@ import ServiceLifecycle
 /// ## Durability
 ///
 /// - ``Durability/strict``: every commit is synced (fsync) before callers
-///   are answered; acknowledged writes survive a power loss. A commit syncs
-///   its data pages; the page that makes it current is synced by the next
-///   commit, or by a sync of its own when nothing follows, and only then
-///   are its callers answered: one sync per commit under load.
+///   are answered; acknowledged writes survive a power loss. With the
+///   write-ahead log (``Configuration/writeAheadLog``, the default) a group
+///   commit is applied to LMDB in a transaction that stays open, appended
+///   to the log `ash-store.wal`, and answered after one `fdatasync` of the
+///   log; every ``Configuration/checkpointInterval`` the open transaction
+///   is committed and synced and the log starts over. Opening a store
+///   replays what its log holds; a clean close removes the file. Without
+///   the log, a commit syncs its data pages; the page that makes it
+///   current is synced by the next commit, or by a sync of its own when
+///   nothing follows, and only then are its callers answered.
 /// - ``Durability/relaxed``: commits reach the OS page cache (`MDB_NOSYNC`)
 ///   before callers are answered, so they survive a crash of the process;
 ///   the writer syncs within ``Configuration/syncInterval`` and on close, so
@@ -95,6 +101,18 @@ public final class LMDBContextPersistence: ContextPersistence {
             folderLock.release()
             throw error
         }
+        // A log left by a crash is replayed before anything is read, whatever
+        // the durability asked for now.
+        let log: WriteAheadLog?
+        do {
+            log = try Self.replayLog(
+                in: directory, environment: environment, keeping: durability == .strict && configuration.writeAheadLog,
+                configuration: configuration, logger: logger)
+        } catch {
+            _ = environment.close()
+            folderLock.release()
+            throw error
+        }
         self.directory = directory
         self.durability = durability
         self.configuration = configuration
@@ -108,6 +126,8 @@ public final class LMDBContextPersistence: ContextPersistence {
             maxBatchDelay: configuration.maxBatchDelay,
             syncInterval: durability == .relaxed ? configuration.syncInterval : nil,
             holdsAnswersUntilSynced: durability == .strict,
+            log: log,
+            checkpointInterval: configuration.checkpointInterval,
             logger: logger,
             commitObserver: commitObserver
         )
@@ -115,6 +135,33 @@ public final class LMDBContextPersistence: ContextPersistence {
 
     deinit {
         writer.requestClose()
+    }
+
+    /// Replays the write-ahead log in `directory`, if there is one, into
+    /// LMDB and syncs; then returns it restarted, when `keeping`, or
+    /// removes it.
+    private static func replayLog(
+        in directory: String, environment: LMDBEnvironment, keeping: Bool, configuration: Configuration,
+        logger: Logger
+    ) throws(ContextStoreError) -> WriteAheadLog? {
+        guard keeping || WriteAheadLog.exists(in: directory) else { return nil }
+        let (log, records) = try WriteAheadLog.load(folder: directory)
+        if !records.isEmpty {
+            try environment.replay(
+                records, limits: configuration.mapLimits, chunk: configuration.maxBatchChanges, logger: logger)
+            logger.notice(
+                "replayed the write-ahead log",
+                metadata: [
+                    "folder": "\(directory)", "records": "\(records.count)",
+                    "changes": "\(records.reduce(0) { $0 + $1.count })",
+                ])
+        }
+        guard keeping else {
+            log.remove()
+            return nil
+        }
+        try log.restart()
+        return log
     }
 
     /// Told, on the writer thread, how long each group commit took and how
@@ -244,7 +291,7 @@ public final class LMDBContextPersistence: ContextPersistence {
     public func statistics() throws(ContextStoreError) -> Statistics {
         let count: Int
         do {
-            count = try environment.read { try $0.contextCount() }
+            count = try writer.contextCountInOpenTransaction ?? environment.read { try $0.contextCount() }
         } catch {
             throw storeError(from: error, while: "reading statistics", folder: directory)
         }
@@ -261,8 +308,9 @@ public final class LMDBContextPersistence: ContextPersistence {
         )
     }
 
-    /// The stored record of `contextId`, expired or not (for tools and
-    /// tests).
+    /// The stored record of `contextId`, expired or not, as LMDB holds it
+    /// (with the write-ahead log: as of the last checkpoint), for tools and
+    /// tests.
     /// - Complexity: O(*n*): records are keyed by expiry first, so this
     ///   scans them all.
     package func storedContext(_ contextId: String) throws(ContextStoreError) -> AshContext? {

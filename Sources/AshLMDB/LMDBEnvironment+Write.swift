@@ -1,3 +1,4 @@
+import AshEngine
 import AshStore
 import CLMDB
 import Foundation
@@ -168,4 +169,85 @@ struct MapLimits: Sendable {
     var reserve: Int
     /// The OS page size; sizes are multiples of it.
     var pageSize: Int
+}
+
+// A write transaction left open across group commits: strict durability
+// with a write-ahead log applies each batch in a nested transaction of it,
+// and commits it at a checkpoint (see LMDBWriter).
+extension LMDBEnvironment {
+    /// Begins the transaction that later batches nest in.
+    func beginOpenTransaction() throws -> OpaquePointer {
+        var created: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(environment, nil, 0, &created))
+        guard let transaction = created else { throw LMDBError.noHandle }
+        return transaction
+    }
+
+    /// Runs `body` in a transaction nested in `parent` and commits it into
+    /// the parent: all of it or, when anything fails (a full map, a parent
+    /// grown too large), none of it, and the parent stays usable.
+    func writeNested(in parent: OpaquePointer, _ body: (LMDBWriteTransaction) throws -> Void) throws {
+        var created: OpaquePointer?
+        try LMDBError.check(mdb_txn_begin(environment, parent, 0, &created))
+        guard let transaction = created else { throw LMDBError.noHandle }
+        do {
+            try body(LMDBWriteTransaction(transaction: transaction, contexts: contexts))
+        } catch {
+            mdb_txn_abort(transaction)
+            throw error
+        }
+        try LMDBError.check(mdb_txn_commit(transaction))
+    }
+
+    /// Commits the open transaction (syncing its data pages; the meta page
+    /// is synced by ``sync()``). The transaction is gone either way.
+    func commitOpenTransaction(_ transaction: OpaquePointer) throws(ContextStoreError) {
+        do {
+            try LMDBError.check(mdb_txn_commit(transaction))
+        } catch {
+            throw error.storeError(while: "committing a checkpoint", folder: folder)
+        }
+    }
+
+    /// Drops the open transaction and everything applied in it.
+    func abortOpenTransaction(_ transaction: OpaquePointer) {
+        mdb_txn_abort(transaction)
+    }
+
+    /// The number of contexts `transaction` sees, or `nil` if it cannot
+    /// tell.
+    func contextCount(in transaction: OpaquePointer) -> Int? {
+        var stat = MDB_stat()
+        guard mdb_stat(transaction, contexts, &stat) == MDB_SUCCESS else { return nil }
+        return Int(stat.ms_entries)
+    }
+
+    /// Applies the records of a write-ahead log, in order, in transactions
+    /// of up to `chunk` changes, and syncs. They were acknowledged, so they
+    /// may use the reserve kept for consumes and deletes.
+    ///
+    /// Replaying records that a checkpoint had already committed changes
+    /// nothing: per key, a put stores the same record, a consume of a
+    /// consumed record and a delete of a missing one do nothing, in the
+    /// same order.
+    func replay(
+        _ records: [[PersistedChange]], limits: MapLimits, chunk: Int, logger: Logger
+    ) throws(ContextStoreError) {
+        guard !records.isEmpty else { return }
+        var buffer: [UInt8] = []
+        var index = 0
+        while index < records.count {
+            var batch: [EncodedChanges] = []
+            var changes = 0
+            while index < records.count, batch.isEmpty || changes + records[index].count <= chunk {
+                batch.append(EncodedChanges(unchecked: records[index]))
+                changes += records[index].count
+                index += 1
+            }
+            try write(limits: limits, addsData: 0, logger: logger) { transaction in
+                for changes in batch { try transaction.apply(changes, buffer: &buffer) }
+            }
+        }
+        try sync()
+    }
 }

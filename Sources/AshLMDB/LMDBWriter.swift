@@ -10,40 +10,70 @@ import Synchronization
 /// sync has also covered the meta page that made it current (see
 /// ``CommitQueue``).
 ///
+/// With a write-ahead log (`strict`, the default), a batch is applied in a
+/// transaction that stays open, its records are appended to the log and
+/// synced once, and its callers are answered; a checkpoint commits the open
+/// transaction (see `LMDBWriter+WriteAheadLog.swift`).
+///
 /// Commits, syncs and fsyncs block this thread only, never Swift's
 /// cooperative pool. Callers suspend on a continuation.
 ///
-/// Concurrency: `queue` is guarded by `condition`; the environment's write
-/// side is used by the writer thread only.
+/// Concurrency: `queue` and `openContextCount` are guarded by `condition`;
+/// the environment's write side and the log are used by the writer thread
+/// only.
 final class LMDBWriter: @unchecked Sendable {
     typealias Waiter = CheckedContinuation<Result<Void, ContextStoreError>, Never>
 
-    private let condition = NSCondition()
+    let condition = NSCondition()
     private var queue: CommitQueue<EncodedChanges, Waiter>
     /// The memory of committed changes, for callers to encode into.
     private let spareBuffers = Mutex<[EncodedChanges.Buffers]>([])
     private var counters = Counters()
-    private let environment: LMDBEnvironment
+    let environment: LMDBEnvironment
     private let folderLock: FolderLock
-    private let limits: MapLimits
-    private let logger: Logger
+    let limits: MapLimits
+    let logger: Logger
     private let commitObserver: LMDBContextPersistence.CommitObserver?
     /// Strict: callers wait for a sync after their commit (see ``CommitQueue``).
     private let holdsAnswersUntilSynced: Bool
 
+    // Strict with a write-ahead log (writer thread only, but for
+    // `openContextCount`):
+    let log: WriteAheadLog?
+    /// The transaction batches are applied in until the next checkpoint.
+    var openTransaction: OpaquePointer?
+    /// The contexts `openTransaction` holds, for statistics.
+    var openContextCount: Int?
+    /// The records of a batch, encoded for the log.
+    var logBuffer: [UInt8] = []
+    /// Set when the log could not be appended to or restarted and LMDB could
+    /// not be rebuilt from it: every later commit fails with it.
+    var logFailure: ContextStoreError?
+    /// The log outgrew ``checkpointLogBytes``: checkpoint after answering.
+    var checkpointDue = false
+    /// How many changes a replay puts in one transaction.
+    let replayChunk: Int
+
     init(
         environment: LMDBEnvironment, folderLock: FolderLock, limits: MapLimits, maxBatchChanges: Int,
         maxBatchDelay: Duration = .zero, syncInterval: Duration?, holdsAnswersUntilSynced: Bool = false,
+        log: WriteAheadLog? = nil, checkpointInterval: Duration = .seconds(1),
         logger: Logger, commitObserver: LMDBContextPersistence.CommitObserver? = nil
     ) {
         self.commitObserver = commitObserver
+        self.log = log
+        self.replayChunk = maxBatchChanges
+        // With a log, callers are answered once it is synced, and the queue's
+        // periodic sync is the checkpoint.
+        let holdsAnswersUntilSynced = holdsAnswersUntilSynced && log == nil
         self.holdsAnswersUntilSynced = holdsAnswersUntilSynced
         self.environment = environment
         self.folderLock = folderLock
         self.limits = limits
         self.logger = logger
         self.queue = CommitQueue(
-            maxBatchChanges: maxBatchChanges, maxBatchDelay: maxBatchDelay, syncInterval: syncInterval,
+            maxBatchChanges: maxBatchChanges, maxBatchDelay: maxBatchDelay,
+            syncInterval: log == nil ? syncInterval : checkpointInterval,
             holdsAnswersUntilSynced: holdsAnswersUntilSynced)
     }
 
@@ -144,6 +174,14 @@ final class LMDBWriter: @unchecked Sendable {
         var syncs = 0
     }
 
+    /// The contexts the open transaction holds (strict with a log); `nil`
+    /// when none is open.
+    var contextCountInOpenTransaction: Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        return openContextCount
+    }
+
     /// The counters so far.
     var committed: Counters {
         condition.lock()
@@ -184,7 +222,7 @@ final class LMDBWriter: @unchecked Sendable {
                 // Only held answers ask whether a commit wrote (and so, in
                 // strict, synced the data file on its way).
                 let transactionBefore = holdsAnswersUntilSynced ? environment.lastTransactionID : 0
-                let outcome = commit(batch, buffer: &buffer)
+                let outcome = log == nil ? commit(batch, buffer: &buffer) : commitLogged(batch, buffer: &buffer)
                 let syncedData = holdsAnswersUntilSynced && environment.lastTransactionID != transactionBefore
                 if outcome.committed.transactions > 0, let commitObserver {
                     commitObserver(ContinuousClock.now - started, outcome.committed.changes)
@@ -211,10 +249,17 @@ final class LMDBWriter: @unchecked Sendable {
                 // Answer after the counters count the batch.
                 for waiter in answered { waiter.resume(returning: .success(())) }
                 for (waiter, error) in failed { waiter.resume(returning: .failure(error)) }
+                if checkpointDue {
+                    let failure = checkpoint()
+                    condition.lock()
+                    counters.syncs += 1
+                    _ = queue.syncFinished(succeeded: failure == nil, now: .now)
+                    condition.unlock()
+                }
                 condition.lock()
             case .sync:
                 condition.unlock()
-                let outcome = sync()
+                let outcome = log == nil ? sync() : checkpoint()
                 condition.lock()
                 counters.syncs += 1
                 let covered = queue.syncFinished(succeeded: outcome == nil, now: .now)
@@ -237,7 +282,7 @@ final class LMDBWriter: @unchecked Sendable {
     /// through.
     ///
     /// - Returns: what was committed, and the answer for each caller.
-    private func commit(
+    func commit(
         _ batch: [CommitQueue<EncodedChanges, Waiter>.Request], buffer: inout [UInt8]
     ) -> (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]) {
         var committed = Counters()
@@ -284,7 +329,7 @@ final class LMDBWriter: @unchecked Sendable {
     }
 
     /// Syncs; returns the failure, if any.
-    private func sync() -> ContextStoreError? {
+    func sync() -> ContextStoreError? {
         do {
             try environment.sync()
             return nil
@@ -295,7 +340,12 @@ final class LMDBWriter: @unchecked Sendable {
     }
 
     private func finish(_ waiters: [Waiter]) {
+        // A failed checkpoint leaves the log for the next open to replay.
+        let logKept = log != nil && checkpoint() != nil
         let failure = environment.close()
+        if let log {
+            if logKept || failure != nil { log.closeFile() } else { log.remove() }
+        }
         folderLock.release()
         if let failure { logger.error("final sync failed", metadata: ["error": "\(failure)"]) }
         let result: Result<Void, ContextStoreError> = failure.map { .failure($0) } ?? .success(())

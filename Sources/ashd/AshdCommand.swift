@@ -49,6 +49,20 @@ struct AshdCommand: AsyncParsableCommand {
             """)
     var commitDelayUs: Int?
 
+    @Option(
+        help: """
+            With --durability strict, how often the write-ahead log's changes are committed to LMDB and the \
+            log starts over, 1...3600000 ms. (default: 1000)
+            """)
+    var checkpointIntervalMs: Int?
+
+    @Option(
+        help: """
+            With --durability strict, on: answer after one sync of a write-ahead log; off: after LMDB's \
+            two-step commit. (default: on)
+            """)
+    var writeAheadLog: String?
+
     @Option(help: "Shard actors. (default: twice the cores)")
     var shards: Int?
 

@@ -128,6 +128,19 @@ struct Settings {
             }
             persistence.maxBatchDelay = .microseconds(microseconds)
         }
+        if let milliseconds = try integer(command.checkpointIntervalMs, "ASHD_CHECKPOINT_INTERVAL_MS") {
+            guard (1...3_600_000).contains(milliseconds) else {
+                throw SettingsError(description: "the checkpoint interval must be 1...3600000 ms, got \(milliseconds)")
+            }
+            persistence.checkpointInterval = .milliseconds(milliseconds)
+        }
+        if let text = command.writeAheadLog ?? environment["ASHD_WRITE_AHEAD_LOG"] {
+            switch text.lowercased() {
+            case "on": persistence.writeAheadLog = true
+            case "off": persistence.writeAheadLog = false
+            default: throw SettingsError(description: "the write-ahead log must be on or off, got \(text)")
+            }
+        }
         let levelText = command.logLevel ?? environment["ASHD_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw SettingsError(description: "log level must be trace, debug, info, notice, warning, error or critical")

@@ -61,6 +61,10 @@ struct CrashTests {
                 #expect(known, "\(context): unexpected line \(line)")
             }
 
+            // A strict child dies with changes in its write-ahead log only
+            // (it checkpoints once a second): reopening replays them.
+            let logPath = folder.file("ash-store.wal")
+            #expect(FileManager.default.fileExists(atPath: logPath) == (durability == .strict), "\(context)")
             let now = clock.nowMilliseconds()
             let store = try LMDBContextPersistence(directory: folder.path, durability: durability)
             store.start()

@@ -1,0 +1,154 @@
+import AshStore
+import Foundation
+import Logging
+
+// Strict durability with a write-ahead log: what the writer thread does
+// instead of committing each batch to LMDB.
+//
+// LMDB makes a commit durable in two steps (data pages, then the meta page
+// that makes them current), so a caller of a plain strict commit waits for
+// about two and a half sync cycles. Here a batch costs one sync:
+//
+// 1. it is applied to LMDB in a transaction nested in one that stays open,
+//    so LMDB refuses it (a full map or disk) before anything is promised;
+// 2. its records are appended to the log and the log is synced;
+// 3. its callers are answered.
+//
+// A checkpoint (every checkpoint interval, when the log outgrows
+// `checkpointLogBytes`, before a batch LMDB refused in the open transaction,
+// and on close) commits the open transaction, syncs LMDB and starts the log
+// over. After a crash, opening the store replays the log's records into
+// LMDB before anything is read.
+extension LMDBWriter {
+    /// The log size that makes the writer checkpoint after answering.
+    static var checkpointLogBytes: Int { 64 << 20 }
+
+    typealias Request = CommitQueue<EncodedChanges, Waiter>.Request
+
+    /// Commits one batch through the log; see above.
+    ///
+    /// - Returns: what was committed, and the answer for each caller.
+    func commitLogged(
+        _ batch: [Request], buffer: inout [UInt8]
+    ) -> (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]) {
+        guard let log else { return commit(batch, buffer: &buffer) }
+        if let logFailure { return (Counters(), batch.map { ($0.waiter, .failure(logFailure)) }) }
+        let addsData = batch.reduce(0) { $0 + $1.changes.puts }
+        // While the disk is too full for the reserve, puts go the plain
+        // way, which decides whether freed pages can hold them; so does a
+        // commit too large for one record.
+        guard addsData == 0 || !environment.diskReserve.isShort,
+            batch.allSatisfy({ $0.changes.count < WriteAheadLogFormat.maximumRecordChanges }),
+            applyInOpenTransaction(batch, buffer: &buffer)
+        else {
+            return commitByItself(batch, buffer: &buffer)
+        }
+        logBuffer.removeAll(keepingCapacity: true)
+        for request in batch { WriteAheadLogFormat.appendRecord(epoch: log.epoch, request.changes, to: &logBuffer) }
+        do {
+            try log.append(logBuffer)
+        } catch {
+            logger.error("appending to the write-ahead log failed", metadata: ["error": "\(error)"])
+            // The batch is in the open transaction but not durable: drop
+            // the transaction and rebuild what the log holds.
+            discardOpenTransaction()
+            rebuildFromLog()
+            return (Counters(), batch.map { ($0.waiter, .failure(error)) })
+        }
+        if logBuffer.capacity > 1 << 20 { logBuffer = [] }
+        if log.bytesSinceCheckpoint >= Self.checkpointLogBytes { checkpointDue = true }
+        var committed = Counters()
+        committed.transactions = 1
+        committed.changes = batch.reduce(0) { $0 + $1.changes.count }
+        return (committed, batch.map { ($0.waiter, .success(())) })
+    }
+
+    /// Commits the open transaction, syncs LMDB and restarts the log.
+    ///
+    /// - Returns: the failure, if any. When the commit or the sync fails,
+    ///   LMDB is rebuilt from the log, which still holds every record.
+    @discardableResult
+    func checkpoint() -> ContextStoreError? {
+        checkpointDue = false
+        guard let log, logFailure == nil else { return logFailure }
+        guard let transaction = openTransaction else { return nil }
+        openTransaction = nil
+        setOpenContextCount(nil)
+        do {
+            try environment.commitOpenTransaction(transaction)
+            try environment.sync()
+            try log.restart()
+        } catch {
+            logger.error("checkpoint failed; rebuilding from the write-ahead log", metadata: ["error": "\(error)"])
+            return rebuildFromLog()
+        }
+        environment.diskReserve.update(usedEnd: environment.usedEnd())
+        return nil
+    }
+
+    /// Applies `batch` in a transaction nested in the open one; `false`
+    /// when LMDB refused it (nothing of it is applied then).
+    private func applyInOpenTransaction(_ batch: [Request], buffer: inout [UInt8]) -> Bool {
+        do {
+            let transaction = try openTransaction ?? environment.beginOpenTransaction()
+            openTransaction = transaction
+            try environment.writeNested(in: transaction) { nested in
+                for request in batch { try nested.apply(request.changes, buffer: &buffer) }
+            }
+            setOpenContextCount(environment.contextCount(in: transaction))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// A batch LMDB refused in the open transaction: checkpoint, then
+    /// commit it by itself (growing the map, or failing with `.storageFull`,
+    /// as without a log) and sync.
+    private func commitByItself(
+        _ batch: [Request], buffer: inout [UInt8]
+    ) -> (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]) {
+        if let failure = checkpoint() { return (Counters(), batch.map { ($0.waiter, .failure(failure)) }) }
+        let outcome = commit(batch, buffer: &buffer)
+        guard outcome.committed.transactions > 0, let failure = sync() else { return outcome }
+        return (Counters(), outcome.answers.map { ($0.0, .failure(failure)) })
+    }
+
+    /// Drops the open transaction and all applied in it.
+    private func discardOpenTransaction() {
+        guard let transaction = openTransaction else { return }
+        openTransaction = nil
+        setOpenContextCount(nil)
+        environment.abortOpenTransaction(transaction)
+    }
+
+    /// Replays the log's records into LMDB, syncs and restarts the log.
+    /// When that fails, the store fails every later commit (fail closed);
+    /// the log keeps the records for the next open.
+    @discardableResult
+    private func rebuildFromLog() -> ContextStoreError? {
+        guard let log else { return nil }
+        do {
+            let records = try log.readRecords()
+            try environment.replay(records, limits: limits, chunk: replayChunk, logger: logger)
+            try log.restart()
+            environment.diskReserve.update(usedEnd: environment.usedEnd())
+            return nil
+        } catch {
+            logger.critical(
+                "rebuilding from the write-ahead log failed; commits fail until the store is reopened",
+                metadata: ["error": "\(error)"])
+            logFailure = ContextStoreError(
+                .unavailable,
+                "the write-ahead log of data folder \(environment.folder) failed (\(error)); nothing more is "
+                    + "committed. Reopen the store: it replays the log")
+            return logFailure
+        }
+    }
+
+    private func setOpenContextCount(_ count: Int?) {
+        condition.lock()
+        openContextCount = count
+        condition.unlock()
+    }
+}

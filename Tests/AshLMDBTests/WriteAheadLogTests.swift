@@ -1,0 +1,184 @@
+import AshCore
+import AshEngine
+import AshLMDB
+import AshStore
+import Foundation
+import Testing
+
+/// The write-ahead log of a `strict` store, through the store: what a log
+/// left in the folder replays, what a clean close leaves, and what is
+/// refused. (Crash tests kill a committing process; the format has its own
+/// tests.)
+@Suite("Write-ahead log")
+struct WriteAheadLogTests {
+    private static let logName = "ash-store.wal"
+
+    /// A log of `epoch` holding one record per array of changes, then
+    /// `tail` (a torn or stale record, zeros).
+    private func writeLog(
+        _ records: [[PersistedChange]], epoch: UInt64, tail: [UInt8] = [], to path: String
+    ) throws {
+        var bytes = WriteAheadLogFormat.header(epoch: epoch)
+        for changes in records {
+            WriteAheadLogFormat.appendRecord(epoch: epoch, EncodedChanges(unchecked: changes), to: &bytes)
+        }
+        try Data(bytes + tail).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// A store created and closed cleanly in `folder`, holding `contexts`.
+    private func makeStore(_ folder: TestFolder, holding contexts: [AshContext]) async throws {
+        let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+        store.start()
+        if !contexts.isEmpty { try await store.commit(contexts.map { .put($0) }) }
+        try await store.close()
+    }
+
+    private func recovered(_ folder: TestFolder, _ durability: Durability) async throws -> [String: AshContext] {
+        let store = try LMDBContextPersistence(directory: folder.path, durability: durability)
+        store.start()
+        let contexts = try await store.recoveredContexts(now: TestTime.base)
+        try await store.close()
+        return contexts
+    }
+
+    @Test("commits are counted before a checkpoint, and a clean close leaves no log")
+    func cleanClose() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let store = try LMDBContextPersistence(
+            directory: folder.path, durability: .strict, configuration: .init(checkpointInterval: .seconds(3600)))
+        store.start()
+        #expect(FileManager.default.fileExists(atPath: folder.file(Self.logName)))
+        try await store.commit((0..<10).map { .put(makeContext("c\($0)")) })
+        try await store.commit([.consume(makeContext("c1"), at: TestTime.base + 1), .delete(makeContext("c2"))])
+        let statistics = try store.statistics()
+        #expect(statistics.contextCount == 9)
+        #expect(statistics.committedTransactions == 2)
+        #expect(statistics.committedChanges == 12)
+        try await store.close()
+        #expect(!FileManager.default.fileExists(atPath: folder.file(Self.logName)))
+
+        let contexts = try await recovered(folder, .strict)
+        #expect(contexts.keys.sorted() == ["c0", "c1", "c3", "c4", "c5", "c6", "c7", "c8", "c9"])
+        #expect(contexts["c1"]?.consumedAt == TestTime.base + 1)
+    }
+
+    @Test(
+        "a log left in the folder is replayed up to its first torn or stale record",
+        arguments: [(Durability.strict, true), (.strict, false), (.relaxed, true), (.relaxed, false)])
+    func replay(durability: Durability, tornTail: Bool) async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try await makeStore(folder, holding: [makeContext("old"), makeContext("old-consumed")])
+        // A record torn by the crash, or one of an earlier epoch left beyond
+        // the last one written, ends the log.
+        var tail: [UInt8] = []
+        WriteAheadLogFormat.appendRecord(
+            epoch: tornTail ? 7 : 6, EncodedChanges(unchecked: [.put(makeContext("after"))]), to: &tail)
+        if tornTail { tail.removeLast(3) }
+        try writeLog(
+            [
+                [.put(makeContext("a")), .put(makeContext("b", nonce: "n-b"))],
+                [
+                    .consume(makeContext("a"), at: TestTime.base + 3),
+                    .consume(makeContext("old-consumed"), at: TestTime.base + 4),
+                ],
+                [.delete(makeContext("old"))],
+            ],
+            epoch: 7, tail: tail, to: folder.file(Self.logName))
+        let contexts = try await recovered(folder, durability)
+        #expect(contexts.keys.sorted() == ["a", "b", "old-consumed"])
+        #expect(contexts["a"]?.consumedAt == TestTime.base + 3)
+        #expect(contexts["b"]?.nonce == "n-b")
+        #expect(contexts["old-consumed"]?.consumedAt == TestTime.base + 4)
+        // Replayed, synced, and gone after the clean close.
+        #expect(!FileManager.default.fileExists(atPath: folder.file(Self.logName)))
+        #expect(try await recovered(folder, .strict) == contexts)
+    }
+
+    @Test("replaying records a checkpoint had already committed changes nothing")
+    func replayTwice() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let records: [[PersistedChange]] = [
+            [.put(makeContext("a")), .put(makeContext("b")), .put(makeContext("c"))],
+            [.consume(makeContext("a"), at: TestTime.base + 1), .delete(makeContext("b"))],
+            [.consume(makeContext("a"), at: TestTime.base + 2)],
+        ]
+        try await makeStore(folder, holding: [])
+        try writeLog(records, epoch: 2, to: folder.file(Self.logName))
+        let once = try await recovered(folder, .strict)
+        #expect(once.keys.sorted() == ["a", "c"])
+        #expect(once["a"]?.consumedAt == TestTime.base + 1)
+        // As after a crash between a checkpoint's commit and the log's restart.
+        try writeLog(records, epoch: 2, to: folder.file(Self.logName))
+        #expect(try await recovered(folder, .strict) == once)
+    }
+
+    @Test("a log that is not ours, damaged or newer is refused and nothing is changed")
+    func refused() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try await makeStore(folder, holding: [makeContext("kept")])
+        let path = folder.file(Self.logName)
+        var newer = Array("ASH-WAL1".utf8) + [2, 0, 0, 0] + [0, 0, 0, 0] + [1, 0, 0, 0, 0, 0, 0, 0]
+        newer += withUnsafeBytes(of: CRC32C.checksum(newer).littleEndian) { Array($0) } + [0, 0, 0, 0]
+        var badRecord = WriteAheadLogFormat.header(epoch: 1)
+        // A whole record, checksum and all, whose change has an unknown kind.
+        let payload: [UInt8] = [1, 0, 0, 0, 9, 16, 0] + [UInt8](repeating: 0x41, count: 16)
+        var frame = withUnsafeBytes(of: UInt32(payload.count).littleEndian) { Array($0) }
+        let epochBytes = withUnsafeBytes(of: UInt64(1).littleEndian) { Array($0) }
+        let sum = CRC32C.checksum(payload, continuing: CRC32C.checksum(frame, continuing: CRC32C.checksum(epochBytes)))
+        frame += withUnsafeBytes(of: sum.littleEndian) { Array($0) } + epochBytes
+        badRecord += frame + payload
+        for (name, bytes) in [
+            ("foreign", Array("not a log at all, but long enough to hold a header".utf8)),
+            (
+                "flipped header",
+                WriteAheadLogFormat.header(epoch: 3).enumerated().map { $0.offset == 17 ? $0.element ^ 1 : $0.element }
+            ),
+            ("newer", newer),
+            ("unreadable record", badRecord),
+        ] {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let error = #expect(throws: ContextStoreError.self, "\(name)") {
+                _ = try LMDBContextPersistence(directory: folder.path, durability: .strict)
+            }
+            #expect(error?.code == .corruptData, "\(name)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(bytes), "\(name)")
+        }
+        try FileManager.default.removeItem(atPath: path)
+        #expect(try await recovered(folder, .strict).keys.sorted() == ["kept"])
+    }
+
+    @Test("an empty log, as left by a crash right after it was created, holds nothing")
+    func emptyLog() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        try await makeStore(folder, holding: [makeContext("kept")])
+        for bytes in [[], [UInt8](repeating: 0, count: 4096)] {
+            try Data(bytes).write(to: URL(fileURLWithPath: folder.file(Self.logName)))
+            #expect(try await recovered(folder, .strict).keys.sorted() == ["kept"])
+        }
+    }
+
+    @Test("checkpoints commit the log's changes to LMDB and start it over")
+    func checkpoints() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let store = try LMDBContextPersistence(
+            directory: folder.path, durability: .strict, configuration: .init(checkpointInterval: .milliseconds(1)))
+        store.start()
+        var committed = 0
+        // Each commit after the interval has passed checkpoints before the
+        // next batch; wait for a few without reading the clock.
+        while try store.statistics().syncs < 3 {
+            try await store.commit([.put(makeContext("c\(committed)"))])
+            committed += 1
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(try store.statistics().contextCount == committed)
+        try await store.close()
+        #expect(try await recovered(folder, .strict).count == committed)
+    }
+}
