@@ -33,6 +33,11 @@ final class WriteAheadLog {
     /// The zeros a new log is given, so that early appends overwrite too.
     static let initialSize = 4 << 20
 
+    /// The largest log read: checkpoints keep a log near 64 MiB, and one
+    /// batch adds at most ``WriteAheadLogFormat/maximumRecordChanges``
+    /// changes per caller.
+    static let maximumSize: off_t = 4 << 30
+
     /// The file's path, named in errors.
     let path: String
     private var descriptor: Int32
@@ -185,6 +190,12 @@ final class WriteAheadLog {
         var size = stat()
         guard fstat(descriptor, &size) == 0 else {
             throw ContextStoreError(.unavailable, "cannot read write-ahead log \(path): \(Self.lastError)")
+        }
+        guard size.st_size <= Self.maximumSize else {
+            throw ContextStoreError(
+                .corruptData,
+                "write-ahead log \(path) holds \(size.st_size) bytes, more than any log this program writes "
+                    + "(\(Self.maximumSize)); refusing to open the folder. Nothing was changed")
         }
         var bytes = [UInt8](repeating: 0, count: Int(size.st_size))
         var done = 0
