@@ -266,8 +266,9 @@ public final class LMDBContextPersistence: ContextPersistence {
     /// what is queued, syncs, closes the files and releases the folder.
     /// Later commits fail with `.shutDown`.
     ///
-    /// - Throws: the failure of the final sync, if any (the store is closed
-    ///   anyway).
+    /// - Throws: the failure of the final sync or, with the write-ahead
+    ///   log, of the final checkpoint (the log then stays, and the next open
+    ///   replays it), if any; the store is closed anyway.
     public func run() async throws {
         writer.start()
         // Returns on graceful shutdown, throws on cancellation: both end the run.

@@ -340,15 +340,17 @@ final class LMDBWriter: @unchecked Sendable {
     }
 
     private func finish(_ waiters: [Waiter]) {
-        // A failed checkpoint leaves the log for the next open to replay.
-        let logKept = log != nil && checkpoint() != nil
-        let failure = environment.close()
+        // A failed checkpoint leaves the log for the next open to replay,
+        // and close reports it.
+        let checkpointFailure = log == nil ? nil : checkpoint()
+        let syncFailure = environment.close()
         if let log {
-            if logKept || failure != nil { log.closeFile() } else { log.remove() }
+            if checkpointFailure != nil || syncFailure != nil { log.closeFile() } else { log.remove() }
         }
         folderLock.release()
-        if let failure { logger.error("final sync failed", metadata: ["error": "\(failure)"]) }
-        let result: Result<Void, ContextStoreError> = failure.map { .failure($0) } ?? .success(())
+        if let syncFailure { logger.error("final sync failed", metadata: ["error": "\(syncFailure)"]) }
+        let result: Result<Void, ContextStoreError> =
+            (syncFailure ?? checkpointFailure).map { .failure($0) } ?? .success(())
         for waiter in waiters { waiter.resume(returning: result) }
     }
 

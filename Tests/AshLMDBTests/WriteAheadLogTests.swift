@@ -181,4 +181,50 @@ struct WriteAheadLogTests {
         try await store.close()
         #expect(try await recovered(folder, .strict).count == committed)
     }
+
+    /// Points the store's open log descriptor at `/dev/full`, so that its
+    /// next write fails with `ENOSPC`, as on a full disk. The file itself
+    /// keeps what was written.
+    private func breakLog(in folder: TestFolder) throws {
+        let logPath = URL(fileURLWithPath: folder.file(Self.logName)).resolvingSymlinksInPath().path
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { Int32($0) }
+        let logDescriptor = try #require(
+            descriptors.first {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == logPath
+            })
+        let full = open("/dev/full", O_WRONLY | O_CLOEXEC)
+        try #require(full >= 0)
+        defer { close(full) }
+        try #require(dup2(full, logDescriptor) == logDescriptor)
+    }
+
+    @Test("a log that cannot be written fails the commit and every later one; what was acknowledged is replayed")
+    func failedAppend() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let store = try LMDBContextPersistence(
+            directory: folder.path, durability: .strict, configuration: .init(checkpointInterval: .seconds(3600)))
+        store.start()
+        try await store.commit([.put(makeContext("acknowledged")), .put(makeContext("consumed"))])
+        try await store.commit([.consume(makeContext("consumed"), at: TestTime.base + 1)])
+        try breakLog(in: folder)
+        let failed = await #expect(throws: ContextStoreError.self) {
+            try await store.commit([.put(makeContext("refused"))])
+        }
+        #expect(failed?.code == .storageFull)
+        // LMDB could not be rebuilt from the log either: the store fails
+        // closed instead of acknowledging what it cannot make durable.
+        let closed = await #expect(throws: ContextStoreError.self) {
+            try await store.commit([.put(makeContext("later"))])
+        }
+        #expect(closed?.code == .unavailable)
+        // Closing reports it, and keeps the log.
+        let closing = await #expect(throws: ContextStoreError.self) { try await store.close() }
+        #expect(closing?.code == .unavailable)
+        // The log kept the acknowledged records; opening replays them.
+        #expect(FileManager.default.fileExists(atPath: folder.file(Self.logName)))
+        let contexts = try await recovered(folder, .strict)
+        #expect(contexts.keys.sorted() == ["acknowledged", "consumed"])
+        #expect(contexts["consumed"]?.consumedAt == TestTime.base + 1)
+    }
 }
