@@ -107,9 +107,11 @@ extension LMDBEnvironment {
         }
     }
 
-    fileprivate func writeOnce(_ body: (LMDBWriteTransaction) throws -> Void) throws {
+    /// One transaction, nested in `parent` if given: `body`, then commit,
+    /// or abort when `body` throws.
+    fileprivate func writeOnce(in parent: OpaquePointer? = nil, _ body: (LMDBWriteTransaction) throws -> Void) throws {
         var created: OpaquePointer?
-        try LMDBError.check(mdb_txn_begin(environment, nil, 0, &created))
+        try LMDBError.check(mdb_txn_begin(environment, parent, 0, &created))
         guard let transaction = created else {
             throw ContextStoreError(.internalFailure, "mdb_txn_begin returned no transaction in \(folder)")
         }
@@ -187,16 +189,7 @@ extension LMDBEnvironment {
     /// the parent: all of it or, when anything fails (a full map, a parent
     /// grown too large), none of it, and the parent stays usable.
     func writeNested(in parent: OpaquePointer, _ body: (LMDBWriteTransaction) throws -> Void) throws {
-        var created: OpaquePointer?
-        try LMDBError.check(mdb_txn_begin(environment, parent, 0, &created))
-        guard let transaction = created else { throw LMDBError.noHandle }
-        do {
-            try body(LMDBWriteTransaction(transaction: transaction, contexts: contexts))
-        } catch {
-            mdb_txn_abort(transaction)
-            throw error
-        }
-        try LMDBError.check(mdb_txn_commit(transaction))
+        try writeOnce(in: parent, body)
     }
 
     /// Commits the open transaction (syncing its data pages; the meta page
