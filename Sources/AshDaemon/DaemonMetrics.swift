@@ -141,7 +141,7 @@ package final class DaemonMetrics: Sendable {
     /// Counts one answer to `command` (without its latency).
     func count(_ command: WireRequest.ID, _ response: WireResponse) {
         if case .error(let error) = response {
-            counter(command: command, code: error.code.rawValue).increment()
+            errorCounter(command: command, code: error.code.rawValue).increment()
         } else {
             countSuccesses(command, 1)
         }
@@ -214,14 +214,15 @@ package final class DaemonMetrics: Sendable {
         return buffer
     }
 
-    private func counter(command: WireRequest.ID, code: UInt16) -> CoreMetrics.Counter {
+    /// The counter of `command`'s answers with error `code`, made on first
+    /// use (successes have their own, made up front).
+    private func errorCounter(command: WireRequest.ID, code: UInt16) -> CoreMetrics.Counter {
         let key = CounterKey(command: command.rawValue, result: code)
         return counters.withLock { cache in
             if let counter = cache[key] { return counter }
-            let result = code == 0 ? "ok" : WireError.Code(rawValue: code).name
             let counter = CoreMetrics.Counter(
                 label: "ashd_requests_total",
-                dimensions: [("command", command.metricName), ("result", result)],
+                dimensions: [("command", command.metricName), ("result", WireError.Code(rawValue: code).name)],
                 factory: factory
             )
             cache[key] = counter
