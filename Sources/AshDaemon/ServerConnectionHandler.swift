@@ -366,8 +366,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             executor.finish(tally)
             if closing { return }
             if answered > 0 {
-                flushReplies(context: context)
-                if resume { resumeReading(context: context) }
+                flush(resumingReading: resume, context: context)
                 guard answered < batch.count else {
                     session.reuse(batch)
                     return
@@ -419,6 +418,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         for reply in replies {
             guard replyReady(reply, resume: &resume, context: context) else { return }
         }
+        flush(resumingReading: resume, context: context)
+    }
+
+    /// Flushes the encoded replies, then reads again if the session asked
+    /// (`resume`, from ``replyReady(_:resume:context:)``).
+    private func flush(resumingReading resume: Bool, context: ChannelHandlerContext) {
         flushReplies(context: context)
         if resume { resumeReading(context: context) }
     }
