@@ -36,7 +36,7 @@ final class WriteAheadLog {
     /// The largest log read: checkpoints keep a log near 64 MiB, and one
     /// batch adds at most ``WriteAheadLogFormat/maximumRecordChanges``
     /// changes per caller.
-    static let maximumSize: off_t = 4 << 30
+    static let maximumSize = 4 << 30
 
     /// The file's path, named in errors.
     let path: String
@@ -158,10 +158,8 @@ final class WriteAheadLog {
     /// epoch, synced, and records from the start. The file keeps its size
     /// (at least ``initialSize``).
     func restart() throws(ContextStoreError) {
-        var size = stat()
-        if fstat(descriptor, &size) == 0, Int(size.st_size) < Self.initialSize {
-            let zeros = [UInt8](repeating: 0, count: Self.initialSize - Int(size.st_size))
-            try write(zeros, at: Int(size.st_size), while: "extending")
+        if let size = fileSize(), size < Self.initialSize {
+            try write([UInt8](repeating: 0, count: Self.initialSize - size), at: size, while: "extending")
         }
         let next = epoch == .max ? 1 : epoch + 1
         try write(WriteAheadLogFormat.header(epoch: next), at: 0, while: "restarting")
@@ -187,17 +185,16 @@ final class WriteAheadLog {
     // MARK: - I/O
 
     private func readAll() throws(ContextStoreError) -> [UInt8] {
-        var size = stat()
-        guard fstat(descriptor, &size) == 0 else {
+        guard let size = fileSize() else {
             throw ContextStoreError(.unavailable, "cannot read write-ahead log \(path): \(Self.lastError)")
         }
-        guard size.st_size <= Self.maximumSize else {
+        guard size <= Self.maximumSize else {
             throw ContextStoreError(
                 .corruptData,
-                "write-ahead log \(path) holds \(size.st_size) bytes, more than any log this program writes "
+                "write-ahead log \(path) holds \(size) bytes, more than any log this program writes "
                     + "(\(Self.maximumSize)); refusing to open the folder. Nothing was changed")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(size.st_size))
+        var bytes = [UInt8](repeating: 0, count: size)
         var done = 0
         while done < bytes.count {
             let count = bytes.withUnsafeMutableBytes { buffer in
@@ -212,6 +209,13 @@ final class WriteAheadLog {
         }
         bytes.removeLast(bytes.count - done)
         return bytes
+    }
+
+    /// The file's size (reads and writes are positioned, so the offset
+    /// this moves is not used); `nil` when it cannot be read.
+    private func fileSize() -> Int? {
+        let end = lseek(descriptor, 0, SEEK_END)
+        return end < 0 ? nil : Int(end)
     }
 
     private func write(_ bytes: [UInt8], at offset: Int, while action: String) throws(ContextStoreError) {
