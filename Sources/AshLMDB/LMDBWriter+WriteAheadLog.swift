@@ -14,14 +14,17 @@ import Logging
 // 2. its records are appended to the log and the log is synced;
 // 3. its callers are answered.
 //
-// A checkpoint (every checkpoint interval, when the log outgrows
-// `checkpointLogBytes`, before a batch LMDB refused in the open transaction,
-// and on close) commits the open transaction, syncs LMDB and starts the log
-// over. After a crash, opening the store replays the log's records into
-// LMDB before anything is read.
+// A checkpoint (every checkpoint interval, when the log is half full at its
+// largest, before a batch LMDB refused in the open transaction or whose
+// records do not fit in the log, and on close) commits the open
+// transaction, syncs LMDB and starts the log over. After a crash, opening
+// the store replays the log's records into LMDB before anything is read.
+// A batch that does not fit in the log (it never grows while in use, so a
+// full device cannot fail an append) is committed to LMDB by itself.
 extension LMDBWriter {
-    /// The log size that makes the writer checkpoint after answering.
-    static var checkpointLogBytes: Int { 64 << 20 }
+    /// Records beyond which the writer checkpoints after answering, so a
+    /// log at its largest does not fill up.
+    static var checkpointLogBytes: Int { WriteAheadLog.maximumCapacity / 2 }
 
     typealias Request = CommitQueue<EncodedChanges, Waiter>.Request
 
@@ -38,13 +41,19 @@ extension LMDBWriter {
         // way, which decides whether freed pages can hold them; so does a
         // commit too large for one record.
         guard addsData == 0 || !environment.diskReserve.isShort,
-            batch.allSatisfy({ $0.changes.count < WriteAheadLogFormat.maximumRecordChanges }),
-            applyInOpenTransaction(batch, buffer: &buffer)
+            batch.allSatisfy({ $0.changes.count < WriteAheadLogFormat.maximumRecordChanges })
         else {
             return commitByItself(batch, buffer: &buffer)
         }
         logBuffer.removeAll(keepingCapacity: true)
         for request in batch { WriteAheadLogFormat.appendRecord(epoch: log.epoch, request.changes, to: &logBuffer) }
+        let checkpointBytes = Self.checkpointBytes(of: batch, pageSize: environment.pageSize)
+        guard log.fits(logBuffer.count), checkpointHasRoom(adding: checkpointBytes, puts: addsData > 0),
+            applyInOpenTransaction(batch, buffer: &buffer)
+        else {
+            return commitByItself(batch, buffer: &buffer)
+        }
+        openTransactionBytes += checkpointBytes
         do {
             try log.append(logBuffer)
         } catch {
@@ -56,7 +65,7 @@ extension LMDBWriter {
             return (Counters(), batch.map { ($0.waiter, .failure(error)) })
         }
         if logBuffer.capacity > 1 << 20 { logBuffer = [] }
-        if log.bytesSinceCheckpoint >= Self.checkpointLogBytes { checkpointDue = true }
+        if log.end >= Self.checkpointLogBytes { checkpointDue = true }
         var committed = Counters()
         committed.transactions = 1
         committed.changes = batch.reduce(0) { $0 + $1.changes.count }
@@ -73,7 +82,9 @@ extension LMDBWriter {
         guard let log, logFailure == nil else { return logFailure }
         guard let transaction = openTransaction else { return nil }
         openTransaction = nil
+        openTransactionBytes = 0
         setOpenContextCount(nil)
+        defer { freeBytes = DataFolder.freeBytes(in: environment.folder) ?? 0 }
         do {
             try environment.commitOpenTransaction(transaction)
             try environment.sync()
@@ -84,6 +95,33 @@ extension LMDBWriter {
         }
         environment.diskReserve.update(usedEnd: environment.usedEnd())
         return nil
+    }
+
+    /// About the most bytes committing `batch` in the open transaction adds
+    /// to the checkpoint's writes: twice the bytes of each put (pages are
+    /// at least half full), a page for each consume and delete (it may be
+    /// the only change to its page).
+    private static func checkpointBytes(of batch: [Request], pageSize: Int) -> Int {
+        var bytes = 0
+        for request in batch {
+            for operation in request.changes {
+                bytes += operation.kind == .put ? 2 * (operation.keyLength + operation.recordLength) : pageSize
+            }
+        }
+        return bytes
+    }
+
+    /// Whether the device has room for the checkpoint with `bytes` more,
+    /// keeping 1 MiB spare and, for a batch with puts, the disk reserve
+    /// for consumes and deletes. A checkpoint must not fail for space: what
+    /// it commits was acknowledged. When there is no room, the batch is
+    /// committed by itself, after a checkpoint, with the checks of a plain
+    /// commit.
+    private func checkpointHasRoom(adding bytes: Int, puts: Bool) -> Bool {
+        let needed = openTransactionBytes + bytes + (1 << 20) - (puts ? 0 : environment.diskReserve.bytes)
+        if needed <= freeBytes { return true }
+        freeBytes = DataFolder.freeBytes(in: environment.folder) ?? 0
+        return needed <= freeBytes
     }
 
     /// Applies `batch` in a transaction nested in the open one; `false`
@@ -102,9 +140,9 @@ extension LMDBWriter {
         }
     }
 
-    /// A batch LMDB refused in the open transaction: checkpoint, then
-    /// commit it by itself (growing the map, or failing with `.storageFull`,
-    /// as without a log) and sync.
+    /// A batch LMDB refused in the open transaction, or whose records do
+    /// not fit in the log: checkpoint, then commit it by itself (growing the
+    /// map, or failing with `.storageFull`, as without a log) and sync.
     private func commitByItself(
         _ batch: [Request], buffer: inout [UInt8]
     ) -> (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]) {
@@ -118,6 +156,7 @@ extension LMDBWriter {
     private func discardOpenTransaction() {
         guard let transaction = openTransaction else { return }
         openTransaction = nil
+        openTransactionBytes = 0
         setOpenContextCount(nil)
         environment.abortOpenTransaction(transaction)
     }
@@ -130,6 +169,7 @@ extension LMDBWriter {
         guard let log else { return nil }
         do {
             let records = try log.readRecords()
+            openTransactionBytes = 0
             try environment.replay(records, limits: limits, chunk: replayChunk, logger: logger)
             try log.restart()
             environment.diskReserve.update(usedEnd: environment.usedEnd())

@@ -49,10 +49,15 @@ final class LMDBWriter: @unchecked Sendable {
     /// Set when the log could not be appended to or restarted and LMDB could
     /// not be rebuilt from it: every later commit fails with it.
     var logFailure: ContextStoreError?
-    /// The log outgrew ``checkpointLogBytes``: checkpoint after answering.
+    /// The log holds ``checkpointLogBytes``: checkpoint after answering.
     var checkpointDue = false
     /// How many changes a replay puts in one transaction.
     let replayChunk: Int
+    /// About the most bytes a checkpoint will write for `openTransaction`.
+    var openTransactionBytes = 0
+    /// The device's free bytes when last read (at checkpoints, and when a
+    /// batch's estimate reached it).
+    var freeBytes = 0
 
     init(
         environment: LMDBEnvironment, folderLock: FolderLock, limits: MapLimits, maxBatchChanges: Int,

@@ -227,4 +227,30 @@ struct WriteAheadLogTests {
         #expect(contexts.keys.sorted() == ["acknowledged", "consumed"])
         #expect(contexts["consumed"]?.consumedAt == TestTime.base + 1)
     }
+
+    @Test("records that do not fit in the log are committed by themselves, and the log grows for the next interval")
+    func recordsBeyondTheLog() async throws {
+        let folder = try TestFolder()
+        defer { folder.remove() }
+        let store = try LMDBContextPersistence(
+            directory: folder.path, durability: .strict, configuration: .init(checkpointInterval: .seconds(3600)))
+        store.start()
+        let logPath = folder.file(Self.logName)
+        let initialSize = try #require(try FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int)
+        try await store.commit([.put(makeContext("first"))])
+        // More than the log holds, in one commit.
+        let many = (0..<80_000).map { PersistedChange.put(makeContext("c\($0)")) }
+        try await store.commit(many)
+        try await store.commit([.consume(makeContext("c7"), at: TestTime.base + 1)])
+        #expect(try store.statistics().contextCount == 80_001)
+        let grownSize = try #require(try FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int)
+        let attributes = try FileManager.default.attributesOfFileSystem(forPath: folder.path)
+        let free = try #require(attributes[.systemFreeSize] as? Int)
+        // It grows while the device keeps 256 MiB free.
+        #expect(grownSize == 2 * initialSize || free < (256 << 20) + 2 * initialSize)
+        try await store.close()
+        let contexts = try await recovered(folder, .strict)
+        #expect(contexts.count == 80_001)
+        #expect(contexts["c7"]?.consumedAt == TestTime.base + 1)
+    }
 }

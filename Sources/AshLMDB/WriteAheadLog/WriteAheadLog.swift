@@ -20,18 +20,27 @@ import Darwin
 /// next epoch. Opening a store replays what the log holds beyond the last
 /// checkpoint; a clean close checkpoints and removes the file.
 ///
-/// The file is reused from its start after each checkpoint, so once it has
-/// grown to its working size an append overwrites allocated blocks and its
-/// sync flushes data alone, not the file's size. It starts at
-/// ``initialSize`` of zeros for the same reason.
+/// The file is reused from its start after each checkpoint, and an append
+/// never grows it: appends overwrite blocks written before, so a sync
+/// flushes data alone, not the file's size, and a full device cannot fail
+/// an append for space. It is grown with zeros at a restart only, best
+/// effort: to ``initialSize`` at first, then, each time records did not fit
+/// (``fits(_:)``; the writer then commits to LMDB directly), to twice its
+/// size, up to ``maximumCapacity``.
 ///
 /// Concurrency: one thread at a time (the writer's; before it starts, the
 /// opening thread's).
 final class WriteAheadLog {
     /// The log's name in the data folder.
     static let fileName = "ash-store.wal"
-    /// The zeros a new log is given, so that early appends overwrite too.
+    /// The size a new log is given.
     static let initialSize = 4 << 20
+    /// The most a log grows to: the most a checkpoint interval logs before
+    /// records stop fitting and the writer checkpoints.
+    static let maximumCapacity = 64 << 20
+    /// The free space the device keeps after the log grows: the log never
+    /// takes the room LMDB needs.
+    static let minimumFreeAfterGrowth = 256 << 20
 
     /// The largest log read: checkpoints keep a log near 64 MiB, and one
     /// batch adds at most ``WriteAheadLogFormat/maximumRecordChanges``
@@ -40,13 +49,20 @@ final class WriteAheadLog {
 
     /// The file's path, named in errors.
     let path: String
+    /// The data folder it is in.
+    private let folder: String
     private var descriptor: Int32
     /// The epoch of the records being appended.
     private(set) var epoch: UInt64
     /// Where the next record goes.
     private(set) var end: Int
+    /// The file's size: where records must end.
+    private(set) var capacity = 0
+    /// The size the next restart grows the file to, if it can.
+    private var wantedCapacity = initialSize
 
-    private init(path: String, descriptor: Int32, epoch: UInt64, end: Int) {
+    private init(folder: String, path: String, descriptor: Int32, epoch: UInt64, end: Int) {
+        self.folder = folder
         self.path = path
         self.descriptor = descriptor
         self.epoch = epoch
@@ -55,8 +71,14 @@ final class WriteAheadLog {
 
     deinit { closeFile() }
 
-    /// The bytes of records appended since the last checkpoint.
-    var bytesSinceCheckpoint: Int { end - WriteAheadLogFormat.headerSize }
+    /// Whether `count` more bytes of records fit before the file's end.
+    /// When they do not, the next restart doubles the file (if the device
+    /// has room).
+    func fits(_ count: Int) -> Bool {
+        if end + count <= capacity { return true }
+        wantedCapacity = min(max(wantedCapacity, capacity) * 2, Self.maximumCapacity)
+        return false
+    }
 
     /// Whether `folder` holds a log (one left by a crash, or by a store
     /// that is open).
@@ -79,7 +101,8 @@ final class WriteAheadLog {
         guard descriptor >= 0 else {
             throw ContextStoreError(.unavailable, "cannot open write-ahead log \(path): \(lastError)")
         }
-        let log = WriteAheadLog(path: path, descriptor: descriptor, epoch: 0, end: WriteAheadLogFormat.headerSize)
+        let log = WriteAheadLog(
+            folder: folder, path: path, descriptor: descriptor, epoch: 0, end: WriteAheadLogFormat.headerSize)
         if !existed {
             // The new name must survive a power loss with the records.
             try log.syncFolder(folder)
@@ -142,25 +165,36 @@ final class WriteAheadLog {
         return records
     }
 
-    /// Appends `bytes` (whole records) and syncs them: when it returns they
-    /// survive a power loss.
+    /// Appends `bytes` (whole records, which ``fits(_:)``) and syncs them:
+    /// when it returns they survive a power loss.
     ///
     /// - Throws: `.storageFull` on `ENOSPC` or `EDQUOT`, `.unavailable` on
-    ///   other failures. The records may then be partly written; they are
+    ///   other failures, `.internalFailure` for records that do not fit. The records may then be partly written; they are
     ///   not counted, and the next append writes over them.
     func append(_ bytes: [UInt8]) throws(ContextStoreError) {
+        guard end + bytes.count <= capacity else {
+            throw ContextStoreError(
+                .internalFailure, "an append of \(bytes.count) bytes does not fit in write-ahead log \(path)")
+        }
         try write(bytes, at: end, while: "appending to")
         try sync(while: "syncing")
         end += bytes.count
     }
 
     /// Starts the log over after a checkpoint: a header with the next
-    /// epoch, synced, and records from the start. The file keeps its size
-    /// (at least ``initialSize``).
+    /// epoch, synced, and records from the start. Grows the file first,
+    /// when it is smaller than wanted, as far as the device keeps
+    /// ``minimumFreeAfterGrowth`` free.
     func restart() throws(ContextStoreError) {
-        if let size = fileSize(), size < Self.initialSize {
-            try write([UInt8](repeating: 0, count: Self.initialSize - size), at: size, while: "extending")
+        var size = fileSize() ?? 0
+        while size < wantedCapacity {
+            let chunk = [UInt8](repeating: 0, count: min(wantedCapacity - size, 1 << 20))
+            guard let free = DataFolder.freeBytes(in: folder), free - chunk.count >= Self.minimumFreeAfterGrowth,
+                (try? write(chunk, at: size, while: "extending")) != nil
+            else { break }
+            size += chunk.count
         }
+        capacity = fileSize() ?? size
         let next = epoch == .max ? 1 : epoch + 1
         try write(WriteAheadLogFormat.header(epoch: next), at: 0, while: "restarting")
         try sync(while: "syncing")
