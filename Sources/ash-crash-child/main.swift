@@ -6,7 +6,7 @@
 //     ACK PUT <id> <expiresAt>
 //     ACK CONSUME <id>
 //
-// Usage: ash-crash-child <folder> <strict|relaxed> <id-prefix> [workers]
+// Usage: ash-crash-child <folder> <strict|relaxed> <id-prefix> [workers] [checkpoint-interval-ms]
 //
 // A line is printed only after the engine answered (so after its commit), with one write(2) per line,
 // so whatever the parent reads was acknowledged. The parent kills it with
@@ -42,16 +42,22 @@ func fail(_ message: String) -> Never {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 4, let durability = Durability(rawValue: arguments[2]) else {
-    fail("usage: ash-crash-child <folder> <strict|relaxed> <id-prefix> [workers]")
+    fail("usage: ash-crash-child <folder> <strict|relaxed> <id-prefix> [workers] [checkpoint-interval-ms]")
 }
 let folder = arguments[1]
 let prefix = arguments[3]
 let workers = arguments.count > 4 ? Int(arguments[4]) ?? 4 : 4
+// A short interval makes the kill land in checkpoints as well.
+var configuration = LMDBContextPersistence.Configuration()
+if arguments.count > 5, let milliseconds = Int(arguments[5]), milliseconds > 0 {
+    configuration.checkpointInterval = .milliseconds(milliseconds)
+}
 let clock = SystemWallClock()
 
 let engine: ContextEngine
 do {
-    let persistence = try LMDBContextPersistence(directory: folder, durability: durability)
+    let persistence = try LMDBContextPersistence(
+        directory: folder, durability: durability, configuration: configuration)
     engine = try await ContextEngine.open(configuration: EngineConfiguration(shardCount: 4), persistence: persistence)
 } catch {
     fail("cannot open \(folder): \(error)")

@@ -48,7 +48,11 @@ struct CrashTests {
 
         for round in 0..<Self.rounds {
             let context = "durability \(durability), round \(round), seed \(Self.seed)"
-            let child = try CrashChild(folder: folder.path, durability: durability.rawValue, prefix: "r\(round)")
+            // Every other strict round checkpoints each millisecond, so kills
+            // land in checkpoints too (its commit, syncs and log restart).
+            let child = try CrashChild(
+                folder: folder.path, durability: durability.rawValue, prefix: "r\(round)",
+                checkpointMilliseconds: durability == .strict && round % 2 == 1 ? 1 : 0)
             let target = Int.random(in: 10...(durability == .strict ? 150 : 3_000), using: &generator)
             var lines = await child.readLines(target + 1)
             child.kill()

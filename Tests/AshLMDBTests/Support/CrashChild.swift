@@ -16,10 +16,12 @@ final class CrashChild: @unchecked Sendable {
     private var reachedEnd = false
 
     /// Starts the child on `folder`.
-    init(folder: String, durability: String, prefix: String, workers: Int = 4) throws {
+    init(
+        folder: String, durability: String, prefix: String, workers: Int = 4, checkpointMilliseconds: Int = 0
+    ) throws {
         process = Process()
         process.executableURL = try Self.executable()
-        process.arguments = [folder, durability, prefix, String(workers)]
+        process.arguments = [folder, durability, prefix, String(workers), String(checkpointMilliseconds)]
         output = Pipe()
         errors = Pipe()
         process.standardOutput = output
