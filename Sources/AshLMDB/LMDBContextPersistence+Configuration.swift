@@ -51,9 +51,10 @@ extension LMDBContextPersistence {
         /// `relaxed`; a log left by a crash is replayed on open either way.
         public var writeAheadLog: Bool
         /// With the write-ahead log, how often the changes it holds are
-        /// committed to LMDB and the log starts over (also whenever it
-        /// outgrows 64 MiB). A checkpoint costs two LMDB syncs and one of the
-        /// log; a longer interval means a longer replay after a crash.
+        /// committed to LMDB and the log starts over (also whenever it holds
+        /// 32 MiB, or a batch does not fit in it). A checkpoint costs two LMDB
+        /// syncs and one of the log; a longer interval means a longer replay
+        /// after a crash and more memory for the pages changed meanwhile.
         /// Default 1 s; at most one hour.
         public var checkpointInterval: Duration
 
