@@ -152,6 +152,12 @@ package struct CommitQueue<Changes: Collection, Waiter> {
         syncDue = now + syncInterval
     }
 
+    /// A sync is wanted now (the write-ahead log filled up): it runs next,
+    /// before more commits.
+    package mutating func syncRequested(now: ContinuousClock.Instant) {
+        syncDue = min(syncDue ?? now, now)
+    }
+
     /// A sync ran; `succeeded == false` retries a relaxed sync after
     /// another interval. Returns the held callers it covered (they are
     /// answered with its outcome).

@@ -49,7 +49,8 @@ final class LMDBWriter: @unchecked Sendable {
     /// Set when the log could not be appended to or restarted and LMDB could
     /// not be rebuilt from it: every later commit fails with it.
     var logFailure: ContextStoreError?
-    /// The log holds ``checkpointLogBytes``: checkpoint after answering.
+    /// The log holds ``checkpointLogBytes``: the queue is asked for a sync
+    /// (the checkpoint) before more commits.
     var checkpointDue = false
     /// How many changes a replay puts in one transaction.
     let replayChunk: Int
@@ -242,6 +243,7 @@ final class LMDBWriter: @unchecked Sendable {
                 }
                 condition.lock()
                 if outcome.committed.transactions > 0 { queue.batchCommitted(now: .now) }
+                if checkpointDue { queue.syncRequested(now: .now) }
                 let answered = queue.answers(afterCommitting: committed, syncedData: syncedData)
                 counters.transactions += outcome.committed.transactions
                 counters.changes += outcome.committed.changes
@@ -254,13 +256,6 @@ final class LMDBWriter: @unchecked Sendable {
                 // Answer after the counters count the batch.
                 for waiter in answered { waiter.resume(returning: .success(())) }
                 for (waiter, error) in failed { waiter.resume(returning: .failure(error)) }
-                if checkpointDue {
-                    let failure = checkpoint()
-                    condition.lock()
-                    counters.syncs += 1
-                    _ = queue.syncFinished(succeeded: failure == nil, now: .now)
-                    condition.unlock()
-                }
                 condition.lock()
             case .sync:
                 condition.unlock()

@@ -153,6 +153,19 @@ struct CommitQueueTests {
         #expect(batch(queue.nextWork(now: start + .seconds(1))) == [2])
     }
 
+    @Test("a sync requested now runs before the commits that wait")
+    func syncRequestedNow() {
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: .seconds(1))
+        _ = queue.commitRequested(changes(1), waiter: 0, now: start)
+        #expect(batch(queue.nextWork(now: start)) == [0])
+        queue.batchCommitted(now: start)
+        _ = queue.commitRequested(changes(1), waiter: 1, now: start)
+        queue.syncRequested(now: start + .milliseconds(1))
+        #expect(isSync(queue.nextWork(now: start + .milliseconds(1))))
+        _ = queue.syncFinished(succeeded: true, now: start + .milliseconds(1))
+        #expect(batch(queue.nextWork(now: start + .milliseconds(1))) == [1])
+    }
+
     @Test("relaxed: a sync is due one interval after the first unsynced commit")
     func relaxedSync() {
         var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 10, syncInterval: .seconds(1))

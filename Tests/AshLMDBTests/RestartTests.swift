@@ -199,6 +199,10 @@ struct RestartTests {
             LMDBContextPersistence.Configuration(maxBatchDelay: .milliseconds(-1)),
             LMDBContextPersistence.Configuration(maxBatchDelay: .seconds(2)),
             LMDBContextPersistence.Configuration(syncInterval: .zero),
+            LMDBContextPersistence.Configuration(checkpointInterval: .zero),
+            LMDBContextPersistence.Configuration(checkpointInterval: .milliseconds(-1)),
+            LMDBContextPersistence.Configuration(checkpointInterval: .seconds(3601)),
+            LMDBContextPersistence.Configuration(checkpointInterval: .seconds(Int64.max)),
         ] {
             #expect {
                 _ = try LMDBContextPersistence(

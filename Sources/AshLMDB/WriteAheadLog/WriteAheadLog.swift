@@ -96,7 +96,7 @@ final class WriteAheadLog {
     ///   changed); `.unavailable` when the file cannot be opened or read.
     static func load(folder: String) throws(ContextStoreError) -> (log: WriteAheadLog, records: [[PersistedChange]]) {
         let path = DataFolder.path(of: fileName, in: folder)
-        let existed = access(path, F_OK) == 0
+        let existed = exists(in: folder)
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw ContextStoreError(.unavailable, "cannot open write-ahead log \(path): \(lastError)")
