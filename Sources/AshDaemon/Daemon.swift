@@ -92,7 +92,12 @@ package struct Daemon: Sendable {
                     commitObserver: { duration, changes in metrics.recordCommit(duration: duration, changes: changes) }
                 )
                 persistence = lmdb
-                engine = try await ContextEngine.open(configuration: configuration.engine, persistence: lmdb)
+                // On the loops too: a request read on the loop of its shard
+                // is answered there, once the loop has committed it with the
+                // rest of its round of reads.
+                engine = try await ContextEngine.open(
+                    configuration: configuration.engine, persistence: lmdb,
+                    shardExecutors: group.makeIterator().map(\.executor))
             }
         } catch {
             try? await persistence?.close()

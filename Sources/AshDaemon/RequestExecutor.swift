@@ -13,31 +13,81 @@ import NIOCore
 /// CONSUMEs at the same instant as one batch (one hop per shard), all GETs
 /// as one batch; the rest run one by one.
 ///
-/// A memory-only engine whose shards run on the server's event loops
-/// (ashd's) also answers a CREATE or CONSUME for a shard on the loop that
-/// read it synchronously, in the read's own call
-/// (``executeOnLoop(_:localShards:turn:)``): no task, no suspension, no hop.
+/// An engine whose shards run on the server's event loops (ashd's) also
+/// answers a CREATE or CONSUME for a shard on the loop that read it
+/// synchronously, in the read's own call
+/// (``executeOnLoop(_:localShards:turn:tally:changes:)``): no task, no
+/// suspension, no hop. A durable engine's changes are then queued for its
+/// persistence (``commitLater(_:on:completion:)``) and committed on the
+/// loop once it has handled the reads in hand, one commit for all of them,
+/// before those answers are sent: as Redis's loop writes and syncs its log
+/// before it replies.
 ///
-/// Sendable and stateless apart from the engine and the metrics.
+/// Sendable and stateless apart from the engine, the metrics and the loops'
+/// commit flags.
 package struct RequestExecutor: Sendable {
     let engine: ContextEngine
     let metrics: DaemonMetrics?
     /// The event loop of each shard, when every shard runs on one and
-    /// nothing is written to disk; `nil` otherwise.
+    /// nothing is written to disk or the persistence takes queued commits;
+    /// `nil` otherwise.
     private let shardLoops: [any EventLoop]?
+    /// The durable engine's persistence, when shards answer on the loops.
+    private let queuedCommits: (any QueuedCommitPersistence)?
+    /// Per loop (by identity): whether its end-of-round commit is scheduled.
+    private let roundCommits: [ObjectIdentifier: RoundCommit]
 
     package init(engine: ContextEngine, metrics: DaemonMetrics?) {
         self.engine = engine
         self.metrics = metrics
         let loops = engine.shardExecutors.compactMap { $0 as? any EventLoop }
-        shardLoops = !engine.isDurable && !loops.isEmpty && loops.count == engine.shardExecutors.count ? loops : nil
+        let queuedCommits = engine.queuedCommits
+        let onLoops =
+            (!engine.isDurable || queuedCommits != nil) && !loops.isEmpty
+            && loops.count == engine.shardExecutors.count
+        shardLoops = onLoops ? loops : nil
+        self.queuedCommits = onLoops ? queuedCommits : nil
+        var roundCommits: [ObjectIdentifier: RoundCommit] = [:]
+        if onLoops, queuedCommits != nil {
+            for loop in loops { roundCommits[ObjectIdentifier(loop)] = RoundCommit() }
+        }
+        self.roundCommits = roundCommits
     }
 
     /// The shards that run on `loop`, in index order (none unless the
-    /// engine's shards run on event loops and nothing is durable).
+    /// engine's shards run on event loops).
     package func shards(on loop: any EventLoop) -> [Int] {
         guard let shardLoops else { return [] }
         return shardLoops.indices.filter { shardLoops[$0] === loop }
+    }
+
+    /// Whether a loop sets out to commit once per round of reads.
+    private final class RoundCommit: @unchecked Sendable {
+        // Used on its loop only.
+        var isScheduled = false
+    }
+
+    /// Queues `changes`, made on `loop` by ``executeOnLoop(_:localShards:turn:tally:changes:)``
+    /// (call it before the loop runs anything else), and makes sure the
+    /// loop commits what is queued once it has handled the events in hand.
+    /// `completion` runs once they are durable, or failed, on whichever
+    /// thread committed them.
+    package func commitLater(
+        _ changes: [PersistedChange], on loop: any EventLoop,
+        completion: @escaping @Sendable (Result<Void, ContextStoreError>) -> Void
+    ) {
+        guard let queuedCommits, let round = roundCommits[ObjectIdentifier(loop)] else {
+            preconditionFailure("changes made on a loop of an engine that does not commit there")
+        }
+        queuedCommits.enqueue(changes, completion: completion)
+        guard !round.isScheduled else { return }
+        round.isScheduled = true
+        // A task queued while the loop handles I/O runs once it has handled
+        // every event of this round, before it waits again.
+        loop.execute {
+            round.isScheduled = false
+            queuedCommits.commitQueued()
+        }
     }
 
     /// A run of ``executeOnLoop(_:localShards:turn:tally:)``: the instant
@@ -51,6 +101,26 @@ package struct RequestExecutor: Sendable {
         fileprivate let start: ContinuousClock.Instant?
         fileprivate var creates = Count()
         fileprivate var consumes = Count()
+
+        /// Counts the successes among `replies` that waited for a commit
+        /// that failed as the failure they are answered with instead.
+        package mutating func commitFailed(
+            _ replies: [WireEnvelope<WireResponse>], at indices: [Int], with failure: WireResponse,
+            metrics: DaemonMetrics?
+        ) {
+            for index in indices {
+                switch replies[index].message {
+                case .created:
+                    creates.succeeded -= 1
+                    metrics?.count(.create, failure)
+                case .consumed:
+                    consumes.succeeded -= 1
+                    metrics?.count(.consume, failure)
+                default:
+                    break
+                }
+            }
+        }
 
         fileprivate struct Count {
             var answered = 0
@@ -96,16 +166,24 @@ package struct RequestExecutor: Sendable {
     /// on one of them, synchronously; `nil` for anything else (run it with
     /// ``execute(_:)``), and for a create the chosen shard is too full for.
     /// The caller runs on the event loop `localShards` run on; the answer is
-    /// counted in `tally`.
+    /// counted in `tally`. A durable engine appends the change the answer
+    /// waits for to `changes`: the caller queues them with
+    /// ``commitLater(_:on:completion:)`` and sends the answer once they are
+    /// durable (when their commit fails, it answers with the failure and
+    /// rolls creates back, `ContextEngine.rollBackSynchronously(_:)`).
     package func executeOnLoop(
-        _ envelope: WireEnvelope<WireRequest>, localShards: [Int], turn: Int, tally: inout OnLoopTally
+        _ envelope: WireEnvelope<WireRequest>, localShards: [Int], turn: Int, tally: inout OnLoopTally,
+        changes: inout [PersistedChange]
     ) -> WireEnvelope<WireResponse>? {
         guard !localShards.isEmpty else { return nil }
         let response: WireResponse
         switch envelope.message {
         case .create(let create):
             let shard = localShards[Int(UInt(bitPattern: turn) % UInt(localShards.count))]
-            guard let result = engine.createSynchronously(create, onShard: shard, now: tally.now) else { return nil }
+            guard
+                let result = engine.createSynchronously(
+                    create, onShard: shard, now: tally.now, changes: &changes)
+            else { return nil }
             response = Self.reply(result, WireResponse.created)
             tally.creates.add(response, to: .create, metrics: metrics)
         case .consume(let consume):
@@ -113,7 +191,8 @@ package struct RequestExecutor: Sendable {
             let shard = engine.shardIndex(of: id)
             guard localShards.contains(shard) else { return nil }
             let now = Self.consumeTime(consume.now, serverNow: tally.now)
-            response = Self.reply(engine.consumeSynchronously(id, onShard: shard, now: now), WireResponse.consumed)
+            response = Self.reply(
+                engine.consumeSynchronously(id, onShard: shard, now: now, changes: &changes), WireResponse.consumed)
             tally.consumes.add(response, to: .consume, metrics: metrics)
         default:
             return nil

@@ -1,4 +1,6 @@
+import AshEngine
 import AshNIOSupport
+import AshStore
 import AshWire
 import Logging
 import NIOCore
@@ -10,11 +12,14 @@ struct ConnectionShutdownEvent: Sendable {}
 /// One client connection: feeds each channel event to a
 /// ``ServerSessionStateMachine`` and executes the action it returns.
 ///
-/// When the engine's shards run on the server's event loops (ashd with a
-/// memory-only engine), the CREATEs and CONSUMEs a read begins with, for
-/// shards on this connection's loop, are answered synchronously in
-/// `channelReadComplete`, without the task below; the rest of the read
-/// runs in the task, after them.
+/// When the engine's shards run on the server's event loops (ashd's), the
+/// CREATEs and CONSUMEs a read begins with, for shards on this
+/// connection's loop, are answered synchronously in `channelReadComplete`,
+/// without the task below; the rest of the read runs in the task, after
+/// them. With a durable engine their changes are queued, the loop commits
+/// them with every other read's once it has handled this round of events,
+/// and the answers are sent then (later reads of the connection wait, as
+/// for a batch that runs).
 ///
 /// The requests of one read are executed as one batch; batches run one
 /// after another (one runs, later ones wait in order), so requests for the
@@ -345,36 +350,132 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             return
         }
         if !localShards.isEmpty {
-            // Each answer is encoded as it is made: no array of replies.
-            var answered = 0
-            var resume = false
-            var closing = false
-            var tally = executor.startOnLoopRun()
-            while answered < batch.count,
-                let reply = executor.executeOnLoop(
-                    batch[answered], localShards: localShards, turn: createTurn, tally: &tally)
-            {
-                createTurn &+= 1
-                answered += 1
-                guard replyReady(reply, resume: &resume, context: context) else {
-                    closing = true
-                    break
+            if executor.engine.isDurable {
+                guard let rest = answerDurablyOnLoop(batch, context: context) else { return }
+                batch = rest
+            } else {
+                // Each answer is encoded as it is made: no array of replies.
+                var answered = 0
+                var resume = false
+                var closing = false
+                var tally = executor.startOnLoopRun()
+                var changes: [PersistedChange] = []
+                while answered < batch.count,
+                    let reply = executor.executeOnLoop(
+                        batch[answered], localShards: localShards, turn: createTurn, tally: &tally,
+                        changes: &changes)
+                {
+                    createTurn &+= 1
+                    answered += 1
+                    guard replyReady(reply, resume: &resume, context: context) else {
+                        closing = true
+                        break
+                    }
                 }
-            }
-            // Counted before the replies are flushed: a client that has its
-            // answer finds it in the metrics, as on the task path.
-            executor.finish(tally)
-            if closing { return }
-            if answered > 0 {
-                flush(resumingReading: resume, context: context)
-                guard answered < batch.count else {
-                    session.reuse(batch)
-                    return
+                // Counted before the replies are flushed: a client that has
+                // its answer finds it in the metrics, as on the task path.
+                executor.finish(tally)
+                if closing { return }
+                if answered > 0 {
+                    flush(resumingReading: resume, context: context)
+                    guard answered < batch.count else {
+                        session.reuse(batch)
+                        return
+                    }
+                    guard !session.isClosed else { return }
+                    batch.removeFirst(answered)
                 }
-                guard !session.isClosed else { return }
-                batch.removeFirst(answered)
             }
         }
+        runInTask(batch, context: context)
+    }
+
+    /// Answers the CREATEs and CONSUMEs `batch` begins with on this loop, in
+    /// a durable engine: their changes are queued for the commit at the end
+    /// of this round of reads, and the answers (and then the rest of the
+    /// batch) wait for it. Returns the batch to run in the task when none
+    /// waits for a commit, `nil` when nothing is left to run now.
+    private func answerDurablyOnLoop(
+        _ batch: consuming [WireEnvelope<WireRequest>], context: ChannelHandlerContext
+    ) -> [WireEnvelope<WireRequest>]? {
+        var replies: [WireEnvelope<WireResponse>] = []
+        var changes: [PersistedChange] = []
+        // The replies that wait for their change to be durable.
+        var waiting: [Int] = []
+        var tally = executor.startOnLoopRun()
+        while replies.count < batch.count {
+            let before = changes.count
+            guard
+                let reply = executor.executeOnLoop(
+                    batch[replies.count], localShards: localShards, turn: createTurn, tally: &tally,
+                    changes: &changes)
+            else { break }
+            createTurn &+= 1
+            if changes.count > before { waiting.append(replies.count) }
+            replies.append(reply)
+        }
+        guard !replies.isEmpty else { return batch }
+        batch.removeFirst(replies.count)
+        let rest = batch
+        guard !changes.isEmpty else {
+            // Nothing changed (every answer a failure): answered now.
+            executor.finish(tally)
+            repliesReady(replies, context: context)
+            guard !rest.isEmpty, !session.isClosed else { return nil }
+            return rest
+        }
+        isRunningBatch = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let answers = NIOLoopBound(
+            DurableAnswers(replies: replies, waiting: waiting, changes: changes, tally: tally, rest: rest),
+            eventLoop: eventLoop)
+        executor.commitLater(changes, on: eventLoop) { result in
+            if eventLoop.inEventLoop {
+                loopBound.value.committed(answers.value, result, context: contextBound.value)
+            } else {
+                eventLoop.execute { loopBound.value.committed(answers.value, result, context: contextBound.value) }
+            }
+        }
+        return nil
+    }
+
+    /// Answers held for a commit (``answerDurablyOnLoop(_:context:)``).
+    private struct DurableAnswers {
+        var replies: [WireEnvelope<WireResponse>]
+        /// The indices in `replies` that wait for `changes`.
+        var waiting: [Int]
+        var changes: [PersistedChange]
+        var tally: RequestExecutor.OnLoopTally
+        /// What of the batch runs after them.
+        var rest: [WireEnvelope<WireRequest>]
+    }
+
+    /// The commit answers wait for ended: sends them (failures when it
+    /// failed, its creates taken back), then runs what waits.
+    private func committed(
+        _ answers: consuming DurableAnswers, _ result: Result<Void, ContextStoreError>,
+        context: ChannelHandlerContext
+    ) {
+        if case .failure(let error) = result {
+            let failure = WireResponse.error(WireError(error))
+            answers.tally.commitFailed(answers.replies, at: answers.waiting, with: failure, metrics: executor.metrics)
+            for index in answers.waiting { answers.replies[index].message = failure }
+            for change in answers.changes { executor.engine.rollBackSynchronously(change) }
+        }
+        executor.finish(answers.tally)
+        repliesReady(answers.replies, context: context)
+        if !answers.rest.isEmpty, !session.isClosed {
+            runInTask(answers.rest, context: context)
+            return
+        }
+        isRunningBatch = false
+        if let next = waitingBatches.popFirst(), !session.isClosed { submit(next, context: context) }
+    }
+
+    /// Runs `batch` in a task, then the batches that wait after it.
+    private func runInTask(_ batch: consuming [WireEnvelope<WireRequest>], context: ChannelHandlerContext) {
         isRunningBatch = true
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)

@@ -40,7 +40,8 @@ public final class ContextEngine: ContextStore, Service {
     /// A memory-only engine whose shard `i` runs on `shardExecutors[i %
     /// count]` (ashd: its event loops), so that a request on the loop a
     /// shard runs on can be answered synchronously
-    /// (``createSynchronously(_:onShard:now:)``, ``consumeSynchronously(_:onShard:now:)``).
+    /// (``createSynchronously(_:onShard:now:changes:)``,
+    /// ``consumeSynchronously(_:onShard:now:changes:)``).
     /// - Throws: ``ContextStoreError/Code/invalidArgument`` for a bad
     ///   configuration or no executor.
     package convenience init(
@@ -84,6 +85,16 @@ public final class ContextEngine: ContextStore, Service {
         configuration: EngineConfiguration = EngineConfiguration(),
         persistence: any ContextPersistence
     ) async throws -> ContextEngine {
+        try await open(configuration: configuration, persistence: persistence, shardExecutors: [])
+    }
+
+    /// A durable engine whose shard `i` runs on `shardExecutors[i % count]`
+    /// (ashd: its event loops; none: as default actors), as
+    /// ``open(configuration:persistence:)`` opens one.
+    package static func open(
+        configuration: EngineConfiguration, persistence: any ContextPersistence,
+        shardExecutors: [any SerialExecutor]
+    ) async throws -> ContextEngine {
         try configuration.validate()
         // Recovery fills the shards' states directly, synchronously, before
         // any shard actor exists: no context is built as an `AshContext`,
@@ -104,8 +115,8 @@ public final class ContextEngine: ContextStore, Service {
                 .restore(context, now: now, repairs: &repairs)
         }
         if !repairs.isEmpty { try await persistence.repair(repairs) }
-        let engine = ContextEngine(validated: configuration, persistence: persistence, states: states)
-        return engine
+        return ContextEngine(
+            validated: configuration, persistence: persistence, states: states, shardExecutors: shardExecutors)
     }
 
     @inline(__always)
@@ -258,14 +269,21 @@ public final class ContextEngine: ContextStore, Service {
     }
 
     /// Creates a context on shard `index`, synchronously: for a caller on
-    /// that shard's executor, in a memory-only engine made with
-    /// `shardExecutors`, at `now` (Unix milliseconds, the engine's clock
-    /// read by the caller: once for several requests). `nil` when that shard
-    /// is full: the async ``create(_:)`` then tries the others.
+    /// that shard's executor, in an engine made with `shardExecutors`, at
+    /// `now` (Unix milliseconds, the engine's clock read by the caller: once
+    /// for several requests). `nil` when that shard is full: the async
+    /// ``create(_:)`` then tries the others.
+    ///
+    /// A durable engine appends the change to make durable to `changes`:
+    /// the caller queues it (``queuedCommits``) before its executor runs
+    /// anything else, answers once it is durable, and when it failed calls
+    /// ``rollBackSynchronously(_:)``.
     package func createSynchronously(
-        _ request: CreateRequest, onShard index: Int, now: Int64
+        _ request: CreateRequest, onShard index: Int, now: Int64, changes: inout [PersistedChange]
     ) -> Result<AshContextPublicInfo, ContextStoreError>? {
-        switch shards[index].createHere(request, now: now) {
+        let (result, change) = shards[index].createHere(request, now: now)
+        if let change { changes.append(change) }
+        switch result {
         case .success(let issued): return .success(issued.publicInfo)
         case .failure(let error) where error.code == .capacityExceeded: return nil
         case .failure(let error): return .failure(error)
@@ -274,21 +292,37 @@ public final class ContextEngine: ContextStore, Service {
 
     /// Consumes a context synchronously on shard `index`, the one that
     /// holds `id` (``shardIndex(of:)``); for a caller on that shard's
-    /// executor, in a memory-only engine made with `shardExecutors`.
+    /// executor, in an engine made with `shardExecutors`. A durable engine
+    /// appends the consume to `changes`, as
+    /// ``createSynchronously(_:onShard:now:changes:)`` does (when its commit
+    /// fails, the context stays consumed: fail closed).
     package func consumeSynchronously(
-        _ id: ContextID, onShard index: Int, now: Int64
+        _ id: ContextID, onShard index: Int, now: Int64, changes: inout [PersistedChange]
     ) -> Result<ConsumeResult, ContextStoreError> {
         do throws(ContextStoreError) {
             try ContextLimits.validateTimestamp(now, "now")
         } catch {
             return .failure(error)
         }
-        return .success(shards[index].consumeHere(id, now: now))
+        let (result, change) = shards[index].consumeHere(id, now: now)
+        if let change { changes.append(change) }
+        return .success(result)
     }
 
-    /// Whether changes are written to a persistence (then nothing runs
-    /// synchronously).
+    /// Takes back a create of ``createSynchronously(_:onShard:now:changes:)``
+    /// whose commit failed (`change` is the one it appended), unless it was
+    /// consumed meanwhile; for a caller on that shard's executor.
+    package func rollBackSynchronously(_ change: PersistedChange) {
+        guard case .put(let context) = change else { return }
+        shards[shardIndex(of: context.id)].rollBackHere(context.id)
+    }
+
+    /// Whether changes are written to a persistence.
     package var isDurable: Bool { persistence != nil }
+
+    /// The persistence, when it takes commits queued from an event loop
+    /// (see ``createSynchronously(_:onShard:now:changes:)``).
+    package var queuedCommits: (any QueuedCommitPersistence)? { persistence as? any QueuedCommitPersistence }
 
     // MARK: By compact id (ashd)
 

@@ -145,6 +145,33 @@ package struct CommitQueue<Changes: Collection, Waiter> {
         return .wait(until: nil)
     }
 
+    /// The batch a caller commits on its own thread
+    /// (``LMDBWriter/commitQueued()``): what ``nextWork(now:)`` would commit,
+    /// without waiting out ``maxBatchDelay``; `nil` when nothing is pending,
+    /// when closing, or when a sync is due (the writer runs it first).
+    /// - Complexity: O(*k*) in the number of requests taken.
+    package mutating func batchForCaller(now: ContinuousClock.Instant) -> [Request]? {
+        guard case .running = phase, head < pending.count else { return nil }
+        if let syncDue, now >= syncDue { return nil }
+        return takeBatch()
+    }
+
+    /// Puts back a batch taken with ``batchForCaller(now:)`` that the caller
+    /// could not commit: it is the next one taken, in its order.
+    package mutating func returnBatch(_ batch: [Request]) {
+        pending.insert(contentsOf: batch, at: head)
+        pendingChanges += batch.reduce(0) { $0 + $1.changes.count }
+    }
+
+    /// Whether commits are waiting.
+    package var hasPendingCommits: Bool { head < pending.count }
+
+    /// Whether committed callers wait for a sync (strict without a log).
+    package var hasHeldAnswers: Bool { !held.isEmpty }
+
+    /// When the next periodic sync (or checkpoint) is due, if one is.
+    package var syncDeadline: ContinuousClock.Instant? { syncDue }
+
     /// A batch committed: with relaxed durability, a sync is due within
     /// ``syncInterval``.
     package mutating func batchCommitted(now: ContinuousClock.Instant) {

@@ -54,7 +54,7 @@ import ServiceLifecycle
 /// files and releases the folder. An engine opened on this persistence
 /// runs it as part of its own ``ContextEngine/run()``: put the engine, not
 /// the persistence, in your `ServiceGroup`.
-public final class LMDBContextPersistence: ContextPersistence {
+public final class LMDBContextPersistence: ContextPersistence, QueuedCommitPersistence {
     /// The data folder.
     public let directory: String
     /// How durable an acknowledged commit is.
@@ -253,6 +253,30 @@ public final class LMDBContextPersistence: ContextPersistence {
         // Checked and encoded here, on the caller's thread, in parallel
         // with the writer's work on earlier commits.
         try await writer.submit(EncodedChanges(checking: changes, into: writer.buffers()), isolation: isolation)
+    }
+
+    /// Queues `changes` for the writer without waiting; `completion` runs
+    /// once they are durable (to the degree of ``durability``), or failed,
+    /// on the thread that committed them. An invalid change fails the call
+    /// at once, with `.invalidArgument`. The caller commits what it queued
+    /// with ``commitQueued()``.
+    package func enqueue(
+        _ changes: [PersistedChange], completion: @escaping @Sendable (Result<Void, ContextStoreError>) -> Void
+    ) {
+        guard !changes.isEmpty else { return completion(.success(())) }
+        let encoded: EncodedChanges
+        do {
+            encoded = try EncodedChanges(checking: changes, into: writer.buffers())
+        } catch {
+            return completion(.failure(error))
+        }
+        writer.enqueue(encoded, completion: completion)
+    }
+
+    /// Commits what is queued on the calling thread, blocking it; see
+    /// `LMDBWriter.commitQueued()`.
+    package func commitQueued() {
+        writer.commitQueued()
     }
 
     /// Commits recovery's repairs: on the calling thread before ``run()``

@@ -28,13 +28,32 @@ extension LMDBWriter {
 
     typealias Request = CommitQueue<EncodedChanges, Waiter>.Request
 
+    typealias Outcome = (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)])
+
     /// Commits one batch through the log; see above.
     ///
     /// - Returns: what was committed, and the answer for each caller.
-    func commitLogged(
-        _ batch: [Request], buffer: inout [UInt8]
-    ) -> (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]) {
-        guard let log else { return commit(batch, buffer: &buffer) }
+    func commitLogged(_ batch: [Request], buffer: inout [UInt8]) -> Outcome {
+        guard log != nil else { return commit(batch, buffer: &buffer) }
+        return commitInOpenTransaction(batch, buffer: &buffer, onWriterThread: true)
+            ?? commitByItself(batch, buffer: &buffer)
+    }
+
+    /// ``commitLogged(_:buffer:)`` on a caller's thread (``commitQueued()``),
+    /// in the transaction the writer opened: `nil` when the batch needs the
+    /// writer thread (no open transaction, a checkpoint, the plain way).
+    func commitLoggedHere(_ batch: [Request], buffer: inout [UInt8]) -> Outcome? {
+        guard openTransaction != nil, !checkpointDue, !rebuildDue else { return nil }
+        return commitInOpenTransaction(batch, buffer: &buffer, onWriterThread: false)
+    }
+
+    /// Applies `batch` in the open transaction (beginning one on the writer
+    /// thread), appends its records to the log and syncs it; `nil` when it
+    /// must be committed by itself.
+    private func commitInOpenTransaction(
+        _ batch: [Request], buffer: inout [UInt8], onWriterThread: Bool
+    ) -> Outcome? {
+        guard let log else { return nil }
         if let logFailure { return (Counters(), batch.map { ($0.waiter, .failure(logFailure)) }) }
         let addsData = batch.reduce(0) { $0 + $1.changes.puts }
         // While the disk is too full for the reserve, puts go the plain
@@ -43,15 +62,15 @@ extension LMDBWriter {
         guard addsData == 0 || !environment.diskReserve.isShort,
             batch.allSatisfy({ $0.changes.count < WriteAheadLogFormat.maximumRecordChanges })
         else {
-            return commitByItself(batch, buffer: &buffer)
+            return nil
         }
         logBuffer.removeAll(keepingCapacity: true)
         for request in batch { WriteAheadLogFormat.appendRecord(epoch: log.epoch, request.changes, to: &logBuffer) }
         let checkpointBytes = Self.checkpointBytes(of: batch, pageSize: environment.pageSize)
         guard log.fits(logBuffer.count), checkpointHasRoom(adding: checkpointBytes, puts: addsData > 0),
-            applyInOpenTransaction(batch, buffer: &buffer)
+            applyInOpenTransaction(batch, buffer: &buffer, mayBegin: onWriterThread)
         else {
-            return commitByItself(batch, buffer: &buffer)
+            return nil
         }
         openTransactionBytes += checkpointBytes
         do {
@@ -59,9 +78,14 @@ extension LMDBWriter {
         } catch {
             logger.error("appending to the write-ahead log failed", metadata: ["error": "\(error)"])
             // The batch is in the open transaction but not durable: drop
-            // the transaction and rebuild what the log holds.
-            discardOpenTransaction()
-            rebuildFromLog()
+            // the transaction and rebuild what the log holds (on the writer
+            // thread, which began the transaction).
+            if onWriterThread {
+                discardOpenTransaction()
+                rebuildFromLog()
+            } else {
+                rebuildDue = true
+            }
             return (Counters(), batch.map { ($0.waiter, .failure(error)) })
         }
         if logBuffer.capacity > 1 << 20 { logBuffer = [] }
@@ -70,6 +94,14 @@ extension LMDBWriter {
         committed.transactions = 1
         committed.changes = batch.reduce(0) { $0 + $1.changes.count }
         return (committed, batch.map { ($0.waiter, .success(())) })
+    }
+
+    /// What a caller's failed append left for the writer thread: drops the
+    /// open transaction and rebuilds what the log holds.
+    func rebuildAfterCallerFailure() {
+        rebuildDue = false
+        discardOpenTransaction()
+        rebuildFromLog()
     }
 
     /// Commits the open transaction, syncs LMDB and restarts the log.
@@ -124,11 +156,13 @@ extension LMDBWriter {
         return needed <= freeBytes
     }
 
-    /// Applies `batch` in a transaction nested in the open one; `false`
-    /// when LMDB refused it (nothing of it is applied then).
-    private func applyInOpenTransaction(_ batch: [Request], buffer: inout [UInt8]) -> Bool {
+    /// Applies `batch` in a transaction nested in the open one (begun
+    /// here when there is none and `mayBegin`); `false` when LMDB refused
+    /// it (nothing of it is applied then) or there is no open transaction.
+    private func applyInOpenTransaction(_ batch: [Request], buffer: inout [UInt8], mayBegin: Bool) -> Bool {
         do {
-            let transaction = try openTransaction ?? environment.beginOpenTransaction()
+            guard let transaction = try openTransaction ?? (mayBegin ? environment.beginOpenTransaction() : nil)
+            else { return false }
             openTransaction = transaction
             try environment.writeNested(in: transaction) { nested in
                 for request in batch { try nested.apply(request.changes, buffer: &buffer) }
@@ -143,9 +177,7 @@ extension LMDBWriter {
     /// A batch LMDB refused in the open transaction, or whose records do
     /// not fit in the log: checkpoint, then commit it by itself (growing the
     /// map, or failing with `.storageFull`, as without a log) and sync.
-    private func commitByItself(
-        _ batch: [Request], buffer: inout [UInt8]
-    ) -> (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]) {
+    private func commitByItself(_ batch: [Request], buffer: inout [UInt8]) -> Outcome {
         if let failure = checkpoint() { return (Counters(), batch.map { ($0.waiter, .failure(failure)) }) }
         let outcome = commit(batch, buffer: &buffer)
         guard outcome.committed.transactions > 0, let failure = sync() else { return outcome }

@@ -16,13 +16,19 @@ import Synchronization
 /// transaction (see `LMDBWriter+WriteAheadLog.swift`).
 ///
 /// Commits, syncs and fsyncs block this thread only, never Swift's
-/// cooperative pool. Callers suspend on a continuation.
+/// cooperative pool. Callers suspend on a continuation, or queue with a
+/// callback (``enqueue(_:completion:)``) and may then commit what is queued
+/// on their own thread (``commitQueued()``), as Redis's loop writes and
+/// syncs its log itself before it replies.
 ///
-/// Concurrency: `queue` and `openContextCount` are guarded by `condition`;
-/// the environment's write side and the log are used by the writer thread
-/// only.
+/// Concurrency: `queue`, `openContextCount` and `isWriting` are guarded by
+/// `condition`; the environment's write side and the log are used by one
+/// thread at a time, the one that set `isWriting`: the writer thread, or a
+/// caller in ``commitQueued()``, which only commits where a transaction
+/// begun on one thread is ended on the same (not in a transaction the
+/// writer opened and will commit: LMDB's write lock belongs to a thread).
 final class LMDBWriter: @unchecked Sendable {
-    typealias Waiter = CheckedContinuation<Result<Void, ContextStoreError>, Never>
+    typealias Waiter = CommitWaiter
 
     let condition = NSCondition()
     private var queue: CommitQueue<EncodedChanges, Waiter>
@@ -52,6 +58,9 @@ final class LMDBWriter: @unchecked Sendable {
     /// The log holds ``checkpointLogBytes``: the queue is asked for a sync
     /// (the checkpoint) before more commits.
     var checkpointDue = false
+    /// A caller's append to the log failed: the writer thread drops the
+    /// open transaction and rebuilds from the log before anything else.
+    var rebuildDue = false
     /// How many changes a replay puts in one transaction.
     let replayChunk: Int
     /// About the most bytes a checkpoint will write for `openTransaction`.
@@ -85,6 +94,13 @@ final class LMDBWriter: @unchecked Sendable {
 
     /// Whether the writer thread has been started.
     private var started = false
+    /// Whether a thread commits or syncs: the writer, or a caller in
+    /// ``commitQueued()``.
+    private var isWriting = false
+    /// Whether the writer thread waits for a caller's commit to end.
+    private var writerWaitsForCaller = false
+    /// The memory a caller's commit encodes log records into.
+    private let callerBuffer = Mutex<[UInt8]>([])
 
     /// Starts the writer thread, once; it runs until the store is closed.
     /// Commits submitted before wait for it.
@@ -132,7 +148,8 @@ final class LMDBWriter: @unchecked Sendable {
         _ changes: EncodedChanges,
         isolation: isolated (any Actor)? = #isolation
     ) async throws(ContextStoreError) {
-        let result = await withCheckedContinuation(isolation: isolation) { (waiter: Waiter) in
+        let result = await withCheckedContinuation(isolation: isolation) { continuation in
+            let waiter = Waiter.task(continuation)
             condition.lock()
             let accepted = queue.commitRequested(changes, waiter: waiter, now: .now)
             if accepted, queue.wakesWriter { condition.signal() }
@@ -140,6 +157,63 @@ final class LMDBWriter: @unchecked Sendable {
             if !accepted { waiter.resume(returning: .failure(shutDownError)) }
         }
         try result.get()
+    }
+
+    /// Queues `changes`, in order with every other commit, without waiting
+    /// and without waking the writer: the caller commits them with
+    /// ``commitQueued()`` (soon: until then nothing commits them unless
+    /// other commits wake the writer). `completion` runs once they are
+    /// committed, or failed, on the thread that committed them.
+    func enqueue(_ changes: EncodedChanges, completion: @escaping @Sendable (Result<Void, ContextStoreError>) -> Void) {
+        condition.lock()
+        let accepted = queue.commitRequested(changes, waiter: .callback(completion), now: .now)
+        condition.unlock()
+        if !accepted { completion(.failure(shutDownError)) }
+    }
+
+    /// Commits what is queued on the calling thread, blocking it, and
+    /// answers those callers there; returns at once when the writer (or
+    /// another caller) is writing, or a sync is due: the writer then takes
+    /// what is queued. With the write-ahead log a caller commits only in
+    /// the transaction the writer opened; a batch that needs more (no open
+    /// transaction, a checkpoint, the plain way) is handed to the writer.
+    func commitQueued() {
+        condition.lock()
+        guard started, !isWriting, let batch = queue.batchForCaller(now: .now) else {
+            if started, !isWriting, queue.hasPendingCommits { condition.signal() }
+            condition.unlock()
+            return
+        }
+        isWriting = true
+        let syncDeadline = queue.syncDeadline
+        condition.unlock()
+        let started = ContinuousClock.now
+        let transactionBefore = holdsAnswersUntilSynced ? environment.lastTransactionID : 0
+        let outcome = callerBuffer.withLock { buffer in
+            log == nil ? commit(batch, buffer: &buffer) : commitLoggedHere(batch, buffer: &buffer)
+        }
+        guard let outcome else {
+            condition.lock()
+            queue.returnBatch(batch)
+            isWriting = false
+            condition.signal()
+            condition.unlock()
+            return
+        }
+        // Without a log, strict holds the answers until a later sync: the
+        // writer runs it.
+        let syncedData = holdsAnswersUntilSynced && environment.lastTransactionID != transactionBefore
+        let answers = finishCommit(consume batch, outcome, syncedData: syncedData, started: started) { [self] in
+            isWriting = false
+            // The writer sleeps until what it last saw was due: wake it when
+            // that changed.
+            if writerWaitsForCaller || queue.hasPendingCommits || queue.hasHeldAnswers
+                || queue.syncDeadline != syncDeadline || checkpointDue
+            {
+                condition.signal()
+            }
+        }
+        answers()
     }
 
     /// Memory to encode a commit into: that of an earlier commit, when one
@@ -161,7 +235,8 @@ final class LMDBWriter: @unchecked Sendable {
     func close() async throws(ContextStoreError) {
         // A writer that never started starts to drain and close.
         start()
-        let result = await withCheckedContinuation { (waiter: Waiter) in
+        let result = await withCheckedContinuation { continuation in
+            let waiter = Waiter.task(continuation)
             condition.lock()
             let outcome = queue.closeRequested(waiter: waiter)
             condition.signal()
@@ -214,6 +289,20 @@ final class LMDBWriter: @unchecked Sendable {
         var buffer: [UInt8] = []
         condition.lock()
         while true {
+            if isWriting {
+                writerWaitsForCaller = true
+                condition.wait()
+                writerWaitsForCaller = false
+                continue
+            }
+            if rebuildDue {
+                isWriting = true
+                condition.unlock()
+                rebuildAfterCallerFailure()
+                condition.lock()
+                isWriting = false
+                continue
+            }
             switch queue.nextWork(now: .now) {
             case .wait(let deadline):
                 if let deadline {
@@ -222,7 +311,8 @@ final class LMDBWriter: @unchecked Sendable {
                 } else {
                     condition.wait()
                 }
-            case .commit(var batch):
+            case .commit(let batch):
+                isWriting = true
                 condition.unlock()
                 let started = ContinuousClock.now
                 // Only held answers ask whether a commit wrote (and so, in
@@ -230,37 +320,17 @@ final class LMDBWriter: @unchecked Sendable {
                 let transactionBefore = holdsAnswersUntilSynced ? environment.lastTransactionID : 0
                 let outcome = log == nil ? commit(batch, buffer: &buffer) : commitLogged(batch, buffer: &buffer)
                 let syncedData = holdsAnswersUntilSynced && environment.lastTransactionID != transactionBefore
-                if outcome.committed.transactions > 0, let commitObserver {
-                    commitObserver(ContinuousClock.now - started, outcome.committed.changes)
+                let answers = finishCommit(consume batch, outcome, syncedData: syncedData, started: started) { [self] in
+                    isWriting = false
                 }
-                var committed: [Waiter] = []
-                var failed: [(Waiter, ContextStoreError)] = []
-                for (waiter, result) in outcome.answers {
-                    switch result {
-                    case .success: committed.append(waiter)
-                    case .failure(let error): failed.append((waiter, error))
-                    }
-                }
-                condition.lock()
-                if outcome.committed.transactions > 0 { queue.batchCommitted(now: .now) }
-                if checkpointDue { queue.syncRequested(now: .now) }
-                let answered = queue.answers(afterCommitting: committed, syncedData: syncedData)
-                counters.transactions += outcome.committed.transactions
-                counters.changes += outcome.committed.changes
-                condition.unlock()
-                // The batch's memory is spare before its callers, answered,
-                // encode their next commits.
-                let buffers = batch.map(\.changes.buffers)
-                batch = []
-                recycle(consume buffers)
-                // Answer after the counters count the batch.
-                for waiter in answered { waiter.resume(returning: .success(())) }
-                for (waiter, error) in failed { waiter.resume(returning: .failure(error)) }
+                answers()
                 condition.lock()
             case .sync:
+                isWriting = true
                 condition.unlock()
                 let outcome = log == nil ? sync() : checkpoint()
                 condition.lock()
+                isWriting = false
                 counters.syncs += 1
                 let covered = queue.syncFinished(succeeded: outcome == nil, now: .now)
                 if !covered.isEmpty {
@@ -274,6 +344,44 @@ final class LMDBWriter: @unchecked Sendable {
                 finish(waiters)
                 return
             }
+        }
+    }
+
+    /// Accounts a committed batch and returns what answers its callers (to
+    /// call without the lock, after `underLock`, which runs with it held).
+    private func finishCommit(
+        _ batch: consuming [Request],
+        _ outcome: (committed: Counters, answers: [(Waiter, Result<Void, ContextStoreError>)]),
+        syncedData: Bool, started: ContinuousClock.Instant, underLock: () -> Void
+    ) -> () -> Void {
+        if outcome.committed.transactions > 0, let commitObserver {
+            commitObserver(ContinuousClock.now - started, outcome.committed.changes)
+        }
+        var committed: [Waiter] = []
+        var failed: [(Waiter, ContextStoreError)] = []
+        for (waiter, result) in outcome.answers {
+            switch result {
+            case .success: committed.append(waiter)
+            case .failure(let error): failed.append((waiter, error))
+            }
+        }
+        condition.lock()
+        if outcome.committed.transactions > 0 { queue.batchCommitted(now: .now) }
+        if checkpointDue { queue.syncRequested(now: .now) }
+        let answered = queue.answers(afterCommitting: committed, syncedData: syncedData)
+        counters.transactions += outcome.committed.transactions
+        counters.changes += outcome.committed.changes
+        underLock()
+        condition.unlock()
+        // The batch's memory is spare before its callers, answered, encode
+        // their next commits.
+        let buffers = batch.map(\.changes.buffers)
+        _ = consume batch
+        recycle(buffers)
+        // Answer after the counters count the batch.
+        return {
+            for waiter in answered { waiter.resume(returning: .success(())) }
+            for (waiter, error) in failed { waiter.resume(returning: .failure(error)) }
         }
     }
 

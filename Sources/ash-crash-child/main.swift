@@ -8,6 +8,10 @@
 //
 // Usage: ash-crash-child <folder> <strict|relaxed> <id-prefix> [workers] [checkpoint-interval-ms]
 //
+// One more worker writes as ashd's event loops do: it queues its changes
+// and commits them on its own thread (`enqueue`, `commitQueued`), between
+// the engine's commits and the writer's checkpoints.
+//
 // A line is printed only after the engine answered (so after its commit), with one write(2) per line,
 // so whatever the parent reads was acknowledged. The parent kills it with
 // SIGKILL at a moment of its choosing and checks the folder afterwards.
@@ -55,8 +59,9 @@ if arguments.count > 5, let milliseconds = Int(arguments[5]), milliseconds > 0 {
 let clock = SystemWallClock()
 
 let engine: ContextEngine
+let persistence: LMDBContextPersistence
 do {
-    let persistence = try LMDBContextPersistence(
+    persistence = try LMDBContextPersistence(
         directory: folder, durability: durability, configuration: configuration)
     engine = try await ContextEngine.open(configuration: EngineConfiguration(shardCount: 4), persistence: persistence)
 } catch {
@@ -66,7 +71,39 @@ do {
 _ = Task { try await engine.run() }
 emit("READY")
 
+/// Queues `changes`, commits what is queued on this thread and waits for
+/// the answer.
+func commitQueued(_ changes: [PersistedChange]) async throws {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        persistence.enqueue(changes) { result in continuation.resume(with: result) }
+        persistence.commitQueued()
+    }
+}
+
 await withTaskGroup(of: Void.self) { group in
+    group.addTask {
+        var previous: AshContext?
+        var counter = 0
+        while true {
+            counter += 1
+            let now = clock.nowMilliseconds()
+            let expiresAt = now + (counter % 8 == 0 ? 300 : 600_000)
+            let context = AshContext(
+                contextId: "\(prefix)-q-\(counter)", binding: "POST /crash/q", mode: .balanced,
+                issuedAt: now, expiresAt: expiresAt, nonce: counter % 2 == 0 ? "nonce-\(counter)" : nil)
+            do {
+                try await commitQueued([.put(context)])
+                emit("ACK PUT \(context.contextId) \(expiresAt)")
+                if let previous {
+                    try await commitQueued([.consume(previous, at: clock.nowMilliseconds())])
+                    emit("ACK CONSUME \(previous.contextId)")
+                }
+            } catch {
+                fail("queued commit failed: \(error)")
+            }
+            previous = context
+        }
+    }
     for worker in 0..<workers {
         group.addTask {
             var previous: String?

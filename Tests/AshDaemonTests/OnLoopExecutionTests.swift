@@ -1,9 +1,12 @@
 import AshCore
 import AshEngine
+import AshLMDB
 import AshStore
 import AshWire
+import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 @testable import AshDaemon
@@ -104,9 +107,11 @@ import Testing
             let answers = try await Self.onLoop(loops[0]) { () -> [WireResponse?] in
                 var tally = executor.startOnLoopRun()
                 defer { executor.finish(tally) }
+                var changes: [PersistedChange] = []
                 let create = WireEnvelope<WireRequest>(
                     requestId: 1, .create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)))
-                let created = executor.executeOnLoop(create, localShards: local, turn: 0, tally: &tally)
+                let created = executor.executeOnLoop(
+                    create, localShards: local, turn: 0, tally: &tally, changes: &changes)
                 guard case .created(let info)? = created?.message else { return [created?.message] }
                 let consume = WireConsume(contextId: info.contextId)
                 let late = WireConsume(contextId: info.contextId, now: .max)
@@ -114,7 +119,7 @@ import Testing
                     + [consume, consume, late].enumerated().map { index, consume in
                         executor.executeOnLoop(
                             WireEnvelope(requestId: UInt32(index + 2), .consume(consume)), localShards: local, turn: 0,
-                            tally: &tally)?.message
+                            tally: &tally, changes: &changes)?.message
                     }
             }
             #expect(answers.count == 4)
@@ -220,12 +225,26 @@ import Testing
 }
 
 /// Over a real connection: a read's leading CREATEs and CONSUMEs are
-/// answered on the loop, the rest in the task after them, in order.
+/// answered on the loop, the rest in the task after them, in order; with a
+/// durable engine, once the loop has committed them, and durably.
 @Suite struct OnLoopReadOrderTests {
-    @Test func aReadIsAnsweredInOrderAcrossTheLoopAndTheTask() async throws {
-        let engine = try ContextEngine(
-            configuration: EngineConfiguration(shardCount: 4),
-            shardExecutors: MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor))
+    @Test(arguments: [Durability.none, .strict, .relaxed])
+    func aReadIsAnsweredInOrderAcrossTheLoopAndTheTask(durability: Durability) async throws {
+        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-order-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var persistence: LMDBContextPersistence?
+        let engine: ContextEngine
+        if durability == .none {
+            engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 4), shardExecutors: loops)
+        } else {
+            let lmdb = try LMDBContextPersistence(directory: folder, durability: durability)
+            lmdb.start()
+            persistence = lmdb
+            engine = try await ContextEngine.open(
+                configuration: EngineConfiguration(shardCount: 4), persistence: lmdb, shardExecutors: loops)
+        }
         let server = try await AshServer.start(
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
             engine: engine, logger: quietLogger)
@@ -263,12 +282,94 @@ import Testing
         }
         #expect(context.consumedAt != nil)
         #expect(answers[5] == .consumed(.alreadyConsumed))
-        guard case .created? = answers[6] else {
+        guard case .created(let created)? = answers[6] else {
             Issue.record("CREATE answered \(String(describing: answers[6]))")
             await server.shutDown()
+            try await persistence?.close()
             return
         }
         await server.shutDown()
+        guard let persistence else { return }
+        // What was answered is on disk.
+        try await persistence.close()
+        let reopened = try LMDBContextPersistence(directory: folder, durability: durability)
+        reopened.start()
+        var stored: [String: PersistedContext] = [:]
+        try await reopened.recover(now: 0) { stored[$0.id.description] = $0 }
+        try await reopened.close()
+        #expect(stored[id]?.consumedAt != nil)
+        #expect(stored[created.contextId] != nil)
+        #expect(stored[created.contextId]?.consumedAt == nil)
+    }
+
+    @Test func aFailedCommitAnswersWithItsErrorAndTakesCreatesBack() async throws {
+        // One loop: the connection's reads are on the shard's loop.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { group.shutdownGracefully { _ in } }
+        let persistence = FailingQueuedCommits()
+        let engine = try await ContextEngine.open(
+            configuration: EngineConfiguration(shardCount: 1), persistence: persistence,
+            shardExecutors: [group.next().executor])
+        let server = try await AshServer.start(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
+            engine: engine, group: group, logger: quietLogger)
+        // Committed through the task path, which the fake lets through.
+        let issued = try await engine.create(CreateRequest(binding: "POST /fail", ttlMilliseconds: 60_000))
+        let channel = try await RawConnection.open(port: server.port)
+        let answers = try await channel.executeThenClose { inbound, outbound in
+            var replies = inbound.makeAsyncIterator()
+            var encoder = WireEncoder(limits: .default)
+            try encoder.encode(.hello(WireHello(clientName: "fail")), requestId: 1)
+            try await outbound.write(encoder.flush())
+            _ = try await replies.next()
+            var answers: [UInt32: WireResponse] = [:]
+            // One read each, on the loop: the commits of both fail.
+            let requests: [(WireRequest, UInt32)] = [
+                (.create(CreateRequest(binding: "POST /fail", ttlMilliseconds: 60_000)), 2),
+                (.consume(WireConsume(contextId: issued.contextId)), 3),
+                (.consume(WireConsume(contextId: issued.contextId)), 4),
+            ]
+            for (request, requestId) in requests {
+                try encoder.encode(request, requestId: requestId)
+                try await outbound.write(encoder.flush())
+                if let frame = try await replies.next() { answers[frame.requestId] = try WireResponse(frame: frame) }
+            }
+            return answers
+        }
+        await server.shutDown()
+        #expect(answers[2] == .error(WireError(FailingQueuedCommits.error)))
+        // The create is taken back; the consume stays: fail closed.
+        #expect(await engine.statistics().total.created == 1)
+        #expect(answers[3] == .error(WireError(FailingQueuedCommits.error)))
+        #expect(answers[4] == .consumed(.alreadyConsumed))
+        #expect(persistence.queued.withLock { $0 } == 2)
+    }
+}
+
+/// A persistence whose queued commits all fail with ``error`` (its other
+/// commits succeed).
+private final class FailingQueuedCommits: QueuedCommitPersistence {
+    static let error = ContextStoreError(.storageFull, "the test's disk is full")
+    let queued = Mutex(0)
+    private let completions = Mutex<[@Sendable (Result<Void, ContextStoreError>) -> Void]>([])
+
+    func recover(now: Int64, _ visit: (PersistedContext) throws -> Void) async throws {}
+    func commit(_ changes: [PersistedChange], isolation: isolated (any Actor)?) async throws {}
+
+    func enqueue(
+        _ changes: [PersistedChange], completion: @escaping @Sendable (Result<Void, ContextStoreError>) -> Void
+    ) {
+        queued.withLock { $0 += 1 }
+        completions.withLock { $0.append(completion) }
+    }
+
+    func commitQueued() {
+        for completion in completions.withLock({ queued in
+            defer { queued = [] }
+            return queued
+        }) {
+            completion(.failure(Self.error))
+        }
     }
 }
 
@@ -280,6 +381,9 @@ extension RequestExecutor {
     ) -> WireEnvelope<WireResponse>? {
         var tally = startOnLoopRun()
         defer { finish(tally) }
-        return executeOnLoop(envelope, localShards: localShards, turn: turn, tally: &tally)
+        var changes: [PersistedChange] = []
+        let reply = executeOnLoop(envelope, localShards: localShards, turn: turn, tally: &tally, changes: &changes)
+        precondition(changes.isEmpty, "a memory-only engine has nothing to commit")
+        return reply
     }
 }

@@ -225,4 +225,38 @@ struct CommitQueueTests {
         }
         #expect(waiters == [1, 9])
     }
+
+    @Test("a caller takes what is pending without waiting out the delay; not while a sync is due or closing")
+    func callerTakesTheBatch() {
+        var queue = CommitQueue<[PersistedChange], Int>(
+            maxBatchChanges: 4, maxBatchDelay: .seconds(1), syncInterval: .seconds(1))
+        #expect(queue.batchForCaller(now: start) == nil)
+        #expect(!queue.hasPendingCommits)
+        for waiter in 0..<3 { _ = queue.commitRequested(changes(2), waiter: waiter, now: start) }
+        #expect(queue.hasPendingCommits)
+        #expect(queue.batchForCaller(now: start)?.map(\.waiter) == [0, 1])
+        queue.batchCommitted(now: start)
+        #expect(queue.syncDeadline == start + .seconds(1))
+        // The sync falls due: the writer runs it before more commits.
+        #expect(queue.batchForCaller(now: start + .seconds(1)) == nil)
+        #expect(queue.batchForCaller(now: start + .milliseconds(1))?.map(\.waiter) == [2])
+        _ = queue.commitRequested(changes(1), waiter: 3, now: start)
+        #expect(queue.closeRequested(waiter: nil) == .pending)
+        #expect(queue.batchForCaller(now: start) == nil)
+        #expect(batch(queue.nextWork(now: start)) == [3])
+    }
+
+    @Test("a batch the caller gives back is the next one taken, in its order")
+    func callerGivesBack() {
+        var queue = CommitQueue<[PersistedChange], Int>(maxBatchChanges: 4096, syncInterval: nil)
+        for waiter in 0..<2 { _ = queue.commitRequested(changes(1), waiter: waiter, now: start) }
+        guard let taken = queue.batchForCaller(now: start) else {
+            Issue.record("a pending batch is the caller's")
+            return
+        }
+        _ = queue.commitRequested(changes(1), waiter: 2, now: start)
+        queue.returnBatch(taken)
+        #expect(batch(queue.nextWork(now: start)) == [0, 1, 2])
+        #expect(!queue.hasPendingCommits)
+    }
 }

@@ -46,26 +46,44 @@ actor Shard {
         }
     }
 
-    // MARK: On the shard's executor, synchronously (memory-only engines)
+    // MARK: On the shard's executor, synchronously
 
     /// Creates a context; the caller runs on the shard's executor (an event
-    /// loop) and the engine keeps nothing on disk. No task, no suspension.
-    nonisolated func createHere(_ request: CreateRequest, now: Int64) -> Result<IssuedContext, ContextStoreError> {
-        let body: (isolated Shard, CreateRequest, Int64) -> Result<IssuedContext, ContextStoreError> = {
-            shard, request, now in
-            precondition(shard.persistence == nil, "a durable shard is not called synchronously")
-            return shard.state.create(request, now: now)
-        }
+    /// loop). No task, no suspension. When the engine is durable, the
+    /// change to make durable is returned too: the caller queues it before
+    /// it lets the executor run anything else, and answers once it is
+    /// durable (``rollBackHere(_:)`` when it failed).
+    nonisolated func createHere(
+        _ request: CreateRequest, now: Int64
+    ) -> (result: Result<IssuedContext, ContextStoreError>, change: PersistedChange?) {
+        let body:
+            (isolated Shard, CreateRequest, Int64) -> (Result<IssuedContext, ContextStoreError>, PersistedChange?) = {
+                shard, request, now in
+                let result = shard.state.create(request, now: now)
+                guard shard.persistence != nil, case .success(let issued) = result else { return (result, nil) }
+                return (result, .put(Self.persisted(issued, request)))
+            }
         return runHere(body, request, now)
     }
 
-    /// Consumes a context, as ``createHere(_:now:)`` creates one.
-    nonisolated func consumeHere(_ id: ContextID, now: Int64) -> ConsumeResult {
-        let body: (isolated Shard, ContextID, Int64) -> ConsumeResult = { shard, id, now in
-            precondition(shard.persistence == nil, "a durable shard is not called synchronously")
-            return shard.state.consume(id, now: now)
+    /// Consumes a context, as ``createHere(_:now:)`` creates one. When the
+    /// commit of the returned change fails, the context stays consumed in
+    /// memory: fail closed.
+    nonisolated func consumeHere(_ id: ContextID, now: Int64) -> (result: ConsumeResult, change: PersistedChange?) {
+        let body: (isolated Shard, ContextID, Int64) -> (ConsumeResult, PersistedChange?) = { shard, id, now in
+            guard shard.persistence != nil else { return (shard.state.consume(id, now: now), nil) }
+            var expiresAt: Int64 = 0
+            let result = shard.state.consume(id, now: now, expiresAt: &expiresAt)
+            return (result, result == .consumed ? .consume(id, expiresAt: expiresAt, at: now) : nil)
         }
         return runHere(body, id, now)
+    }
+
+    /// Takes back a create made by ``createHere(_:now:)`` whose commit
+    /// failed, unless it was consumed meanwhile.
+    nonisolated func rollBackHere(_ id: ContextID) {
+        let body: (isolated Shard, ContextID, Int64) -> Void = { shard, id, _ in shard.state.rollBack(id) }
+        runHere(body, id, 0)
     }
 
     /// Calls `body` isolated to this shard, which the caller runs on
