@@ -38,16 +38,24 @@ struct QueuedCommitTests {
 
     private static let modes: [(Durability, Bool)] = [(.strict, true), (.strict, false), (.relaxed, false)]
 
+    /// A started store in `folder` that syncs (relaxed) or checkpoints
+    /// (strict with the log) every `interval`.
+    private func open(
+        _ folder: TestFolder, _ durability: Durability, writeAheadLog: Bool, every interval: Duration
+    ) throws -> LMDBContextPersistence {
+        let store = try LMDBContextPersistence(
+            directory: folder.path, durability: durability,
+            configuration: .init(
+                syncInterval: interval, writeAheadLog: writeAheadLog, checkpointInterval: interval))
+        store.start()
+        return store
+    }
+
     @Test("queued commits are answered, counted and durable", arguments: modes)
     func committedHere(durability: Durability, writeAheadLog: Bool) async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
-        let store = try LMDBContextPersistence(
-            directory: folder.path, durability: durability,
-            configuration: .init(
-                syncInterval: .seconds(3600), writeAheadLog: writeAheadLog,
-                checkpointInterval: .seconds(3600)))
-        store.start()
+        let store = try open(folder, durability, writeAheadLog: writeAheadLog, every: .seconds(3600))
         let first = await commitHere(store, (0..<5).map { .put(makeContext("c\($0)")) })
         #expect(throws: Never.self) { try first.result.get() }
         let second = await commitHere(
@@ -61,10 +69,7 @@ struct QueuedCommitTests {
         #expect(statistics.committedChanges == 7)
         try await store.close()
 
-        let reopened = try LMDBContextPersistence(directory: folder.path, durability: durability)
-        reopened.start()
-        let contexts = try await reopened.recoveredContexts(now: TestTime.base)
-        try await reopened.close()
+        let contexts = try await folder.recovered(durability)
         #expect(contexts.keys.sorted() == ["c0", "c1", "c3", "c4"])
         #expect(contexts["c1"]?.consumedAt == TestTime.base + 1)
     }
@@ -94,12 +99,7 @@ struct QueuedCommitTests {
     func interleaved(durability: Durability, writeAheadLog: Bool) async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
-        let store = try LMDBContextPersistence(
-            directory: folder.path, durability: durability,
-            configuration: .init(
-                syncInterval: .milliseconds(1), writeAheadLog: writeAheadLog,
-                checkpointInterval: .milliseconds(1)))
-        store.start()
+        let store = try open(folder, durability, writeAheadLog: writeAheadLog, every: .milliseconds(1))
         let rounds = 200
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -117,10 +117,7 @@ struct QueuedCommitTests {
         }
         try await store.close()
 
-        let reopened = try LMDBContextPersistence(directory: folder.path, durability: durability)
-        reopened.start()
-        let contexts = try await reopened.recoveredContexts(now: TestTime.base)
-        try await reopened.close()
+        let contexts = try await folder.recovered(durability)
         #expect(contexts.count == 2 * rounds)
         #expect((0..<rounds - 1).allSatisfy { contexts["q\($0)"]?.consumedAt == TestTime.base })
         #expect(contexts["q\(rounds - 1)"]?.consumedAt == nil)

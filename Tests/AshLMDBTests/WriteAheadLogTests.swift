@@ -33,14 +33,6 @@ struct WriteAheadLogTests {
         try await store.close()
     }
 
-    private func recovered(_ folder: TestFolder, _ durability: Durability) async throws -> [String: AshContext] {
-        let store = try LMDBContextPersistence(directory: folder.path, durability: durability)
-        store.start()
-        let contexts = try await store.recoveredContexts(now: TestTime.base)
-        try await store.close()
-        return contexts
-    }
-
     @Test("commits are counted before a checkpoint, and a clean close leaves no log")
     func cleanClose() async throws {
         let folder = try TestFolder()
@@ -58,7 +50,7 @@ struct WriteAheadLogTests {
         try await store.close()
         #expect(!FileManager.default.fileExists(atPath: folder.file(Self.logName)))
 
-        let contexts = try await recovered(folder, .strict)
+        let contexts = try await folder.recovered(.strict)
         #expect(contexts.keys.sorted() == ["c0", "c1", "c3", "c4", "c5", "c6", "c7", "c8", "c9"])
         #expect(contexts["c1"]?.consumedAt == TestTime.base + 1)
     }
@@ -86,14 +78,14 @@ struct WriteAheadLogTests {
                 [.delete(makeContext("old"))],
             ],
             epoch: 7, tail: tail, to: folder.file(Self.logName))
-        let contexts = try await recovered(folder, durability)
+        let contexts = try await folder.recovered(durability)
         #expect(contexts.keys.sorted() == ["a", "b", "old-consumed"])
         #expect(contexts["a"]?.consumedAt == TestTime.base + 3)
         #expect(contexts["b"]?.nonce == "n-b")
         #expect(contexts["old-consumed"]?.consumedAt == TestTime.base + 4)
         // Replayed, synced, and gone after the clean close.
         #expect(!FileManager.default.fileExists(atPath: folder.file(Self.logName)))
-        #expect(try await recovered(folder, .strict) == contexts)
+        #expect(try await folder.recovered(.strict) == contexts)
     }
 
     @Test("replaying records a checkpoint had already committed changes nothing")
@@ -107,12 +99,12 @@ struct WriteAheadLogTests {
         ]
         try await makeStore(folder, holding: [])
         try writeLog(records, epoch: 2, to: folder.file(Self.logName))
-        let once = try await recovered(folder, .strict)
+        let once = try await folder.recovered(.strict)
         #expect(once.keys.sorted() == ["a", "c"])
         #expect(once["a"]?.consumedAt == TestTime.base + 1)
         // As after a crash between a checkpoint's commit and the log's restart.
         try writeLog(records, epoch: 2, to: folder.file(Self.logName))
-        #expect(try await recovered(folder, .strict) == once)
+        #expect(try await folder.recovered(.strict) == once)
     }
 
     @Test("a log that is not ours, damaged or newer is refused and nothing is changed")
@@ -148,7 +140,7 @@ struct WriteAheadLogTests {
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(bytes), "\(name)")
         }
         try FileManager.default.removeItem(atPath: path)
-        #expect(try await recovered(folder, .strict).keys.sorted() == ["kept"])
+        #expect(try await folder.recovered(.strict).keys.sorted() == ["kept"])
     }
 
     @Test("an empty log, as left by a crash right after it was created, holds nothing")
@@ -158,7 +150,7 @@ struct WriteAheadLogTests {
         try await makeStore(folder, holding: [makeContext("kept")])
         for bytes in [[], [UInt8](repeating: 0, count: 4096)] {
             try Data(bytes).write(to: URL(fileURLWithPath: folder.file(Self.logName)))
-            #expect(try await recovered(folder, .strict).keys.sorted() == ["kept"])
+            #expect(try await folder.recovered(.strict).keys.sorted() == ["kept"])
         }
     }
 
@@ -179,7 +171,7 @@ struct WriteAheadLogTests {
         }
         #expect(try store.statistics().contextCount == committed)
         try await store.close()
-        #expect(try await recovered(folder, .strict).count == committed)
+        #expect(try await folder.recovered(.strict).count == committed)
     }
 
     /// Points the store's open log descriptor at `/dev/full`, so that its
@@ -223,7 +215,7 @@ struct WriteAheadLogTests {
         #expect(closing?.code == .unavailable)
         // The log kept the acknowledged records; opening replays them.
         #expect(FileManager.default.fileExists(atPath: folder.file(Self.logName)))
-        let contexts = try await recovered(folder, .strict)
+        let contexts = try await folder.recovered(.strict)
         #expect(contexts.keys.sorted() == ["acknowledged", "consumed"])
         #expect(contexts["consumed"]?.consumedAt == TestTime.base + 1)
     }
@@ -249,7 +241,7 @@ struct WriteAheadLogTests {
         // It grows while the device keeps 256 MiB free.
         #expect(grownSize == 2 * initialSize || free < (256 << 20) + 2 * initialSize)
         try await store.close()
-        let contexts = try await recovered(folder, .strict)
+        let contexts = try await folder.recovered(.strict)
         #expect(contexts.count == 80_001)
         #expect(contexts["c7"]?.consumedAt == TestTime.base + 1)
     }

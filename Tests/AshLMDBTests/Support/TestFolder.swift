@@ -53,3 +53,15 @@ extension LMDBContextPersistence {
         return contexts
     }
 }
+
+extension TestFolder {
+    /// What a store reopened here with `durability` recovers at
+    /// `TestTime.base` (it is closed again).
+    func recovered(_ durability: Durability) async throws -> [String: AshContext] {
+        let store = try LMDBContextPersistence(directory: path, durability: durability)
+        store.start()
+        let contexts = try await store.recoveredContexts(now: TestTime.base)
+        try await store.close()
+        return contexts
+    }
+}
