@@ -2,7 +2,6 @@ import AshCore
 import AshEngine
 import AshLMDB
 import AshStore
-import Synchronization
 import Testing
 
 /// Commits queued with a callback and committed on the caller's thread
@@ -11,31 +10,6 @@ import Testing
 /// every durability.
 @Suite("Queued commits")
 struct QueuedCommitTests {
-    /// How a queued commit was answered.
-    private struct Answer {
-        /// Whether its completion ran before `commitQueued` returned (it
-        /// was committed on this thread).
-        var here: Bool
-        var result: Result<Void, ContextStoreError>
-    }
-
-    /// Queues `changes`, commits what is queued on this thread, and waits
-    /// for the answer.
-    private func commitHere(_ store: LMDBContextPersistence, _ changes: [PersistedChange]) async -> Answer {
-        let answered = Mutex(false)
-        let (stream, continuation) = AsyncStream<Result<Void, ContextStoreError>>.makeStream()
-        store.enqueue(changes) { result in
-            answered.withLock { $0 = true }
-            continuation.yield(result)
-            continuation.finish()
-        }
-        store.commitQueued()
-        let here = answered.withLock { $0 }
-        var results = stream.makeAsyncIterator()
-        let result = await results.next() ?? .failure(ContextStoreError(.internalFailure, "no answer"))
-        return Answer(here: here, result: result)
-    }
-
     private static let modes: [(Durability, Bool)] = [(.strict, true), (.strict, false), (.relaxed, false)]
 
     /// A started store in `folder` that syncs (relaxed) or checkpoints
@@ -56,10 +30,11 @@ struct QueuedCommitTests {
         let folder = try TestFolder()
         defer { folder.remove() }
         let store = try open(folder, durability, writeAheadLog: writeAheadLog, every: .seconds(3600))
-        let first = await commitHere(store, (0..<5).map { .put(makeContext("c\($0)")) })
+        let first = await store.commitHere((0..<5).map { .put(makeContext("c\($0)")) })
         #expect(throws: Never.self) { try first.result.get() }
-        let second = await commitHere(
-            store, [.consume(makeContext("c1"), at: TestTime.base + 1), .delete(makeContext("c2"))])
+        let second = await store.commitHere([
+            .consume(makeContext("c1"), at: TestTime.base + 1), .delete(makeContext("c2")),
+        ])
         #expect(throws: Never.self) { try second.result.get() }
         // The log's transaction is begun by the writer (the first commit is
         // its); strict without the log answers after the writer's sync.
@@ -80,12 +55,12 @@ struct QueuedCommitTests {
         defer { folder.remove() }
         let store = try LMDBContextPersistence(directory: folder.path, durability: .strict)
         store.start()
-        let invalid = await commitHere(store, [.put(makeContext(String(repeating: "x", count: 65)))])
+        let invalid = await store.commitHere([.put(makeContext(String(repeating: "x", count: 65)))])
         #expect(invalid.here)
         #expect(throws: ContextStoreError.self) { try invalid.result.get() }
         if case .failure(let error) = invalid.result { #expect(error.code == .invalidArgument) }
         try await store.close()
-        let late = await commitHere(store, [.put(makeContext("late"))])
+        let late = await store.commitHere([.put(makeContext("late"))])
         if case .failure(let error) = late.result {
             #expect(error.code == .shutDown)
         } else {
@@ -107,7 +82,7 @@ struct QueuedCommitTests {
                     // Each round consumes the context the one before put.
                     var changes: [PersistedChange] = [.put(makeContext("q\(round)"))]
                     if round > 0 { changes.append(.consume(makeContext("q\(round - 1)"), at: TestTime.base)) }
-                    try await commitHere(store, changes).result.get()
+                    try await store.commitHere(changes).result.get()
                 }
             }
             group.addTask {

@@ -190,8 +190,10 @@ struct WriteAheadLogTests {
         try #require(dup2(full, logDescriptor) == logDescriptor)
     }
 
-    @Test("a log that cannot be written fails the commit and every later one; what was acknowledged is replayed")
-    func failedAppend() async throws {
+    @Test(
+        "a log that cannot be written fails the commit and every later one; what was acknowledged is replayed",
+        arguments: [false, true])
+    func failedAppend(onCallersThread: Bool) async throws {
         let folder = try TestFolder()
         defer { folder.remove() }
         let store = try LMDBContextPersistence(
@@ -200,8 +202,17 @@ struct WriteAheadLogTests {
         try await store.commit([.put(makeContext("acknowledged")), .put(makeContext("consumed"))])
         try await store.commit([.consume(makeContext("consumed"), at: TestTime.base + 1)])
         try breakLog(in: folder)
-        let failed = await #expect(throws: ContextStoreError.self) {
-            try await store.commit([.put(makeContext("refused"))])
+        let failed: ContextStoreError?
+        if onCallersThread {
+            // As an event loop commits: in the writer's open transaction,
+            // on this thread; the writer rebuilds before its next commit.
+            let answer = await store.commitHere([.put(makeContext("refused"))])
+            #expect(answer.here)
+            failed = answer.failure
+        } else {
+            failed = await #expect(throws: ContextStoreError.self) {
+                try await store.commit([.put(makeContext("refused"))])
+            }
         }
         #expect(failed?.code == .storageFull)
         // LMDB could not be rebuilt from the log either: the store fails
