@@ -1,10 +1,13 @@
 import AshCore
 import AshDaemon
 import AshEngine
+import AshLMDB
 import AshStore
 import AshTesting
 import AshWire
+import Foundation
 import NIOCore
+import NIOPosix
 import Testing
 
 /// Requests that are well formed on the wire and hostile in value: every
@@ -17,12 +20,46 @@ import Testing
     static let maximumTTL: Int64 = 7 * 24 * 3_600_000
     static let edges: [Int64] = [.min, -1, 0, now, .max]
 
-    /// A live server on a manual clock, and one HELLO'd raw connection.
+    /// The engines every case runs against.
+    enum Engine: String, CaseIterable, CustomTestStringConvertible {
+        /// Memory only, shards as default actors: every request in a task.
+        case pooled
+        /// Memory only, shards on the server's loops, as ashd runs: a
+        /// request for a shard of the connection's loop is answered there.
+        case onLoops
+        /// `strict` LMDB, shards on the loops: answered there once the loop
+        /// has committed them.
+        case strictOnLoops
+
+        var testDescription: String { rawValue }
+    }
+
+    /// A live server on a manual clock with `kind`'s engine, and one
+    /// HELLO'd raw connection.
     private func withConnection(
+        _ kind: Engine,
         _ body: (_ call: (Request) async throws -> WireResponse, _ clock: ManualWallClock) async throws -> Void
     ) async throws {
         let clock = ManualWallClock(start: Self.now)
-        let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 2, clock: clock))
+        let configuration = EngineConfiguration(shardCount: 2, clock: clock)
+        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-hostile-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var persistence: LMDBContextPersistence?
+        let engine: ContextEngine
+        switch kind {
+        case .pooled:
+            engine = try ContextEngine(configuration: configuration)
+        case .onLoops:
+            engine = try ContextEngine(configuration: configuration, shardExecutors: loops)
+        case .strictOnLoops:
+            let lmdb = try LMDBContextPersistence(directory: folder, durability: .strict)
+            lmdb.start()
+            persistence = lmdb
+            engine = try await ContextEngine.open(
+                configuration: configuration, persistence: lmdb, shardExecutors: loops)
+        }
         let server = try await AshServer.start(
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
             engine: engine, logger: quietLogger)
@@ -53,6 +90,7 @@ import Testing
             #expect(try await call(.ping) == .pong)
         }
         await server.shutDown()
+        try await persistence?.close()
     }
 
     /// A request the encoder writes, or one written byte by byte (the
@@ -93,17 +131,19 @@ import Testing
             issuedAt: issuedAt, expiresAt: expiresAt, consumedAt: consumedAt)
     }
 
-    @Test("the reported crash: PUT with issuedAt = −2⁶³ is refused and the server keeps serving")
-    func reportedCrash() async throws {
-        try await withConnection { call, _ in
+    @Test(
+        "the reported crash: PUT with issuedAt = −2⁶³ is refused and the server keeps serving",
+        arguments: Engine.allCases)
+    func reportedCrash(engine: Engine) async throws {
+        try await withConnection(engine) { call, _ in
             let response = try await call(.put(Self.context(issuedAt: .min)))
             #expect(Self.code(response) == "STORE_INVALID_ARGUMENT")
             #expect(try await call(.put(Self.context())) == .stored)
         }
     }
 
-    @Test("PUT: issuedAt, expiresAt and consumedAt at their edges")
-    func putEdges() async throws {
+    @Test("PUT: issuedAt, expiresAt and consumedAt at their edges", arguments: Engine.allCases)
+    func putEdges(engine: Engine) async throws {
         let now = Self.now
         // (context, whether it is stored)
         var cases: [(String, AshContext, Bool)] = []
@@ -134,7 +174,7 @@ import Testing
             ("consumedAt at expiresAt", Self.context(consumedAt: now + 30_000), false),
             ("consumedAt just before expiresAt", Self.context(consumedAt: now + 29_999), true),
         ]
-        try await withConnection { call, _ in
+        try await withConnection(engine) { call, _ in
             for (name, context, stored) in cases {
                 let response = try await call(.put(context))
                 if stored {
@@ -146,15 +186,15 @@ import Testing
         }
     }
 
-    @Test("CREATE and CREATE_BATCH: the TTL at its edges")
-    func createEdges() async throws {
+    @Test("CREATE and CREATE_BATCH: the TTL at its edges", arguments: Engine.allCases)
+    func createEdges(engine: Engine) async throws {
         // (ttl, the error code, or nil when it is created)
         let cases: [(Int64, String?)] = [
             (.min, "WIRE_FIELD_OUT_OF_RANGE"), (-1, "WIRE_FIELD_OUT_OF_RANGE"), (0, "WIRE_FIELD_OUT_OF_RANGE"),
             (1, nil), (Self.maximumTTL, nil), (Self.maximumTTL + 1, "STORE_INVALID_ARGUMENT"),
             (Self.now, "STORE_INVALID_ARGUMENT"), (.max, "STORE_INVALID_ARGUMENT"),
         ]
-        try await withConnection { call, _ in
+        try await withConnection(engine) { call, _ in
             for (ttl, expected) in cases {
                 let response = try await call(.create(ttl: ttl))
                 if let expected {
@@ -191,8 +231,10 @@ import Testing
         case error(String)
     }
 
-    @Test("CONSUME and CONSUME_BATCH: the client's now at its edges; an old now never revives an expired context")
-    func consumeEdges() async throws {
+    @Test(
+        "CONSUME and CONSUME_BATCH: the client's now at its edges; an old now never revives an expired context",
+        arguments: Engine.allCases)
+    func consumeEdges(engine: Engine) async throws {
         let now = Self.now
         let maximum = ContextLimits.maximumTimestamp
         // (client now, the answer for a live context that expires at now + 30 s;
@@ -203,7 +245,7 @@ import Testing
             (now + 30_000, .outcome(.expired)), (maximum, .outcome(.missing)),
             (maximum + 1, .error("STORE_INVALID_ARGUMENT")), (.max, .error("STORE_INVALID_ARGUMENT")),
         ]
-        try await withConnection { call, clock in
+        try await withConnection(engine) { call, clock in
             for (clientNow, expected) in cases {
                 for batched in [false, true] {
                     let context = Self.context()
@@ -268,8 +310,10 @@ import Testing
         }
     }
 
-    @Test("VERIFY: the client's now at its edges, and every field empty or maximal; the server keeps serving")
-    func verifyEdges() async throws {
+    @Test(
+        "VERIFY: the client's now at its edges, and every field empty or maximal; the server keeps serving",
+        arguments: Engine.allCases)
+    func verifyEdges(engine: Engine) async throws {
         let now = Self.now
         let maximum = ContextLimits.maximumTimestamp
         // (client now, the answer for a live context that expires at now + 30 s)
@@ -278,7 +322,7 @@ import Testing
             (now + 30_000, "ASH_CONTEXT_EXPIRED"), (maximum, "ASH_INVALID_CONTEXT"),
             (maximum + 1, "STORE_INVALID_ARGUMENT"), (.max, "STORE_INVALID_ARGUMENT"),
         ]
-        try await withConnection { call, _ in
+        try await withConnection(engine) { call, _ in
             for (clientNow, expected) in times {
                 let context = Self.context()
                 #expect(try await call(.put(context)) == .stored)

@@ -228,78 +228,156 @@ import Testing
 /// answered on the loop, the rest in the task after them, in order; with a
 /// durable engine, once the loop has committed them, and durably.
 @Suite struct OnLoopReadOrderTests {
-    @Test(arguments: [Durability.none, .strict, .relaxed])
-    func aReadIsAnsweredInOrderAcrossTheLoopAndTheTask(durability: Durability) async throws {
+    /// An engine with four shards on the shared loops: memory-only, or on
+    /// a started LMDB store in `folder`.
+    private static func engine(
+        _ durability: Durability, folder: String
+    ) async throws -> (ContextEngine, LMDBContextPersistence?) {
         let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-order-\(UUID().uuidString)")
-            .path
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        var persistence: LMDBContextPersistence?
-        let engine: ContextEngine
-        if durability == .none {
-            engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 4), shardExecutors: loops)
-        } else {
-            let lmdb = try LMDBContextPersistence(directory: folder, durability: durability)
-            lmdb.start()
-            persistence = lmdb
-            engine = try await ContextEngine.open(
-                configuration: EngineConfiguration(shardCount: 4), persistence: lmdb, shardExecutors: loops)
+        let configuration = EngineConfiguration(shardCount: 4)
+        guard durability != .none else {
+            return (try ContextEngine(configuration: configuration, shardExecutors: loops), nil)
         }
-        let server = try await AshServer.start(
-            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
-            engine: engine, logger: quietLogger)
-        let issued = try await engine.create(CreateRequest(binding: "POST /order", ttlMilliseconds: 60_000))
-        let id = issued.contextId
-        let channel = try await RawConnection.open(port: server.port)
-        let answers = try await channel.executeThenClose { inbound, outbound in
+        let lmdb = try LMDBContextPersistence(directory: folder, durability: durability)
+        lmdb.start()
+        return (
+            try await ContextEngine.open(configuration: configuration, persistence: lmdb, shardExecutors: loops),
+            lmdb
+        )
+    }
+
+    /// Says hello, then sends each write's requests in one write and waits
+    /// for all their answers before the next; the answers by request id.
+    private static func exchange(
+        port: Int, _ writes: [[(WireRequest, UInt32)]]
+    ) async throws -> [UInt32: WireResponse] {
+        let channel = try await RawConnection.open(port: port)
+        return try await channel.executeThenClose { inbound, outbound in
             var replies = inbound.makeAsyncIterator()
             var encoder = WireEncoder(limits: .default)
-            try encoder.encode(.hello(WireHello(clientName: "order")), requestId: 1)
+            try encoder.encode(.hello(WireHello(clientName: "on-loop")), requestId: 1)
             try await outbound.write(encoder.flush())
             _ = try await replies.next()
-            // One write: two consumes of the same id (on the loop, or in the
-            // task if its shard is another loop's), a GET (always the task),
-            // then a third consume and a create.
-            let requests: [(WireRequest, UInt32)] = [
-                (.consume(WireConsume(contextId: id)), 2), (.consume(WireConsume(contextId: id)), 3),
-                (.get(contextId: id), 4), (.consume(WireConsume(contextId: id)), 5),
-                (.create(CreateRequest(binding: "POST /order", ttlMilliseconds: 60_000)), 6),
-            ]
-            for (request, requestId) in requests { try encoder.encode(request, requestId: requestId) }
-            try await outbound.write(encoder.flush())
             var answers: [UInt32: WireResponse] = [:]
-            while answers.count < requests.count, let frame = try await replies.next() {
-                answers[frame.requestId] = try WireResponse(frame: frame)
+            for requests in writes {
+                for (request, requestId) in requests { try encoder.encode(request, requestId: requestId) }
+                try await outbound.write(encoder.flush())
+                let expected = answers.count + requests.count
+                while answers.count < expected, let frame = try await replies.next() {
+                    answers[frame.requestId] = try WireResponse(frame: frame)
+                }
             }
             return answers
         }
-        #expect(answers[2] == .consumed(.consumed))
-        #expect(answers[3] == .consumed(.alreadyConsumed))
-        guard case .context(let context?)? = answers[4] else {
-            Issue.record("GET answered \(String(describing: answers[4]))")
-            await server.shutDown()
-            return
-        }
-        #expect(context.consumedAt != nil)
-        #expect(answers[5] == .consumed(.alreadyConsumed))
-        guard case .created(let created)? = answers[6] else {
-            Issue.record("CREATE answered \(String(describing: answers[6]))")
-            await server.shutDown()
-            try await persistence?.close()
-            return
-        }
-        await server.shutDown()
-        guard let persistence else { return }
-        // What was answered is on disk.
-        try await persistence.close()
+    }
+
+    /// What a store reopened in `folder` holds, by id.
+    private static func stored(in folder: String, _ durability: Durability) async throws -> [String: PersistedContext] {
         let reopened = try LMDBContextPersistence(directory: folder, durability: durability)
         reopened.start()
         var stored: [String: PersistedContext] = [:]
         try await reopened.recover(now: 0) { stored[$0.id.description] = $0 }
         try await reopened.close()
+        return stored
+    }
+
+    private static func temporaryFolder() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ashd-on-loop-\(UUID().uuidString)").path
+    }
+
+    @Test(arguments: [Durability.none, .strict, .relaxed])
+    func aReadIsAnsweredInOrderAcrossTheLoopAndTheTask(durability: Durability) async throws {
+        let folder = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (engine, persistence) = try await Self.engine(durability, folder: folder)
+        let server = try await AshServer.start(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
+            engine: engine, logger: quietLogger)
+        let issued = try await engine.create(CreateRequest(binding: "POST /order", ttlMilliseconds: 60_000))
+        let id = issued.contextId
+        // One write: two consumes of the same id (on the loop, or in the
+        // task if its shard is another loop's), a GET (always the task),
+        // then a third consume and a create.
+        let answers = try await Self.exchange(
+            port: server.port,
+            [
+                [
+                    (.consume(WireConsume(contextId: id)), 2), (.consume(WireConsume(contextId: id)), 3),
+                    (.get(contextId: id), 4), (.consume(WireConsume(contextId: id)), 5),
+                    (.create(CreateRequest(binding: "POST /order", ttlMilliseconds: 60_000)), 6),
+                ]
+            ])
+        await server.shutDown()
+        try await persistence?.close()
+        #expect(answers[2] == .consumed(.consumed))
+        #expect(answers[3] == .consumed(.alreadyConsumed))
+        if case .context(let context?)? = answers[4] {
+            #expect(context.consumedAt != nil)
+        } else {
+            Issue.record("GET answered \(String(describing: answers[4]))")
+        }
+        #expect(answers[5] == .consumed(.alreadyConsumed))
+        guard case .created(let created)? = answers[6] else {
+            Issue.record("CREATE answered \(String(describing: answers[6]))")
+            return
+        }
+        guard durability != .none else { return }
+        // What was answered is on disk.
+        let stored = try await Self.stored(in: folder, durability)
         #expect(stored[id]?.consumedAt != nil)
         #expect(stored[created.contextId] != nil)
         #expect(stored[created.contextId]?.consumedAt == nil)
+    }
+
+    /// Hostile values the encoder lets through, in one read with a valid
+    /// create, on the loop, with a durable engine too: each gets a clear
+    /// error (or `missing`), nothing is written for them, the create is
+    /// answered once committed, and the server keeps serving. (Values out of
+    /// the wire's range, which only raw frames carry: `HostileValueTests`,
+    /// on these engines too.)
+    @Test(arguments: [Durability.none, .strict])
+    func hostileValuesAreRefusedAndTheServerKeepsServing(durability: Durability) async throws {
+        let folder = Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (engine, persistence) = try await Self.engine(durability, folder: folder)
+        let server = try await AshServer.start(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
+            engine: engine, logger: quietLogger)
+        let hostile: [WireRequest] = [
+            .create(CreateRequest(binding: "x", ttlMilliseconds: 1_000)),
+            .consume(WireConsume(contextId: "AAAAAAAAAAAAAAAAAAAAAA", now: nil)),
+            .consume(WireConsume(contextId: "AAAAAAAAAAAAAAAAAAAAAA", now: .min)),
+            .consume(WireConsume(contextId: "AAAAAAAAAAAAAAAAAAAAAA", now: .max)),
+        ]
+        var read = hostile.enumerated().map { ($0.element, UInt32($0.offset + 2)) }
+        read.append((.create(CreateRequest(binding: "POST /x", ttlMilliseconds: 60_000)), 100))
+        let first = try await Self.exchange(port: server.port, [read])
+        for (request, requestId) in read.dropLast() {
+            switch first[requestId] {
+            case .error(let error)?:
+                #expect(error.code == WireError(ContextStoreError(.invalidArgument, "")).code, "\(request)")
+            case .consumed(.missing)?:
+                break
+            case let answer:
+                Issue.record("\(request) answered \(String(describing: answer))")
+            }
+        }
+        guard case .created(let created)? = first[100] else {
+            Issue.record("the valid create answered \(String(describing: first[100]))")
+            await server.shutDown()
+            try await persistence?.close()
+            return
+        }
+        // Still serving, on a new connection.
+        let second = try await Self.exchange(
+            port: server.port, [[(.consume(WireConsume(contextId: created.contextId)), 2)]])
+        #expect(second[2] == .consumed(.consumed))
+        await server.shutDown()
+        try await persistence?.close()
+        guard durability != .none else { return }
+        let stored = try await Self.stored(in: folder, durability)
+        #expect(stored.count == 1)
+        #expect(stored[created.contextId]?.consumedAt != nil)
     }
 
     @Test func aFailedCommitAnswersWithItsErrorAndTakesCreatesBack() async throws {
