@@ -228,22 +228,28 @@ import Testing
 /// answered on the loop, the rest in the task after them, in order; with a
 /// durable engine, once the loop has committed them, and durably.
 @Suite struct OnLoopReadOrderTests {
-    /// An engine with four shards on the shared loops: memory-only, or on
-    /// a started LMDB store in `folder`.
-    private static func engine(
+    /// A server on an engine with four shards on the shared loops:
+    /// memory-only, or on a started LMDB store in `folder`.
+    private static func serve(
         _ durability: Durability, folder: String
-    ) async throws -> (ContextEngine, LMDBContextPersistence?) {
+    ) async throws -> (ContextEngine, AshServer, LMDBContextPersistence?) {
         let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor)
         let configuration = EngineConfiguration(shardCount: 4)
-        guard durability != .none else {
-            return (try ContextEngine(configuration: configuration, shardExecutors: loops), nil)
+        var persistence: LMDBContextPersistence?
+        let engine: ContextEngine
+        if durability == .none {
+            engine = try ContextEngine(configuration: configuration, shardExecutors: loops)
+        } else {
+            let lmdb = try LMDBContextPersistence(directory: folder, durability: durability)
+            lmdb.start()
+            persistence = lmdb
+            engine = try await ContextEngine.open(
+                configuration: configuration, persistence: lmdb, shardExecutors: loops)
         }
-        let lmdb = try LMDBContextPersistence(directory: folder, durability: durability)
-        lmdb.start()
-        return (
-            try await ContextEngine.open(configuration: configuration, persistence: lmdb, shardExecutors: loops),
-            lmdb
-        )
+        let server = try await AshServer.start(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
+            engine: engine, logger: quietLogger)
+        return (engine, server, persistence)
     }
 
     /// Says hello, then sends each write's requests in one write and waits
@@ -289,10 +295,7 @@ import Testing
     func aReadIsAnsweredInOrderAcrossTheLoopAndTheTask(durability: Durability) async throws {
         let folder = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (engine, persistence) = try await Self.engine(durability, folder: folder)
-        let server = try await AshServer.start(
-            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
-            engine: engine, logger: quietLogger)
+        let (engine, server, persistence) = try await Self.serve(durability, folder: folder)
         let issued = try await engine.create(CreateRequest(binding: "POST /order", ttlMilliseconds: 60_000))
         let id = issued.contextId
         // One write: two consumes of the same id (on the loop, or in the
@@ -339,10 +342,7 @@ import Testing
     func hostileValuesAreRefusedAndTheServerKeepsServing(durability: Durability) async throws {
         let folder = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (engine, persistence) = try await Self.engine(durability, folder: folder)
-        let server = try await AshServer.start(
-            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
-            engine: engine, logger: quietLogger)
+        let (_, server, persistence) = try await Self.serve(durability, folder: folder)
         let hostile: [WireRequest] = [
             .create(CreateRequest(binding: "x", ttlMilliseconds: 1_000)),
             .consume(WireConsume(contextId: "AAAAAAAAAAAAAAAAAAAAAA", now: nil)),
