@@ -80,6 +80,13 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     /// deletes them when they expire. Reaches the store through
     /// ``PostgresContextStore/Options/init(configuration:)``.
     public var auditRetention: Duration?
+    /// The longest one operation of the store waits for a connection (all
+    /// busy, or PostgreSQL unreachable) before failing with
+    /// ``ContextStoreError/Code/timedOut``; `nil` waits without a limit.
+    /// Reaches the store as ``PostgresContextStore/Options/connectionWaitTimeout``
+    /// through ``PostgresContextStore/Options/init(configuration:)``.
+    /// Defaults to 5 seconds.
+    public var connectionWaitTimeout: Duration? = PostgresContextStore.Options.defaultConnectionWaitTimeout
 
     /// Reads `DATABASE_URL` (required), `DATABASE_SSL` (optional:
     /// `true`/`false`/`1`/`0`) and `DATABASE_AUDIT_RETENTION_DAYS`

@@ -70,7 +70,9 @@ public struct PostgresContextStore: ContextStore, Service {
         /// it waits for PostgreSQL's answer (bound it on the server with
         /// `statement_timeout` if needed): a statement already sent cannot
         /// be recalled.
-        public var connectionWaitTimeout: Duration? = .seconds(5)
+        public var connectionWaitTimeout: Duration? = Self.defaultConnectionWaitTimeout
+        /// The default ``connectionWaitTimeout``: 5 seconds.
+        public static let defaultConnectionWaitTimeout: Duration = .seconds(5)
         /// The most of the client's connections the store holds at once
         /// (all stores on one client share them; the largest setting
         /// counts). A held connection is the store's until it has been
@@ -114,10 +116,12 @@ public struct PostgresContextStore: ContextStore, Service {
         public init() {}
 
         /// The defaults, with the settings a ``PostgresConfiguration`` carries
-        /// for the store: ``PostgresConfiguration/maximumConnections`` and
-        /// ``PostgresConfiguration/auditRetention``.
+        /// for the store: ``PostgresConfiguration/maximumConnections``,
+        /// ``PostgresConfiguration/auditRetention`` and
+        /// ``PostgresConfiguration/connectionWaitTimeout``.
         public init(configuration: PostgresConfiguration) {
             auditRetention = configuration.auditRetention
+            connectionWaitTimeout = configuration.connectionWaitTimeout
             maximumConnections = max(1, configuration.maximumConnections)
         }
     }

@@ -132,7 +132,10 @@ import Testing
                 port: 0,
                 limits: WireLimits(maximumFrameLength: 4_096),
                 idleTimeout: .seconds(30),
-                handshakeTimeout: .seconds(60)
+                handshakeTimeout: .seconds(60),
+                // A truncated frame is closed after this; it sets how long
+                // each batch of closing connections waits, not a threshold.
+                frameTimeout: .seconds(2)
             ),
             engine: engine,
             logger: quietLogger
@@ -175,10 +178,11 @@ import Testing
             try await group.waitForAll()
         }
 
-        // Connection-level garbage: the server answers (id 0) and closes.
+        // Connection-level garbage: the server answers (id 0) and closes
+        // (a truncated frame, after the frame timeout).
         var rng = SeededGenerator(state: 0x5EED)
-        let batches = stride(from: 0, to: closingConnections, by: 100).map { _ in
-            (0..<100).map { _ in Self.connectionLevelBytes(&rng) }
+        let batches = stride(from: 0, to: closingConnections, by: 250).map { _ in
+            (0..<250).map { _ in Self.connectionLevelBytes(&rng) }
         }
         for batch in batches {
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -99,6 +99,8 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .postgres:
             var configuration = try PostgresConfiguration(url: "postgres://ash@127.0.0.1:\(closed)/ash")
             configuration.connectTimeout = .seconds(2)
+            // Each request waits this long for a connection that never comes.
+            configuration.connectionWaitTimeout = .milliseconds(500)
             return try await body(try await ConfiguredStore.open(.postgres(configuration), logger: testLogger), nil)
         }
     }

@@ -114,6 +114,15 @@ struct PostgresConfigurationTests {
         #expect(configuration.makeClientConfiguration().options.maximumConnections == 7)
     }
 
+    @Test func theStoreTakesItsConnectionWaitFromTheConfiguration() throws {
+        var configuration = try PostgresConfiguration(url: "postgres://ash@db/store")
+        #expect(PostgresContextStore.Options(configuration: configuration).connectionWaitTimeout == .seconds(5))
+        configuration.connectionWaitTimeout = .milliseconds(250)
+        #expect(PostgresContextStore.Options(configuration: configuration).connectionWaitTimeout == .milliseconds(250))
+        configuration.connectionWaitTimeout = nil
+        #expect(PostgresContextStore.Options(configuration: configuration).connectionWaitTimeout == nil)
+    }
+
     @Test func readsTheAuditRetention() throws {
         #expect(try PostgresConfiguration(url: "postgres://ash@h/db").auditRetention == nil)
         #expect(
