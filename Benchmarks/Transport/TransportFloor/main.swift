@@ -215,6 +215,8 @@ final class TransportFloor: @unchecked Sendable {
 }
 
 let port = CommandLine.arguments.dropFirst().first.flatMap { UInt16($0) } ?? 7_480
+// A client gone mid-write is an EPIPE to handle, not a signal to die of.
+signal(SIGPIPE, SIG_IGN)
 let server = try TransportFloor(port: port)
 print("ash-transport-floor on 127.0.0.1:\(port)")
 server.run()
