@@ -22,11 +22,10 @@ run: build
 # environment here; the browser test runs Debian's chromium.
 SDK_VENV := .build-venv/ash-sdk
 
-# No index store: only editors read it, and writing it slows the build.
 test: deps lint
 	@scripts/ash-sdk-venv.sh $(SDK_VENV)
 	@ASH_SDK_PYTHON="$(CURDIR)/$(SDK_VENV)/bin/python" ASH_CHROMIUM="$$(command -v chromium)" \
-		scripts/with-test-servers.sh $(SWIFT) test --no-parallel --disable-index-store
+		scripts/with-test-servers.sh $(SWIFT) test --no-parallel
 
 # The code follows .swift-format; `make format` rewrites it to.
 lint:
