@@ -82,8 +82,9 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     public var auditRetention: Duration?
     /// The longest one operation of the store waits for a connection (all
     /// busy, or PostgreSQL unreachable) before failing with
-    /// ``ContextStoreError/Code/timedOut``; `nil` waits without a limit.
-    /// Reaches the store as ``PostgresContextStore/Options/connectionWaitTimeout``
+    /// ``ContextStoreError/Code/timedOut``; `nil` waits without a limit,
+    /// zero or less fails at once unless a connection is free. Reaches the
+    /// store as ``PostgresContextStore/Options/connectionWaitTimeout``
     /// through ``PostgresContextStore/Options/init(configuration:)``.
     /// Defaults to 5 seconds.
     public var connectionWaitTimeout: Duration? = PostgresContextStore.Options.defaultConnectionWaitTimeout

@@ -234,7 +234,8 @@ final class PostgresConnectionGate: Sendable {
                 case .stopped:
                     continuation.resume(throwing: Self.notRunning(operation))
                 case .queued:
-                    if let timeout { armTimer(for: id, timeout: timeout, operation: operation) }
+                    // Zero or less: fail at once unless a connection was free.
+                    if let timeout { armTimer(for: id, timeout: max(timeout, .zero), operation: operation) }
                 }
             }
         } onCancel: {

@@ -64,7 +64,8 @@ public struct PostgresContextStore: ContextStore, Service {
         /// while a new one is made (PostgreSQL down or rejecting the
         /// credentials, or the client's `run()` not running). Waiting
         /// operations are served first come, first served. `nil` waits
-        /// without a limit. Defaults to 5 seconds.
+        /// without a limit; zero or less fails at once unless a connection
+        /// is free. Defaults to 5 seconds.
         ///
         /// Once an operation has its connection and has sent its statement
         /// it waits for PostgreSQL's answer (bound it on the server with

@@ -88,6 +88,32 @@ struct PostgresPoolTests {
         #expect(metrics.count(PostgresMetricLabels.timeouts) == 1)
     }
 
+    /// Waits at their extremes: zero and less fail at once with a clear
+    /// error; the longest waits until the caller gives up, without a trap.
+    @Test(arguments: [
+        Duration.zero, .seconds(-5), Duration(secondsComponent: Int64.min, attosecondsComponent: 0),
+    ])
+    func aWaitOfZeroOrLessFailsAtOnce(_ wait: Duration) async throws {
+        let client = PostgresClient(configuration: try TestDatabase.configuration().makeClientConfiguration())
+        var options = PostgresContextStore.Options()
+        options.connectionWaitTimeout = wait
+        let store = PostgresContextStore(client: client, table: .default, options: options)
+        let error = await #expect(throws: ContextStoreError.self) { _ = try await store.get("x") }
+        #expect(error?.code == .timedOut)
+        #expect(error?.message.contains("within 0.0 seconds") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func theLongestWaitEndsWhenTheCallerIsCancelled() async throws {
+        let client = PostgresClient(configuration: try TestDatabase.configuration().makeClientConfiguration())
+        var options = PostgresContextStore.Options()
+        options.connectionWaitTimeout = Duration(secondsComponent: Int64.max, attosecondsComponent: 0)
+        let store = PostgresContextStore(client: client, table: .default, options: options)
+        let waiting = Task { try await store.get("x") }
+        try await Task.sleep(for: .milliseconds(50))
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiting.value }
+    }
+
     @Test func idleConnectionsGoBackToThePool() async throws {
         try await TestDatabase.withClient(maximumConnections: 4) { client in
             var options = TestDatabase.storeOptions
