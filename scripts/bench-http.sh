@@ -50,10 +50,10 @@ trap cleanup EXIT
 
 # CPU ticks (utime + stime) of the given pids and all their threads.
 cpu_ticks() {
-    local total=0 pid
+    local total=0 pid user system
     for pid in "$@"; do
-        [ -r "/proc/$pid/stat" ] || continue
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+        read -r user system <<<"$(cpu_ticks_split "$pid")"
+        total=$((total + user + system))
     done
     echo "$total"
 }

@@ -14,3 +14,9 @@ wait_for_port() {
     done
     die "$what did not listen on port $port"
 }
+
+# cpu_ticks_split PID: the process's user and system CPU clock ticks, all its
+# threads (/proc/PID/stat), as "USER SYSTEM"; "0 0" once it has gone.
+cpu_ticks_split() {
+    if [ -r "/proc/$1/stat" ]; then awk '{print $14, $15}' "/proc/$1/stat"; else echo "0 0"; fi
+}

@@ -50,9 +50,6 @@ wait_for_port "$ashd_port" ashd
 wait_for_port "$floor_port" ash-transport-floor
 redis_pid=$(cat "$work/redis.pid")
 
-# user and system clock ticks of every thread of a process
-ticks() { cat /proc/"$1"/task/*/stat | awk '{u += $14; s += $15} END {print u, s}'; }
-
 for round in $(seq 1 "$ROUNDS"); do
     echo "round $round, depth $DEPTH"
     for target in "ashd ash://127.0.0.1:$ashd_port $ashd_pid" \
@@ -64,10 +61,10 @@ for round in $(seq 1 "$ROUNDS"); do
             >"$work/$name.out" 2>&1 &
         bench=$!
         sleep 2.5
-        read -r user0 system0 <<<"$(ticks "$pid")"
+        read -r user0 system0 <<<"$(cpu_ticks_split "$pid")"
         start=$(date +%s.%N)
         sleep 3
-        read -r user1 system1 <<<"$(ticks "$pid")"
+        read -r user1 system1 <<<"$(cpu_ticks_split "$pid")"
         end=$(date +%s.%N)
         wait "$bench" || die "ash-bench failed against $name: $(tail -3 "$work/$name.out")"
         # ash-bench's table row: target, workload, depth, ops/s, pairs/s, ...
