@@ -117,11 +117,14 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        // The NIO server ashd runs: handlers, limits, auth, TLS, admin HTTP (health, metrics).
+        // The Linux headers of ashd's epoll transport that Glibc does not export.
+        .target(name: "CAshEpoll"),
+        // The server ashd runs: its epoll transport (plain TCP) and SwiftNIO's (TLS), limits,
+        // auth, admin HTTP (health, metrics).
         .target(
             name: "AshDaemon",
             dependencies: [
-                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshNIOSupport",
+                "AshCore", "AshStore", "AshEngine", "AshLMDB", "AshWire", "AshNIOSupport", "CAshEpoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -9,6 +9,13 @@ import ServiceLifecycle
 /// The ashd TCP server: accepts connections and serves the wire protocol
 /// from a ``ContextEngine``.
 ///
+/// Two transports serve the same ``ServerConnection``: on an
+/// ``EpollEventLoopGroup`` (plain TCP, ashd's default on Linux), ashd's
+/// own epoll loops; on SwiftNIO's loops (TLS, or a
+/// `MultiThreadedEventLoopGroup` passed in), a channel pipeline. The
+/// engine's shards belong on the same group (``Daemon`` does so), so that
+/// a request read on its shard's loop is answered there.
+///
 /// ``start(configuration:engine:metrics:group:logger:)`` validates the
 /// configuration and binds, so a bad setting or a busy port fails before
 /// anything runs. As a `Service`, ``run()`` serves until graceful shutdown
@@ -20,22 +27,56 @@ import ServiceLifecycle
 package final class AshServer: Service, Sendable {
     /// The address the server listens on (with the port picked for port 0).
     package let localAddress: SocketAddress
-    private let serverChannel: any Channel
+    private let listener: Listener
     private let registry: ConnectionRegistry
     private let bufferBudget: InboundBufferBudget
     private let logger: Logger
 
-    private init(
-        serverChannel: any Channel, registry: ConnectionRegistry, bufferBudget: InboundBufferBudget, logger: Logger
-    ) throws(DaemonError) {
-        guard let address = serverChannel.localAddress else {
-            throw DaemonError(.bindFailed, "the listening socket has no address")
+    /// The listening socket, on either transport.
+    private enum Listener: Sendable {
+        case channel(any Channel)
+        #if os(Linux)
+        case epoll(EpollListener)
+        #endif
+
+        var closeFuture: EventLoopFuture<Void> {
+            switch self {
+            case .channel(let channel): channel.closeFuture
+            #if os(Linux)
+            case .epoll(let listener): listener.closeFuture
+            #endif
+            }
         }
-        self.localAddress = address
-        self.serverChannel = serverChannel
+
+        func close() {
+            switch self {
+            case .channel(let channel): channel.close(promise: nil)
+            #if os(Linux)
+            case .epoll(let listener): listener.close()
+            #endif
+            }
+        }
+    }
+
+    private init(
+        localAddress: SocketAddress, listener: Listener, registry: ConnectionRegistry,
+        bufferBudget: InboundBufferBudget, logger: Logger
+    ) {
+        self.localAddress = localAddress
+        self.listener = listener
         self.registry = registry
         self.bufferBudget = bufferBudget
         self.logger = logger
+    }
+
+    /// The loops a server runs on when none are given: ashd's own
+    /// (``EpollEventLoopGroup/singleton``) for plain TCP on Linux,
+    /// SwiftNIO's shared group for TLS (and elsewhere).
+    package static func defaultGroup(tls: Bool) -> any EventLoopGroup {
+        #if os(Linux)
+        if !tls { return EpollEventLoopGroup.singleton }
+        #endif
+        return MultiThreadedEventLoopGroup.singleton
     }
 
     /// The port the server listens on.
@@ -48,18 +89,27 @@ package final class AshServer: Service, Sendable {
     /// together (limited by ``ServerConfiguration/maximumBufferedBytes``).
     package var bufferedBytes: Int { bufferBudget.bytes }
 
-    /// Validates the configuration, loads TLS files and binds.
+    /// Validates the configuration, loads TLS files and binds, on `group`
+    /// (``defaultGroup(tls:)`` when `nil`).
     ///
     /// - Throws: ``DaemonError`` (`authTokenRequired` for a non-loopback
-    ///   host without a token, `tlsInvalid`, `bindFailed`, …).
+    ///   host without a token, `tlsInvalid`, `bindFailed`, …;
+    ///   `configurationInvalid` for TLS on an ``EpollEventLoopGroup``).
     package static func start(
         configuration: ServerConfiguration,
         engine: ContextEngine,
         metrics: DaemonMetrics? = nil,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        group: (any EventLoopGroup)? = nil,
         logger: Logger = Logger(label: "ashd")
     ) async throws(DaemonError) -> AshServer {
         try configuration.validate()
+        let group = group ?? defaultGroup(tls: configuration.tls != nil)
+        #if os(Linux)
+        if configuration.tls != nil, group is EpollEventLoopGroup {
+            throw DaemonError(
+                .configurationInvalid, "TLS is served on SwiftNIO's event loops, not on an EpollEventLoopGroup")
+        }
+        #endif
         let sslContext = try configuration.tls.map { files throws(DaemonError) in try makeSSLContext(files) }
         let registry = ConnectionRegistry(maximum: configuration.maximumConnections)
         let executor = RequestExecutor(engine: engine, metrics: metrics)
@@ -69,9 +119,24 @@ package final class AshServer: Service, Sendable {
         let frameTimeout = configuration.frameTimeout
         let bufferBudget = InboundBufferBudget(limit: configuration.maximumBufferedBytes)
         let connectionLogger = logger
+        #if os(Linux)
+        if let epoll = group as? EpollEventLoopGroup {
+            let setup = EpollListener.Setup(
+                session: session, executor: executor, registry: registry, bufferBudget: bufferBudget,
+                handshakeTimeout: handshakeTimeout, idleTimeout: configuration.idleTimeout,
+                frameTimeout: frameTimeout, logger: connectionLogger)
+            let listener = try await EpollListener.listen(
+                host: configuration.host, port: configuration.port, backlog: backlog, group: epoll, setup: setup)
+            return started(
+                AshServer(
+                    localAddress: listener.localAddress, listener: .epoll(listener), registry: registry,
+                    bufferBudget: bufferBudget, logger: logger),
+                configuration: configuration, logger: logger)
+        }
+        #endif
 
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -81,18 +146,17 @@ package final class AshServer: Service, Sendable {
                     if let sslContext {
                         try pipeline.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
-                    if let refusal = registry.add(channel) {
-                        let error =
-                            switch refusal {
-                            case .full: WireError(.storeUnavailable, "too many connections")
-                            case .shuttingDown: WireError(.shuttingDown, "server is shutting down")
-                            }
-                        try pipeline.addHandler(RefusingHandler(error))
+                    let id = ObjectIdentifier(channel)
+                    let entry = ConnectionRegistry.Entry(
+                        shutDown: { channel.pipeline.fireUserInboundEventTriggered(ConnectionShutdownEvent()) },
+                        closed: channel.closeFuture)
+                    if let refusal = registry.add(id, entry) {
+                        try pipeline.addHandler(RefusingHandler(refusal.error))
                         return
                     }
                     metrics?.connectionOpened()
                     channel.closeFuture.whenComplete { _ in
-                        registry.remove(channel)
+                        registry.remove(id)
                         metrics?.connectionClosed()
                     }
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
@@ -114,8 +178,23 @@ package final class AshServer: Service, Sendable {
         } catch {
             throw DaemonError(.bindFailed, "cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
-        let server = try AshServer(
-            serverChannel: channel, registry: registry, bufferBudget: bufferBudget, logger: logger)
+        guard let address = channel.localAddress else {
+            throw DaemonError(.bindFailed, "the listening socket has no address")
+        }
+        return started(
+            AshServer(
+                localAddress: address, listener: .channel(channel), registry: registry, bufferBudget: bufferBudget,
+                logger: logger),
+            configuration: configuration, logger: logger)
+    }
+
+    /// The listening socket's backlog.
+    private static let backlog: Int32 = 256
+
+    /// Logs that `server` listens; returns it.
+    private static func started(
+        _ server: AshServer, configuration: ServerConfiguration, logger: Logger
+    ) -> AshServer {
         logger.info(
             "listening",
             metadata: [
@@ -130,7 +209,7 @@ package final class AshServer: Service, Sendable {
     /// Serves until graceful shutdown or cancellation, then drains.
     package func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
-            try? await serverChannel.closeFuture.get()
+            try? await listener.closeFuture.get()
         } onCancelOrGracefulShutdown: {
             self.beginShutdown()
         }
@@ -142,22 +221,22 @@ package final class AshServer: Service, Sendable {
     /// shutdown; call it directly when not in a `ServiceGroup`.
     package func shutDown() async {
         beginShutdown()
-        try? await serverChannel.closeFuture.get()
+        try? await listener.closeFuture.get()
         await drain()
     }
 
     private func beginShutdown() {
-        serverChannel.close(promise: nil)
+        listener.close()
     }
 
     private func drain() async {
-        let channels = registry.beginShutdown()
-        logger.info("shutting down", metadata: ["connections": "\(channels.count)"])
-        for channel in channels {
-            channel.pipeline.fireUserInboundEventTriggered(ConnectionShutdownEvent())
+        let connections = registry.beginShutdown()
+        logger.info("shutting down", metadata: ["connections": "\(connections.count)"])
+        for connection in connections {
+            connection.shutDown()
         }
-        for channel in channels {
-            try? await channel.closeFuture.get()
+        for connection in connections {
+            try? await connection.closed.get()
         }
         logger.info("all connections closed")
     }

@@ -1,11 +1,20 @@
+import AshWire
 import NIOCore
 import Synchronization
 
 /// The open client connections: enforces the connection limit and lets a
-/// shutdown reach every connection.
+/// shutdown reach every connection, whatever its transport.
 final class ConnectionRegistry: Sendable {
+    /// A registered connection, as a shutdown sees it.
+    struct Entry: Sendable {
+        /// Asks the connection to finish what it started and close.
+        let shutDown: @Sendable () -> Void
+        /// Succeeds once the connection is closed.
+        let closed: EventLoopFuture<Void>
+    }
+
     private struct State {
-        var channels: [ObjectIdentifier: any Channel] = [:]
+        var entries: [ObjectIdentifier: Entry] = [:]
         var isShuttingDown = false
     }
 
@@ -20,31 +29,39 @@ final class ConnectionRegistry: Sendable {
     enum Refusal {
         case full
         case shuttingDown
+
+        /// What the refused client is told.
+        var error: WireError {
+            switch self {
+            case .full: WireError(.storeUnavailable, "too many connections")
+            case .shuttingDown: WireError(.shuttingDown, "server is shutting down")
+            }
+        }
     }
 
-    /// Registers a new connection, unless the limit is reached or the server
-    /// is shutting down.
-    func add(_ channel: any Channel) -> Refusal? {
+    /// Registers a new connection (`id`: its identity), unless the limit is
+    /// reached or the server is shutting down.
+    func add(_ id: ObjectIdentifier, _ entry: Entry) -> Refusal? {
         state.withLock { state in
             if state.isShuttingDown { return .shuttingDown }
-            guard state.channels.count < maximum else { return .full }
-            state.channels[ObjectIdentifier(channel)] = channel
+            guard state.entries.count < maximum else { return .full }
+            state.entries[id] = entry
             return nil
         }
     }
 
-    func remove(_ channel: any Channel) {
-        _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    func remove(_ id: ObjectIdentifier) {
+        _ = state.withLock { $0.entries.removeValue(forKey: id) }
     }
 
     /// Connections now.
-    var count: Int { state.withLock { $0.channels.count } }
+    var count: Int { state.withLock { $0.entries.count } }
 
     /// Refuses new connections from now on; returns the open ones.
-    func beginShutdown() -> [any Channel] {
+    func beginShutdown() -> [Entry] {
         state.withLock { state in
             state.isShuttingDown = true
-            return Array(state.channels.values)
+            return Array(state.entries.values)
         }
     }
 }

@@ -60,14 +60,17 @@ package struct Daemon: Sendable {
     }
 
     /// Opens the engine (recovering the data folder), binds the server and
-    /// the admin listener.
+    /// the admin listener. The engine's shards and the server run on
+    /// `group` (``AshServer/defaultGroup(tls:)`` when `nil`); the admin
+    /// listener on SwiftNIO's loops.
     ///
     /// - Throws: ``DaemonError`` with a message for operators.
     package static func open(
         configuration: Configuration,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        group: (any EventLoopGroup)? = nil,
         logger: Logger = Logger(label: "ashd")
     ) async throws(DaemonError) -> Daemon {
+        let group = group ?? AshServer.defaultGroup(tls: configuration.server.tls != nil)
         try configuration.server.validate()
         if let port = configuration.adminPort, !(0...65_535).contains(port) {
             throw DaemonError(.configurationInvalid, "admin port must be 0...65535, got \(port)")
@@ -120,7 +123,7 @@ package struct Daemon: Sendable {
                     engine: engine,
                     persistence: persistence,
                     metrics: metrics,
-                    group: group,
+                    group: adminGroup(beside: group),
                     logger: logger
                 )
             }
@@ -130,6 +133,15 @@ package struct Daemon: Sendable {
         }
         return Daemon(engine: engine, server: server, admin: admin, metrics: metrics)
     }
+}
+
+/// The admin listener's loops: `group` when it is SwiftNIO's, else
+/// SwiftNIO's shared group (the admin HTTP server is a channel pipeline).
+private func adminGroup(beside group: any EventLoopGroup) -> any EventLoopGroup {
+    #if os(Linux)
+    if group is EpollEventLoopGroup { return MultiThreadedEventLoopGroup.singleton }
+    #endif
+    return group
 }
 
 extension Optional {

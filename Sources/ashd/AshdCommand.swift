@@ -143,9 +143,14 @@ struct AshdCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "ashd")
+        // Plain TCP runs on ashd's own epoll loops, TLS on SwiftNIO's.
+        var loops: EpollEventLoopGroup?
         let daemon: Daemon
         do {
-            daemon = try await Daemon.open(configuration: settings.daemon, logger: logger)
+            if settings.daemon.server.tls == nil {
+                loops = try EpollEventLoopGroup(numberOfThreads: settings.eventLoopThreads ?? System.coreCount)
+            }
+            daemon = try await Daemon.open(configuration: settings.daemon, group: loops, logger: logger)
         } catch {
             Self.fail("\(error)")
         }
@@ -166,6 +171,7 @@ struct AshdCommand: AsyncParsableCommand {
             )
         )
         try await group.run()
+        try await loops?.shutdownGracefully()
         logger.info("stopped")
     }
 

@@ -27,6 +27,8 @@ import Testing
         /// Memory only, shards on the server's loops, as ashd runs: a
         /// request for a shard of the connection's loop is answered there.
         case onLoops
+        /// The same on SwiftNIO's loops, as ashd runs with TLS.
+        case onNIOLoops
         /// `strict` LMDB, shards on the loops: answered there once the loop
         /// has committed them.
         case strictOnLoops
@@ -42,7 +44,8 @@ import Testing
     ) async throws {
         let clock = ManualWallClock(start: Self.now)
         let configuration = EngineConfiguration(shardCount: 2, clock: clock)
-        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor)
+        let group = (kind == .onNIOLoops ? Transport.nio : .epoll).sharedGroup
+        let loops = group.makeIterator().map(\.executor)
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ashd-hostile-\(UUID().uuidString)")
             .path
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -51,7 +54,7 @@ import Testing
         switch kind {
         case .pooled:
             engine = try ContextEngine(configuration: configuration)
-        case .onLoops:
+        case .onLoops, .onNIOLoops:
             engine = try ContextEngine(configuration: configuration, shardExecutors: loops)
         case .strictOnLoops:
             let lmdb = try LMDBContextPersistence(directory: folder, durability: .strict)
@@ -62,7 +65,7 @@ import Testing
         }
         let server = try await AshServer.start(
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
-            engine: engine, logger: quietLogger)
+            engine: engine, group: group, logger: quietLogger)
         let channel = try await RawConnection.open(port: server.port)
         try await channel.executeThenClose { inbound, outbound in
             var replies = inbound.makeAsyncIterator()

@@ -36,21 +36,17 @@ import Testing
         return info
     }
 
-    /// Runs `body` with the loops of a group of `count` threads, then shuts
-    /// the group down.
-    private static func withLoops(_ count: Int, _ body: ([any EventLoop]) async throws -> Void) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: count)
-        do {
-            try await body(group.makeIterator().map { $0 })
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
-        try await group.shutdownGracefully()
+    /// Runs `body` with the loops of a group of `count` threads of
+    /// `transport`'s kind, then shuts the group down.
+    private static func withLoops(
+        _ count: Int, _ transport: Transport, _ body: ([any EventLoop]) async throws -> Void
+    ) async throws {
+        try await transport.withGroup(threads: count) { group in try await body(group.makeIterator().map { $0 }) }
     }
 
-    @Test func createAndConsumeAreAnsweredOnTheShardsLoop() async throws {
-        try await Self.withLoops(2) { loops in try await createAndConsume(loops) }
+    @Test(arguments: Transport.allCases)
+    func createAndConsumeAreAnsweredOnTheShardsLoop(transport: Transport) async throws {
+        try await Self.withLoops(2, transport) { loops in try await createAndConsume(loops) }
     }
 
     private func createAndConsume(_ loops: [any EventLoop]) async throws {
@@ -97,8 +93,9 @@ import Testing
 
     /// A run's answers are recorded when it finishes: every answer's
     /// latency and result, a refused request under its error code.
-    @Test func aRunsAnswersAreCountedInTheMetrics() async throws {
-        try await Self.withLoops(1) { loops in
+    @Test(arguments: Transport.allCases)
+    func aRunsAnswersAreCountedInTheMetrics(transport: Transport) async throws {
+        try await Self.withLoops(1, transport) { loops in
             let engine = try ContextEngine(
                 configuration: EngineConfiguration(shardCount: 2), shardExecutors: loops.map(\.executor))
             let metrics = DaemonMetrics()
@@ -142,8 +139,9 @@ import Testing
     /// Hostile values on the synchronous path: each answers what the task
     /// path answers (a clear error, or an ordinary outcome), nothing traps,
     /// and the shard keeps serving.
-    @Test func hostileValuesOnTheLoopGetTheTaskPathsAnswers() async throws {
-        try await Self.withLoops(1) { loops in try await hostileValues(loops[0]) }
+    @Test(arguments: Transport.allCases)
+    func hostileValuesOnTheLoopGetTheTaskPathsAnswers(transport: Transport) async throws {
+        try await Self.withLoops(1, transport) { loops in try await hostileValues(loops[0]) }
     }
 
     private func hostileValues(_ loop: any EventLoop) async throws {
@@ -197,8 +195,9 @@ import Testing
         }
     }
 
-    @Test func aFullShardLeavesTheCreateToTheTaskPath() async throws {
-        try await Self.withLoops(1) { loops in try await fullShard(loops[0]) }
+    @Test(arguments: Transport.allCases)
+    func aFullShardLeavesTheCreateToTheTaskPath(transport: Transport) async throws {
+        try await Self.withLoops(1, transport) { loops in try await fullShard(loops[0]) }
     }
 
     private func fullShard(_ loop: any EventLoop) async throws {
@@ -228,12 +227,13 @@ import Testing
 /// answered on the loop, the rest in the task after them, in order; with a
 /// durable engine, once the loop has committed them, and durably.
 @Suite struct OnLoopReadOrderTests {
-    /// A server on an engine with four shards on the shared loops:
-    /// memory-only, or on a started LMDB store in `folder`.
+    /// A server on `transport`'s shared loops and an engine with four
+    /// shards on them: memory-only, or on a started LMDB store in `folder`.
     private static func serve(
-        _ durability: Durability, folder: String
+        _ durability: Durability, _ transport: Transport, folder: String
     ) async throws -> (ContextEngine, AshServer, LMDBContextPersistence?) {
-        let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map(\.executor)
+        let group = transport.sharedGroup
+        let loops = group.makeIterator().map(\.executor)
         let configuration = EngineConfiguration(shardCount: 4)
         var persistence: LMDBContextPersistence?
         let engine: ContextEngine
@@ -248,7 +248,7 @@ import Testing
         }
         let server = try await AshServer.start(
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
-            engine: engine, logger: quietLogger)
+            engine: engine, group: group, logger: quietLogger)
         return (engine, server, persistence)
     }
 
@@ -291,11 +291,11 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("ashd-on-loop-\(UUID().uuidString)").path
     }
 
-    @Test(arguments: [Durability.none, .strict, .relaxed])
-    func aReadIsAnsweredInOrderAcrossTheLoopAndTheTask(durability: Durability) async throws {
+    @Test(arguments: [Durability.none, .strict, .relaxed], Transport.allCases)
+    func aReadIsAnsweredInOrderAcrossTheLoopAndTheTask(durability: Durability, transport: Transport) async throws {
         let folder = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (engine, server, persistence) = try await Self.serve(durability, folder: folder)
+        let (engine, server, persistence) = try await Self.serve(durability, transport, folder: folder)
         let issued = try await engine.create(CreateRequest(binding: "POST /order", ttlMilliseconds: 60_000))
         let id = issued.contextId
         // One write: two consumes of the same id (on the loop, or in the
@@ -338,11 +338,11 @@ import Testing
     /// answered once committed, and the server keeps serving. (Values out of
     /// the wire's range, which only raw frames carry: `HostileValueTests`,
     /// on these engines too.)
-    @Test(arguments: [Durability.none, .strict])
-    func hostileValuesAreRefusedAndTheServerKeepsServing(durability: Durability) async throws {
+    @Test(arguments: [Durability.none, .strict], Transport.allCases)
+    func hostileValuesAreRefusedAndTheServerKeepsServing(durability: Durability, transport: Transport) async throws {
         let folder = Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let (_, server, persistence) = try await Self.serve(durability, folder: folder)
+        let (_, server, persistence) = try await Self.serve(durability, transport, folder: folder)
         let hostile: [WireRequest] = [
             .create(CreateRequest(binding: "x", ttlMilliseconds: 1_000)),
             .consume(WireConsume(contextId: "AAAAAAAAAAAAAAAAAAAAAA", now: nil)),
@@ -380,10 +380,13 @@ import Testing
         #expect(stored[created.contextId]?.consumedAt != nil)
     }
 
-    @Test func aFailedCommitAnswersWithItsErrorAndTakesCreatesBack() async throws {
+    @Test(arguments: Transport.allCases)
+    func aFailedCommitAnswersWithItsErrorAndTakesCreatesBack(transport: Transport) async throws {
         // One loop: the connection's reads are on the shard's loop.
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { group.shutdownGracefully { _ in } }
+        try await transport.withGroup(threads: 1) { group in try await failedCommit(group) }
+    }
+
+    private func failedCommit(_ group: any EventLoopGroup) async throws {
         let persistence = FailingQueuedCommits()
         let engine = try await ContextEngine.open(
             configuration: EngineConfiguration(shardCount: 1), persistence: persistence,
