@@ -22,10 +22,14 @@ run: build
 # environment here; the browser test runs Debian's chromium.
 SDK_VENV := .build-venv/ash-sdk
 
+# Debug info as line tables only: backtraces keep their files and lines, and
+# the debug build of every dependency is cheaper to compile and link.
+TEST_DEBUG_INFO := -Xswiftc -gline-tables-only -Xcc -gline-tables-only
+
 test: deps lint
 	@scripts/ash-sdk-venv.sh $(SDK_VENV)
 	@ASH_SDK_PYTHON="$(CURDIR)/$(SDK_VENV)/bin/python" ASH_CHROMIUM="$$(command -v chromium)" \
-		scripts/with-test-servers.sh $(SWIFT) test --no-parallel
+		scripts/with-test-servers.sh $(SWIFT) test --no-parallel $(TEST_DEBUG_INFO)
 
 # The code follows .swift-format; `make format` rewrites it to.
 lint:

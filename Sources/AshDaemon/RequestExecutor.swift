@@ -28,6 +28,9 @@ import NIOCore
 package struct RequestExecutor: Sendable {
     let engine: ContextEngine
     let metrics: DaemonMetrics?
+    /// The engine's clock, kept apart: reading it through the engine's
+    /// configuration copied the whole configuration on every read.
+    private let clock: any WallClock
     /// The event loop of each shard, when every shard runs on one and
     /// nothing is written to disk or the persistence takes queued commits;
     /// `nil` otherwise.
@@ -40,6 +43,7 @@ package struct RequestExecutor: Sendable {
     package init(engine: ContextEngine, metrics: DaemonMetrics?) {
         self.engine = engine
         self.metrics = metrics
+        self.clock = engine.configuration.clock
         let loops = engine.shardExecutors.compactMap { $0 as? any EventLoop }
         let queuedCommits = engine.queuedCommits
         let onLoops =
@@ -199,8 +203,6 @@ package struct RequestExecutor: Sendable {
         }
         return WireEnvelope(requestId: envelope.requestId, response)
     }
-
-    private var clock: any WallClock { engine.configuration.clock }
 
     /// The reply to a store result: `success` made into its reply, a
     /// failure into its error.
