@@ -162,13 +162,14 @@ package final class AshServer: Service, Sendable {
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try pipeline.addHandler(
                         ServerConnectionHandler(
-                            session: session,
-                            executor: executor,
-                            handshakeTimeout: handshakeTimeout,
-                            logger: connectionLogger,
-                            bufferBudget: bufferBudget,
-                            frameTimeout: frameTimeout
-                        )
+                            ServerConnection(
+                                session: session,
+                                executor: executor,
+                                handshakeTimeout: handshakeTimeout,
+                                logger: connectionLogger,
+                                bufferBudget: bufferBudget,
+                                frameTimeout: frameTimeout
+                            ))
                     )
                 }
             }

@@ -1,5 +1,3 @@
-import AshWire
-import Logging
 import NIOCore
 
 /// Asks a connection to finish its in-flight requests and close: sent down
@@ -15,17 +13,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private let connection: ServerConnection<ChannelIO>
 
-    init(
-        session: ServerSessionStateMachine.Configuration,
-        executor: RequestExecutor,
-        handshakeTimeout: Duration,
-        logger: Logger,
-        bufferBudget: InboundBufferBudget? = nil,
-        frameTimeout: Duration? = nil
-    ) {
-        connection = ServerConnection(
-            session: session, executor: executor, handshakeTimeout: handshakeTimeout, logger: logger,
-            bufferBudget: bufferBudget, frameTimeout: frameTimeout)
+    init(_ connection: ServerConnection<ChannelIO>) {
+        self.connection = connection
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -66,13 +66,14 @@ import Testing
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1))
         let channel = EmbeddedChannel()
         let handler = ServerConnectionHandler(
-            session: ServerSessionStateMachine.Configuration(limits: WireLimits(maximumFrameLength: 4_096)),
-            executor: RequestExecutor(engine: engine, metrics: metrics),
-            handshakeTimeout: .seconds(600),
-            logger: quietLogger,
-            bufferBudget: budget,
-            frameTimeout: frameTimeout
-        )
+            ServerConnection(
+                session: ServerSessionStateMachine.Configuration(limits: WireLimits(maximumFrameLength: 4_096)),
+                executor: RequestExecutor(engine: engine, metrics: metrics),
+                handshakeTimeout: .seconds(600),
+                logger: quietLogger,
+                bufferBudget: budget,
+                frameTimeout: frameTimeout
+            ))
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel

@@ -14,11 +14,12 @@ import Testing
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1))
         let channel = EmbeddedChannel()
         let handler = ServerConnectionHandler(
-            session: ServerSessionStateMachine.Configuration(authToken: token),
-            executor: RequestExecutor(engine: engine, metrics: nil),
-            handshakeTimeout: .seconds(5),
-            logger: quietLogger
-        )
+            ServerConnection(
+                session: ServerSessionStateMachine.Configuration(authToken: token),
+                executor: RequestExecutor(engine: engine, metrics: nil),
+                handshakeTimeout: .seconds(5),
+                logger: quietLogger
+            ))
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel

@@ -95,9 +95,11 @@ final class EpollConnection: EpollHandler, ConnectionIO {
         let failed = events & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0
         if isReading, events & UInt32(EPOLLIN.rawValue) != 0 || failed {
             readAvailable()
-        } else if failed {
-            // Not reading, and the peer is gone: epoll would report it on
-            // every round.
+        }
+        if failed, !isClosed {
+            // The peer is gone or the socket failed, and reading did not
+            // close it (reads held, or nothing to read yet): epoll would
+            // report it on every round.
             close()
             return
         }
