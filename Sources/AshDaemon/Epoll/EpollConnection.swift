@@ -113,8 +113,11 @@ final class EpollConnection: EpollHandler, ConnectionIO {
         while reads < Self.readsPerWakeUp, isReading, !isClosed {
             reads += 1
             loop.readBuffer.clear()
-            let count = loop.readBuffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { space in
-                Glibc.read(descriptor, space.baseAddress, space.count)
+            var count = 0
+            // The buffer moves by what was read, never by read's -1.
+            _ = loop.readBuffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { space in
+                count = Glibc.read(descriptor, space.baseAddress, space.count)
+                return max(0, count)
             }
             if count > 0 {
                 lastRead = .now()

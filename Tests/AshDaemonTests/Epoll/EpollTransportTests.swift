@@ -91,6 +91,39 @@ import Testing
         try await group.shutdownGracefully()
     }
 
+    /// Clients that reset their connection (RST, not FIN) right after
+    /// writing: the server's reads fail with ECONNRESET, and it closes
+    /// those connections and keeps serving.
+    @Test func resetConnectionsAreClosedAndTheServerKeepsServing() async throws {
+        let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1))
+        let server = try await AshServer.start(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(120)),
+            engine: engine, group: EpollEventLoopGroup.singleton, logger: quietLogger)
+        var hello = WireEncoder(limits: .default)
+        try hello.encode(.hello(WireHello(clientName: "reset")), requestId: 1)
+        let bytes = Array(hello.flush().readableBytesView)
+        for _ in 0..<200 {
+            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(server.port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            #expect(connected == 0)
+            _ = bytes.withUnsafeBytes { Glibc.send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var reset = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
+            Glibc.close(client)
+        }
+        let outcome = try await RawConnection.exchange(port: server.port, bytes: ByteBuffer(bytes: bytes), replies: 1)
+        #expect(outcome.frames.count == 1)
+        await server.shutDown()
+    }
+
     @Test func tlsIsRefusedOnEpollLoops() async throws {
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1))
         do {
