@@ -26,8 +26,8 @@ protocol ConnectionIO: SendableMetatype {
 ///
 /// When the engine's shards run on the server's event loops (ashd's), the
 /// CREATEs and CONSUMEs a read begins with, for shards on this
-/// connection's loop, are answered synchronously in `channelReadComplete`,
-/// without the task below; the rest of the read runs in the task, after
+/// connection's loop, are answered synchronously when the read completes
+/// (``channelReadComplete(io:)``), without the task below; the rest of the read runs in the task, after
 /// them. With a durable engine their changes are queued, the loop commits
 /// them with every other read's once it has handled this round of events,
 /// and the answers are sent then (later reads of the connection wait, as

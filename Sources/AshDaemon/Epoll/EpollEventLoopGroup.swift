@@ -49,7 +49,8 @@ package final class EpollEventLoopGroup: EventLoopGroup, Sendable {
         EventLoopIterator(loops)
     }
 
-    /// The loop at `index` (for the transport, which spreads connections).
+    /// The loops, in order: the listener accepts on the first and spreads
+    /// connections over all of them.
     var eventLoops: [EpollEventLoop] { loops }
 
     /// Stops every loop once it has finished its round, then calls
