@@ -431,19 +431,6 @@ if Context.environment["ASH_BENCHMARKS"] != nil {
             path: "Benchmarks/EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
-    // Not a package-benchmark suite (its folder is not directly in
-    // Benchmarks/): a bare epoll server for scripts/bench-transport-floor.sh.
-    package.products.append(.executable(name: "ash-transport-floor", targets: ["TransportFloor"]))
-    package.targets.append(
-        .executableTarget(
-            name: "TransportFloor",
-            dependencies: [
-                "AshCore", "AshDaemon", "AshEngine", "AshStore", "AshWire",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            path: "Benchmarks/Transport/TransportFloor"
-        ))
     package.targets.append(
         .executableTarget(
             name: "PersistenceBenchmarks",

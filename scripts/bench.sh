@@ -38,6 +38,9 @@
 # Environment (defaults in brackets):
 #   BENCH_DURATION [3s]  BENCH_WARMUP [1s]  BENCH_DEPTHS [1,16]  BENCH_CONNECTIONS [50]
 #   BENCH_KEYSPACE [50000]  BENCH_MEMORY_CONTEXTS [50000]  BENCH_OUT [bench-results]
+#   BENCH_TTL_MS [3600000]  TTL of the contexts the run creates: longer than the run,
+#                  so that no server expires an earlier part's contexts on the shared
+#                  server core while another server is measured (Docs/BENCHMARKS.md)
 #   BENCH_ARGS     extra ash-bench arguments
 #   BENCH_PINNED [yes with 2+ CPUs]  BENCH_SERVER_CPU [0]  BENCH_CLIENT_CPU [1]
 #   ASH_PACKAGE_DIR the package to build (default: this repository)
@@ -176,6 +179,7 @@ status=0
     --connections "${BENCH_CONNECTIONS:-50}" --depth "${BENCH_DEPTHS:-1,16}" \
     --duration "${BENCH_DURATION:-3s}" --warmup "${BENCH_WARMUP:-1s}" \
     --keyspace "${BENCH_KEYSPACE:-50000}" --memory-contexts "${BENCH_MEMORY_CONTEXTS:-50000}" \
+    --ttl-ms "${BENCH_TTL_MS:-3600000}" \
     --json "$out/results.json" --svg "$out/results.svg" \
     ${BENCH_ARGS:-} || status=$?
 if [ $status -eq 0 ]; then
