@@ -151,7 +151,7 @@ package final class AshServer: Service, Sendable {
                         shutDown: { channel.pipeline.fireUserInboundEventTriggered(ConnectionShutdownEvent()) },
                         closed: channel.closeFuture)
                     if let refusal = registry.add(id, entry) {
-                        try pipeline.addHandler(RefusingHandler(refusal.error))
+                        try pipeline.addHandler(RefusingHandler(refusal))
                         return
                     }
                     metrics?.connectionOpened()

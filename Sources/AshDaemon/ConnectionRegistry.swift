@@ -37,6 +37,13 @@ final class ConnectionRegistry: Sendable {
             case .shuttingDown: WireError(.shuttingDown, "server is shutting down")
             }
         }
+
+        /// The whole answer: one connection-level error frame.
+        var frame: ByteBuffer {
+            var encoder = WireEncoder(limits: .permissive)
+            try? encoder.encode(.error(error), requestId: WireProtocol.connectionRequestId)
+            return encoder.flush()
+        }
     }
 
     /// Registers a new connection (`id`: its identity), unless the limit is

@@ -1,4 +1,3 @@
-import AshWire
 import NIOCore
 
 /// Answers a connection the server will not serve (too many connections,
@@ -7,17 +6,15 @@ final class RefusingHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let error: WireError
+    private let refusal: ConnectionRegistry.Refusal
 
-    init(_ error: WireError) {
-        self.error = error
+    init(_ refusal: ConnectionRegistry.Refusal) {
+        self.refusal = refusal
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var encoder = WireEncoder(limits: .permissive)
-        try? encoder.encode(.error(error), requestId: WireProtocol.connectionRequestId)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(encoder.flush())).whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(refusal.frame)).whenComplete { _ in
             channel.close(promise: nil)
         }
     }

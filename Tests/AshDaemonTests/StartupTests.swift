@@ -57,13 +57,15 @@ import Testing
         }
     }
 
-    @Test func connectionsBeyondTheLimitAreRefused() async throws {
+    @Test(arguments: Transport.allCases)
+    func connectionsBeyondTheLimitAreRefused(on transport: Transport) async throws {
         let engine = try ContextEngine(configuration: EngineConfiguration(shardCount: 1))
         let server = try await AshServer.start(
             // A generous handshake timeout: a loaded machine may be slow to
             // get through HELLO; this test checks the connection limit.
             configuration: ServerConfiguration(port: 0, maximumConnections: 1, handshakeTimeout: .seconds(120)),
             engine: engine,
+            group: transport.sharedGroup,
             logger: quietLogger
         )
         let first = try await RawConnection.open(port: server.port)

@@ -71,10 +71,8 @@ final class EpollConnection: EpollHandler, ConnectionIO {
 
     /// Tells the client why it is not served, then closes the socket: for
     /// a connection that was never started.
-    func refuse(with error: WireError) {
-        var encoder = WireEncoder(limits: .permissive)
-        try? encoder.encode(.error(error), requestId: WireProtocol.connectionRequestId)
-        let bytes = encoder.flush()
+    func refuse(_ refusal: ConnectionRegistry.Refusal) {
+        let bytes = refusal.frame
         // Best effort: a refusal is a few dozen bytes, which a new socket's
         // buffer takes.
         _ = bytes.withUnsafeReadableBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

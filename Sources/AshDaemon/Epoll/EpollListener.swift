@@ -183,7 +183,7 @@ final class EpollListener: EpollHandler, @unchecked Sendable {
         let entry = ConnectionRegistry.Entry(
             shutDown: { loop.execute { transfer.value.shutDown() } }, closed: connection.closeFuture)
         if let refusal = setup.registry.add(id, entry) {
-            connection.refuse(with: refusal.error)
+            connection.refuse(refusal)
             return
         }
         let metrics = setup.executor.metrics
