@@ -23,7 +23,9 @@ run: build
 SDK_VENV := .build-venv/ash-sdk
 
 # Debug info as line tables only: backtraces keep their files and lines, and
-# the debug build of every dependency is cheaper to compile and link.
+# the debug build of every dependency is cheaper to compile and link. The index
+# store stays: on Linux, `swift test` finds the XCTest cases by reading it
+# (with --disable-index-store it stops at "index store path does not exist").
 TEST_DEBUG_INFO := -Xswiftc -gline-tables-only -Xcc -gline-tables-only
 
 test: deps lint
