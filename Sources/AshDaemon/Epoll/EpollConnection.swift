@@ -118,7 +118,7 @@ final class EpollConnection: EpollHandler, ConnectionIO {
                 return max(0, count)
             }
             if count > 0 {
-                lastRead = .now()
+                lastRead = loop.roundStart
                 let filled = loop.readBuffer.writableBytes == 0
                 connection.channelRead(loop.readBuffer, io: self)
                 if !filled { break }
@@ -212,10 +212,12 @@ final class EpollConnection: EpollHandler, ConnectionIO {
                 // MSG_NOSIGNAL: a peer gone mid-write is an EPIPE, not a signal.
                 Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
-            if written >= 0 {
+            if written > 0 {
                 bytes.moveReaderIndex(forwardBy: written)
                 continue
             }
+            // Nothing taken without an error: wait for room, as for EAGAIN.
+            if written == 0 { return true }
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return true

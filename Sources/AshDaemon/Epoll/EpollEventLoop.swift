@@ -66,6 +66,9 @@ final class EpollEventLoop: @unchecked Sendable {
     /// What its connections read into: one buffer for the loop, reused
     /// while no frame keeps a slice of it (``EpollConnection``).
     var readBuffer = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+    /// When this round's `epoll_wait` returned: the time its handlers act
+    /// at, read once for all of them.
+    private(set) var roundStart = NIODeadline.now()
 
     init(index: Int) throws(DaemonError) {
         self.index = index
@@ -143,6 +146,7 @@ final class EpollEventLoop: @unchecked Sendable {
             let count = events.withUnsafeMutableBufferPointer {
                 epoll_wait(epoll, $0.baseAddress, Int32($0.count), timeout)
             }
+            roundStart = .now()
             for index in 0..<max(0, Int(count)) {
                 let registration = events[index].data.u64
                 if registration == 0 {
@@ -152,8 +156,7 @@ final class EpollEventLoop: @unchecked Sendable {
                     handler.ready(events[index].events)
                 }
             }
-            let now = NIODeadline.now()
-            while let timer = timers.popDue(at: now) { timer.fire(true) }
+            while let timer = timers.popDue(at: roundStart) { timer.fire(true) }
             let isShuttingDown = inbox.withLock { inbox in
                 inbox.isSleeping = false
                 swap(&inbox.work, &running)
